@@ -1,0 +1,1 @@
+"""ESL transport: frame parsing, events, connections, reconnect, command builders, replies."""

@@ -1,0 +1,133 @@
+"""ESL framing: turn the byte stream from FreeSWITCH into frames.
+
+A frame is a block of ``Name: value`` lines ended by an empty line; when the block has
+``Content-Length: N``, exactly N *bytes* of body follow. This is the outer envelope only:
+``command/reply``, ``api/response``, ``text/event-*``, ``log/data``, ``auth/request``,
+``text/disconnect-notice`` and ``text/rude-rejection`` all share it. Outer header values
+are not URL-encoded (``Reply-Text: +OK Job-UUID: ...`` is literal); only the *inside* of a
+``text/event-plain`` body is (see :mod:`esl_controller.esl.events`).
+
+The decoder is incremental (bytes in, complete frames out) and never trusts the peer:
+a malformed header block or an absurd Content-Length raises :class:`EslProtocolError`
+instead of hanging or allocating without bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from esl_controller.errors import EslProtocolError
+
+# mod_event_socket refuses inbound bodies over 16 MiB; FreeSWITCH's own output is far
+# smaller. A bigger Content-Length means a corrupt stream, not a big event.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+# A header block without its blank line after this many bytes is garbage.
+MAX_HEADER_BYTES = 1024 * 1024
+
+
+@dataclass(slots=True)
+class Frame:
+    """One outer ESL frame: its headers (literal, in order) and its raw body bytes."""
+
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    @property
+    def text(self) -> str:
+        """The body as text (FreeSWITCH sends UTF-8; bad bytes are replaced, not fatal)."""
+        return self.body.decode("utf-8", "replace")
+
+
+def parse_header_block(block: bytes) -> dict[str, str]:
+    """Split an outer header block into a dict. Lines without a colon are rejected."""
+    headers: dict[str, str] = {}
+    for raw_line in block.split(b"\n"):
+        line = raw_line[:-1] if raw_line.endswith(b"\r") else raw_line
+        if not line:
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep or not name:
+            raise EslProtocolError(f"malformed header line: {line[:80]!r}")
+        # "Name: value"; FreeSWITCH writes exactly one space, and "User-Data: " (empty
+        # value) keeps its trailing space, so strip only that single separator space.
+        if value.startswith(b" "):
+            value = value[1:]
+        headers[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
+    return headers
+
+
+def content_length(headers: dict[str, str]) -> int:
+    """The body length announced by a header block, validated."""
+    raw = headers.get("Content-Length")
+    if raw is None:
+        return 0
+    raw = raw.strip()
+    if not raw.isdigit():
+        raise EslProtocolError(f"bad Content-Length: {raw[:40]!r}")
+    length = int(raw)
+    if length > MAX_BODY_BYTES:
+        raise EslProtocolError(f"Content-Length {length} exceeds {MAX_BODY_BYTES}")
+    return length
+
+
+class FrameDecoder:
+    """Incremental decoder: ``feed(bytes)`` returns the frames completed by those bytes."""
+
+    __slots__ = ("_buf", "_pending")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pending: tuple[dict[str, str], int] | None = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet part of a complete frame (non-zero at EOF = cut frame)."""
+        return len(self._buf) + (1 if self._pending else 0)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        buf = self._buf + data if self._buf else data
+        pos = 0
+        end = len(buf)
+        frames: list[Frame] = []
+        pending = self._pending
+        while True:
+            if pending is None:
+                # Skip stray blank lines between frames (tolerated on input).
+                while pos < end and buf[pos] in (10, 13):
+                    pos += 1
+                if pos >= end:
+                    break
+                stop = buf.find(b"\n\n", pos)
+                if stop < 0:
+                    stop_crlf = buf.find(b"\r\n\r\n", pos)
+                    if stop_crlf < 0:
+                        if end - pos > MAX_HEADER_BYTES:
+                            raise EslProtocolError("header block too long")
+                        break
+                    headers = parse_header_block(buf[pos:stop_crlf])
+                    pos = stop_crlf + 4
+                else:
+                    headers = parse_header_block(buf[pos:stop])
+                    pos = stop + 2
+                if not headers:
+                    continue
+                pending = (headers, content_length(headers))
+            headers, length = pending
+            if end - pos < length:
+                break
+            frames.append(Frame(headers, buf[pos : pos + length]))
+            pos += length
+            pending = None
+        self._pending = pending
+        self._buf = buf[pos:] if pos < end else b""
+        return frames
+
+
+def encode_frame(headers: dict[str, str], body: bytes = b"") -> bytes:
+    """Serialize an outer frame as FreeSWITCH writes it (header order as given)."""
+    head = "".join(f"{name}: {value}\n" for name, value in headers.items())
+    return head.encode("utf-8") + b"\n" + body
