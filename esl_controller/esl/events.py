@@ -19,8 +19,9 @@ multi-valued header; :meth:`Event.get_list` splits it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 from xml.etree import ElementTree
 
 from esl_controller.errors import EslProtocolError
@@ -28,6 +29,7 @@ from esl_controller.errors import EslProtocolError
 UNDEF = "_undef_"
 ARRAY_PREFIX = "ARRAY::"
 ARRAY_SEPARATOR = "|:"
+_ENCODED_LINE_BREAK = re.compile(rb"%0[AaDd]")
 
 
 class Event:
@@ -87,8 +89,40 @@ def _decode(value: str) -> str:
 
 def parse_plain(raw: bytes) -> Event:
     """Parse the body of a ``text/event-plain`` frame."""
-    head, sep, rest = raw.partition(b"\n\n")
+    head, _sep, rest = raw.partition(b"\n\n")
+    headers = _plain_headers_fast(head)
+    if headers is None:
+        headers = _plain_headers_per_line(head.decode("utf-8", "replace"))
+    body = ""
+    inner = headers.pop("Content-Length", None)
+    if inner is not None:
+        if not inner.isdigit():
+            raise EslProtocolError(f"bad inner Content-Length: {inner[:40]!r}")
+        body = rest[: int(inner)].decode("utf-8", "replace")
+    return Event(headers, body, "plain")
+
+
+def _plain_headers_fast(head: bytes) -> dict[str, Any] | None:
+    """Decode the whole block at once when that cannot create or merge lines.
+
+    Percent-decoding is local to each ``%XX``, so decoding the block equals decoding each
+    value, *unless* a value holds an encoded line break (``%0A``/``%0D``): decoded first,
+    it would become a header line of its own. Those blocks (rare: only caller-controlled
+    text carries them) take the per-line path. One ``unquote`` per event instead of one
+    per header is what keeps this parser faster than greenswitch's.
+    """
+    if b"%" in head:
+        if _ENCODED_LINE_BREAK.search(head) is not None:
+            return None
+        head = unquote_to_bytes(head)
     text = head.decode("utf-8", "replace")
+    try:
+        return dict(line.split(": ", 1) for line in text.split("\n"))
+    except ValueError:
+        return None  # an empty line or "Name:" without a space: let the careful path judge
+
+
+def _plain_headers_per_line(text: str) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     for line in text.split("\n"):
         if not line:
@@ -99,13 +133,7 @@ def parse_plain(raw: bytes) -> Event:
         if value[:1] == " ":
             value = value[1:]
         headers[name] = _decode(value)
-    body = ""
-    inner = headers.pop("Content-Length", None)
-    if inner is not None:
-        if not inner.isdigit():
-            raise EslProtocolError(f"bad inner Content-Length: {inner[:40]!r}")
-        body = rest[: int(inner)].decode("utf-8", "replace")
-    return Event(headers, body, "plain")
+    return headers
 
 
 def parse_json(raw: bytes) -> Event:
