@@ -1,4 +1,9 @@
-"""The ``callcenter`` command line (see DESIGN.md §3)."""
+"""The ``callcenter`` command line (DESIGN.md §3).
+
+gevent's monkey-patching must happen before anything imports sockets, ssl or database
+drivers, so this module imports only the standard library at the top and patches in
+:func:`main` before loading the rest.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +12,66 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="callcenter", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="callcenter", description="Contact center on FreeSWITCH mod_callcenter."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     serve = sub.add_parser("serve", help="dashboard + controller")
-    serve.add_argument("--simulate", action="store_true")
+    serve.add_argument("--simulate", action="store_true", help="run an in-process simulator")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--conf", default=None, help="FreeSWITCH conf dir for --simulate")
+
     sim = sub.add_parser("simulate", help="the FreeSWITCH simulator alone")
+    sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8021)
     sim.add_argument("--password", default="ClueCon")
-    sim.add_argument("--conf", default="freeswitch_conf")
+    sim.add_argument("--conf", default=None, help="FreeSWITCH conf dir (default freeswitch_conf/)")
     sim.add_argument("--agents", type=int, default=0)
     sim.add_argument("--calls-per-minute", type=float, default=0.0)
     sim.add_argument("--seed", type=int, default=None)
-    console = sub.add_parser("console", help="terminal ESL console")
-    console.add_argument("-x", dest="execute", default=None)
+    sim.add_argument("--heartbeat", type=float, default=20.0, help="HEARTBEAT interval, s")
+
+    console = sub.add_parser("console", help="terminal ESL console (like fs_cli)")
+    console.add_argument("-x", dest="execute", default=None, help="run one command and exit")
+
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade"])
+
     user = sub.add_parser("user", help="users")
     user.add_argument("action", choices=["add"])
+    user.add_argument("name", nargs="?")
+    user.add_argument("--role", choices=["agent", "supervisor", "engineer"])
+    user.add_argument("--password")
+    user.add_argument("--extension")
     return parser
+
+
+def not_built(what: str) -> int:
+    print(f"callcenter {what}: not built yet (see README, 'Status').", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    print(f"callcenter {args.command}: not built yet", file=sys.stderr)
-    return 2
+    from gevent import monkey
+
+    monkey.patch_all()
+
+    if args.command == "serve":
+        from esl_controller.entrypoints.serve import run_serve
+
+        return run_serve(args)
+    if args.command == "simulate":
+        from esl_controller.entrypoints.simulate import run_simulate
+
+        return run_simulate(args)
+    if args.command == "console":
+        from esl_controller.entrypoints.console import run_console
+
+        return run_console(args)
+    return not_built(f"{args.command} {args.action}")
 
 
 if __name__ == "__main__":

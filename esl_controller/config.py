@@ -1,0 +1,75 @@
+"""Settings from the environment (documented in README), with safe defaults.
+
+One frozen object built once at start-up and handed to whatever needs it; nothing reads
+``os.environ`` anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from esl_controller.errors import InvalidArgument
+from esl_controller.esl.client import EslSettings
+
+DEFAULT_ESL_PASSWORD = "ClueCon"  # noqa: S105 - FreeSWITCH's shipped default, warned about
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    esl: EslSettings
+    db_uri: str | None
+    redis_url: str | None
+    secret_key: str | None
+    sip_wss_url: str | None
+    sip_domain: str | None
+    crm_url_template: str | None
+
+    @property
+    def default_esl_password(self) -> bool:
+        return self.esl.password == DEFAULT_ESL_PASSWORD
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise InvalidArgument(f"{name} must be positive")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise InvalidArgument(f"{name} must be a TCP port, not {raw!r}")
+    return int(raw)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the environment (or a given mapping, for tests)."""
+    env = os.environ if env is None else env
+    esl = EslSettings(
+        host=env.get("ESL_HOST", "127.0.0.1"),
+        port=_port(env, "ESL_PORT", 8021),
+        password=env.get("ESL_PASSWORD", DEFAULT_ESL_PASSWORD),
+        connect_timeout=_float(env, "ESL_CONNECT_TIMEOUT", 5.0),
+        command_timeout=_float(env, "ESL_COMMAND_TIMEOUT", 10.0),
+        heartbeat_timeout=_float(env, "ESL_HEARTBEAT_TIMEOUT", 65.0),
+    )
+    return Settings(
+        esl=esl,
+        db_uri=env.get("DB_URI") or None,
+        redis_url=env.get("REDIS_URL") or None,
+        secret_key=env.get("SECRET_KEY") or None,
+        sip_wss_url=env.get("SIP_WSS_URL") or None,
+        sip_domain=env.get("SIP_DOMAIN") or None,
+        crm_url_template=env.get("CRM_URL_TEMPLATE") or None,
+    )

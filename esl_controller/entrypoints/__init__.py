@@ -1,0 +1,1 @@
+"""What each ``callcenter`` subcommand runs (imported only after gevent patched)."""

@@ -1,0 +1,81 @@
+"""``callcenter serve``: the controller's ESL link and the dashboard, optionally with a
+simulator in the same process (``--simulate``, what ``make run`` uses)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import pathlib
+
+import gevent
+from gevent.pywsgi import WSGIServer
+
+from dashboard import create_app
+from esl_controller.config import load_settings
+from esl_controller.entrypoints.logs import setup_logging
+from esl_controller.entrypoints.simulate import default_conf_dir
+from esl_controller.esl.client import EslClient, Health
+
+log = logging.getLogger("callcenter.serve")
+
+
+def describe(health: Health) -> str:
+    parts = [health.state]
+    if health.reconnects:
+        parts.append(f"reconnects={health.reconnects}")
+    if health.last_error and not health.connected:
+        parts.append(f"last error: {health.last_error}")
+    return ", ".join(parts)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    setup_logging()
+    settings = load_settings()
+    esl = settings.esl
+    sim = None
+    if args.simulate:
+        from esl_controller.simulator.server import Simulator
+
+        conf = pathlib.Path(args.conf) if args.conf else default_conf_dir()
+        sim = Simulator(
+            host="127.0.0.1",
+            port=0,
+            password=esl.password,
+            conf_dir=conf if conf.is_dir() else None,
+        )
+        sim.start()
+        esl = dataclasses.replace(esl, host="127.0.0.1", port=sim.port)
+        print(f"simulator: FreeSWITCH stand-in on 127.0.0.1:{sim.port} ({conf})")
+    elif settings.default_esl_password:
+        log.warning(
+            "ESL_PASSWORD is FreeSWITCH's default 'ClueCon': change it in "
+            "event_socket.conf.xml and set ESL_PASSWORD"
+        )
+
+    client = EslClient(
+        esl, on_connected=lambda: log.info("FreeSWITCH link up: %s", describe(client.health))
+    )
+    client.start()
+    app = create_app(lambda: client.health)
+    server = WSGIServer((args.host, args.port), app, log=None)
+    server.start()
+    print(f"dashboard: http://{args.host}:{args.port}/  (health: /health)")
+    print("users: none yet; the login pages arrive with the dashboard work (see README)")
+
+    last = ""
+    try:
+        while True:
+            now = describe(client.health)
+            if now != last:
+                print(f"FreeSWITCH {esl.host}:{esl.port}: {now}", flush=True)
+                last = now
+            gevent.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        client.stop()
+        if sim is not None:
+            sim.stop()
+    return 0
