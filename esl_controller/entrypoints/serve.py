@@ -35,7 +35,7 @@ def run_serve(args: argparse.Namespace) -> int:
     esl = settings.esl
     sim = None
     if args.simulate:
-        from esl_controller.simulator.server import Simulator
+        from esl_controller.simulator.wire.simulator import Simulator
 
         conf = pathlib.Path(args.conf) if args.conf else default_conf_dir()
         sim = Simulator(

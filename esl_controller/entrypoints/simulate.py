@@ -20,7 +20,7 @@ def default_conf_dir() -> pathlib.Path:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from esl_controller.simulator.server import Simulator
+    from esl_controller.simulator.wire.simulator import Simulator
 
     setup_logging()
     conf = pathlib.Path(args.conf) if args.conf else default_conf_dir()

@@ -1,0 +1,247 @@
+"""The controller's ESL link against the simulator over real TCP: connect errors, command
+timeouts, bgapi, disconnect detection, reconnect with resubscribe and the resync hook."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import gevent
+import pytest
+
+from esl_controller.errors import (
+    EslAuthFailed,
+    EslConnectionLost,
+    EslRejected,
+    EslTimeout,
+    EslUnavailable,
+    EslUnreachable,
+)
+from esl_controller.esl.client import EslClient, EslSettings
+from esl_controller.esl.connection import EslConnection
+from esl_controller.esl.events import Event
+from esl_controller.simulator.sim_event import SimEvent
+from esl_controller.simulator.wire.simulator import Simulator
+
+
+def wait_until(predicate, timeout: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        gevent.sleep(0.01)
+    return predicate()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    simulator = Simulator(host="127.0.0.1", port=0, password="ClueCon", heartbeat_interval=0.2)
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+def settings_for(port: int, **overrides: object) -> EslSettings:
+    base = {
+        "port": port,
+        "command_timeout": 1.0,
+        "connect_timeout": 1.0,
+        "heartbeat_timeout": 1.0,
+        "backoff_initial": 0.05,
+        "backoff_max": 0.5,
+    }
+    base.update(overrides)
+    return EslSettings(**base)  # type: ignore[arg-type]
+
+
+# -- one connection -------------------------------------------------------------------
+
+
+def test_connection_runs_api_commands(sim: Simulator) -> None:
+    conn = EslConnection("127.0.0.1", sim.port, "ClueCon")
+    conn.connect()
+    try:
+        reply = conn.send("api version")
+        assert reply.content_type == "api/response"
+        assert reply.text.startswith("FreeSWITCH Version 1.10")
+    finally:
+        conn.stop()
+
+
+def test_wrong_password_is_a_typed_error_with_a_clear_message(sim: Simulator) -> None:
+    conn = EslConnection("127.0.0.1", sim.port, "WrongPassword")
+    with pytest.raises(EslAuthFailed) as err:
+        conn.connect()
+    assert "ESL_PASSWORD" in err.value.message
+    assert err.value.code == "freeswitch_auth_failed"
+
+
+def test_nothing_listening_is_unreachable() -> None:
+    conn = EslConnection("127.0.0.1", free_port(), "ClueCon", connect_timeout=1.0)
+    with pytest.raises(EslUnreachable):
+        conn.connect()
+
+
+def test_acl_rejection_is_a_typed_error() -> None:
+    simulator = Simulator(host="127.0.0.1", port=0, password="ClueCon", acl=["192.0.2.1"])
+    simulator.start()
+    try:
+        conn = EslConnection("127.0.0.1", simulator.port, "ClueCon", connect_timeout=1.0)
+        with pytest.raises(EslRejected):
+            conn.connect()
+    finally:
+        simulator.stop()
+
+
+def test_a_hung_freeswitch_gives_a_timeout_not_a_hang(sim: Simulator) -> None:
+    conn = EslConnection("127.0.0.1", sim.port, "ClueCon", command_timeout=0.5)
+    conn.connect()
+    try:
+        sim.pause()
+        started = time.monotonic()
+        with pytest.raises(EslTimeout):
+            conn.send("api status")
+        # The limit is the command's own: well under a second, not forever.
+        assert time.monotonic() - started < 5
+    finally:
+        sim.resume()
+        conn.stop()
+
+
+def test_freeswitch_dying_mid_command_fails_the_command(sim: Simulator) -> None:
+    conn = EslConnection("127.0.0.1", sim.port, "ClueCon", command_timeout=5.0)
+    conn.connect()
+    sim.pause()
+    pending = gevent.spawn(conn.send, "api status")
+    gevent.sleep(0.1)
+    sim.stop()
+    pending.join(timeout=5)
+    assert isinstance(pending.exception, EslConnectionLost)
+    assert conn.lost.is_set()
+
+
+def test_command_lines_cannot_smuggle_a_second_command(sim: Simulator) -> None:
+    conn = EslConnection("127.0.0.1", sim.port, "ClueCon")
+    conn.connect()
+    try:
+        with pytest.raises(Exception) as err:
+            conn.send("api status\n\napi version")
+        assert "line break" in str(err.value)
+        assert conn.send("api version").text.startswith("FreeSWITCH")
+    finally:
+        conn.stop()
+
+
+# -- the supervised client ------------------------------------------------------------
+
+
+def test_client_connects_both_links_and_runs_api_and_bgapi(sim: Simulator) -> None:
+    client = EslClient(settings_for(sim.port))
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        assert client.health.connected and client.health.state == "connected"
+        assert client.api("version").startswith("FreeSWITCH Version")
+        assert client.bgapi("status").startswith("UP ")
+    finally:
+        client.stop()
+    assert client.health.state == "stopped"
+
+
+def test_client_with_wrong_password_stops_retrying(sim: Simulator) -> None:
+    client = EslClient(settings_for(sim.port, password="nope"))
+    client.start()
+    try:
+        assert wait_until(lambda: client.health.state == "auth_failed")
+        sessions = sim.connections_accepted
+        gevent.sleep(0.5)
+        assert sim.connections_accepted == sessions  # no retry loop
+        with pytest.raises(EslAuthFailed):
+            client.api("status")
+    finally:
+        client.stop()
+
+
+def test_api_while_disconnected_is_unavailable_at_once() -> None:
+    client = EslClient(settings_for(free_port()))
+    client.start()
+    try:
+        with pytest.raises(EslUnavailable):
+            client.api("status")
+        assert client.health.state == "connecting"
+        assert wait_until(lambda: client.health.last_error is not None)
+        assert "cannot reach" in (client.health.last_error or "")
+    finally:
+        client.stop()
+
+
+def test_restart_reconnects_resubscribes_and_resyncs() -> None:
+    port = free_port()
+    received: list[Event] = []
+    resyncs: list[float] = []
+    sim = Simulator(host="127.0.0.1", port=port, password="ClueCon", heartbeat_interval=0.2)
+    sim.start()
+    client = EslClient(
+        settings_for(port),
+        on_event=received.append,
+        on_connected=lambda: resyncs.append(time.monotonic()),
+    )
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        assert wait_until(lambda: len(resyncs) == 1)
+
+        # FreeSWITCH goes away in the middle of traffic...
+        sim.stop()
+        assert wait_until(lambda: not client.health.connected)
+        with pytest.raises(EslUnavailable):
+            client.api("status")
+        gevent.sleep(0.3)
+
+        # ... and comes back on the same port.
+        sim = Simulator(host="127.0.0.1", port=port, password="ClueCon", heartbeat_interval=0.2)
+        sim.start()
+        back = time.monotonic()
+        assert wait_until(lambda: client.health.connected, timeout=5)
+        assert time.monotonic() - back < 2.0  # the product's bar: reconnect within 2 s
+        assert wait_until(lambda: len(resyncs) == 2)
+        assert client.health.reconnects == 1
+
+        # Re-subscribed: an event fired now reaches the owner.
+        sim.fire(
+            SimEvent(
+                "CUSTOM",
+                [
+                    ("CC-Agent", "1000@default"),
+                    ("CC-Action", "agent-status-change"),
+                    ("CC-Agent-Status", "Available"),
+                ],
+                subclass="callcenter::info",
+            )
+        )
+        assert wait_until(lambda: any(e.get("CC-Agent") == "1000@default" for e in received))
+        assert client.api("version").startswith("FreeSWITCH")
+    finally:
+        client.stop()
+        sim.stop()
+
+
+def test_missed_heartbeats_end_a_silent_connection(sim: Simulator) -> None:
+    client = EslClient(settings_for(sim.port, heartbeat_timeout=0.6))
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        sim.pause()  # FreeSWITCH hangs: socket open, nothing sent
+        assert wait_until(lambda: not client.health.connected, timeout=5)
+        assert "HEARTBEAT" in (client.health.last_error or "")
+        sim.resume()
+        assert wait_until(lambda: client.health.connected, timeout=5)
+    finally:
+        client.stop()
