@@ -35,7 +35,7 @@ from esl_controller.esl.connection import EslConnection  # noqa: E402
 from esl_controller.esl.events import Event  # noqa: E402
 
 try:  # typed views arrive with the typed-events module; fall back to the raw event
-    from esl_controller.esl.typed import typed_event  # noqa: E402
+    from esl_controller.esl.typed_events import typed_event  # noqa: E402
 except ImportError:  # pragma: no cover
     typed_event = None
 

@@ -19,9 +19,8 @@ multi-valued header; :meth:`Event.get_list` splits it.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
-from urllib.parse import unquote, unquote_to_bytes
+from urllib.parse import unquote
 from xml.etree import ElementTree
 
 from esl_controller.errors import EslProtocolError
@@ -29,40 +28,70 @@ from esl_controller.errors import EslProtocolError
 UNDEF = "_undef_"
 ARRAY_PREFIX = "ARRAY::"
 ARRAY_SEPARATOR = "|:"
-_ENCODED_LINE_BREAK = re.compile(rb"%0[AaDd]")
 
 
 class Event:
-    """A decoded FreeSWITCH event: headers (decoded strings, or lists for json arrays) and body."""
+    """A decoded FreeSWITCH event: headers (decoded strings, or lists for json arrays) and body.
 
-    __slots__ = ("headers", "body", "format")
+    Plain events are decoded lazily: the header block is split into lines first (so a
+    value can never create a header) and each value is percent-decoded only when read,
+    through :meth:`get` or the first access to :attr:`headers`.
+    """
 
-    def __init__(self, headers: dict[str, Any], body: str = "", fmt: str = "plain") -> None:
-        self.headers = headers
+    __slots__ = ("_headers", "_encoded", "body", "format")
+
+    def __init__(
+        self,
+        headers: dict[str, Any] | None = None,
+        body: str = "",
+        fmt: str = "plain",
+        *,
+        encoded: dict[str, str] | None = None,
+    ) -> None:
+        self._headers = headers
+        self._encoded = encoded
         self.body = body
         self.format = fmt
 
     @property
+    def headers(self) -> dict[str, Any]:
+        """Every header, decoded (built once on first access)."""
+        if self._headers is None:
+            raw = self._encoded or {}
+            self._headers = {k: (unquote(v) if "%" in v else v) for k, v in raw.items()}
+        return self._headers
+
+    def _lookup(self, name: str) -> Any:
+        if self._headers is not None:
+            return self._headers.get(name)
+        value = self._encoded.get(name) if self._encoded is not None else None
+        if value is not None and "%" in value:
+            return unquote(value)
+        return value
+
+    @property
     def name(self) -> str:
-        return str(self.headers.get("Event-Name", ""))
+        return str(self._lookup("Event-Name") or "")
 
     @property
     def subclass(self) -> str:
-        return str(self.headers.get("Event-Subclass", ""))
+        return str(self._lookup("Event-Subclass") or "")
 
     @property
     def key(self) -> str:
         """Dispatch key: the subclass for CUSTOM events (``callcenter::info``), else the name."""
-        name = self.headers.get("Event-Name", "")
+        name = self._lookup("Event-Name") or ""
         if name == "CUSTOM":
-            return str(self.headers.get("Event-Subclass", "CUSTOM"))
+            return str(self._lookup("Event-Subclass") or "CUSTOM")
         return str(name)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """A header as text; ``_undef_`` and absent both give ``default``."""
-        value = self.headers.get(name)
+        value = self._lookup(name)
         if value is None or value == UNDEF:
             return default
+        if type(value) is str:
+            return value
         if isinstance(value, list):
             return ARRAY_SEPARATOR.join(value)
         return str(value)
@@ -90,40 +119,23 @@ def _decode(value: str) -> str:
 def parse_plain(raw: bytes) -> Event:
     """Parse the body of a ``text/event-plain`` frame."""
     head, _sep, rest = raw.partition(b"\n\n")
-    headers = _plain_headers_fast(head)
-    if headers is None:
-        headers = _plain_headers_per_line(head.decode("utf-8", "replace"))
+    text = head.decode("utf-8", "replace")
+    try:
+        encoded: dict[str, str] = dict(line.split(": ", 1) for line in text.split("\n"))
+    except ValueError:
+        # An empty line or "Name:" without its space: the careful path judges it.
+        encoded = _plain_headers_per_line(text)
     body = ""
-    inner = headers.pop("Content-Length", None)
+    inner = encoded.pop("Content-Length", None)
     if inner is not None:
         if not inner.isdigit():
             raise EslProtocolError(f"bad inner Content-Length: {inner[:40]!r}")
         body = rest[: int(inner)].decode("utf-8", "replace")
-    return Event(headers, body, "plain")
+    return Event(None, body, "plain", encoded=encoded)
 
 
-def _plain_headers_fast(head: bytes) -> dict[str, Any] | None:
-    """Decode the whole block at once when that cannot create or merge lines.
-
-    Percent-decoding is local to each ``%XX``, so decoding the block equals decoding each
-    value, *unless* a value holds an encoded line break (``%0A``/``%0D``): decoded first,
-    it would become a header line of its own. Those blocks (rare: only caller-controlled
-    text carries them) take the per-line path. One ``unquote`` per event instead of one
-    per header is what keeps this parser faster than greenswitch's.
-    """
-    if b"%" in head:
-        if _ENCODED_LINE_BREAK.search(head) is not None:
-            return None
-        head = unquote_to_bytes(head)
-    text = head.decode("utf-8", "replace")
-    try:
-        return dict(line.split(": ", 1) for line in text.split("\n"))
-    except ValueError:
-        return None  # an empty line or "Name:" without a space: let the careful path judge
-
-
-def _plain_headers_per_line(text: str) -> dict[str, Any]:
-    headers: dict[str, Any] = {}
+def _plain_headers_per_line(text: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
     for line in text.split("\n"):
         if not line:
             continue
@@ -132,7 +144,7 @@ def _plain_headers_per_line(text: str) -> dict[str, Any]:
             raise EslProtocolError(f"malformed event header: {line[:80]!r}")
         if value[:1] == " ":
             value = value[1:]
-        headers[name] = _decode(value)
+        headers[name] = value
     return headers
 
 
