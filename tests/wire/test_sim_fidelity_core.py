@@ -33,6 +33,10 @@ def is_heartbeat(frame) -> bool:  # type: ignore[no-untyped-def]
     return frame.content_type.startswith("text/event") and event_of(frame).name == "HEARTBEAT"
 
 
+def non_heartbeat(client: ReplayClient) -> list:  # type: ignore[type-arg]
+    return [f for f in client.got.events if not is_heartbeat(f)]
+
+
 def replay_connection(sim: Simulator, steps: list[dict], closed_by_server: bool) -> ReplayClient:
     """Send the fixture's client bytes, pacing on the replies FreeSWITCH gave."""
     client = ReplayClient(sim.port)
@@ -50,8 +54,10 @@ def replay_connection(sim: Simulator, steps: list[dict], closed_by_server: bool)
         if waiting_heartbeat:
             seen = sum(1 for f in client.got.events if is_heartbeat(f))
             assert client.wait(
-                lambda s=seen: sum(1 for f in client.got.events if is_heartbeat(f)) > s
-                or len(client.got.events) > 0,
+                lambda s=seen: (
+                    sum(1 for f in client.got.events if is_heartbeat(f)) > s
+                    or len(client.got.events) > 0
+                ),
                 timeout=3,
             )
             waiting_heartbeat = False
@@ -71,12 +77,10 @@ def compare(scenario_name: str, sim: Simulator) -> None:
         want_events = [f for f in want_events if not is_heartbeat(f)]
         client = replay_connection(sim, steps, closed[conn])
         try:
-            assert client.wait(
-                lambda n=len(want_events): len([f for f in client.got.events if not is_heartbeat(f)])
-                >= n
-            )
+            wanted = len(want_events)
+            assert client.wait(lambda c=client, n=wanted: len(non_heartbeat(c)) >= n)
             got_replies = client.got.replies
-            got_events = [f for f in client.got.events if not is_heartbeat(f)]
+            got_events = non_heartbeat(client)
             assert [comparable_reply(f) for f in got_replies] == [
                 comparable_reply(f) for f in want_replies
             ]
