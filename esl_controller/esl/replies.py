@@ -1,0 +1,189 @@
+"""Reply parsers: FreeSWITCH's api output turned into values or typed errors.
+
+The replies are not uniform (README quirks 4-8): most end with a newline, ``agent get``
+prints a bare value with no ``+OK``, an empty output reads ``-ERR no reply`` (which is
+success for ``callcenter_break``), ``uuid_answer`` fails with ``-ERROR``, list tables end
+with a ``+OK`` line and an empty one is *only* ``+OK``, and ``show ... as json`` leaves out
+``rows`` when there are none. Tables are read by their header row, never by position.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from esl_controller.errors import CommandFailed, EslProtocolError, NotFound
+
+NO_REPLY = "-ERR no reply"
+
+NOT_FOUND_TEXTS = (
+    "-ERR Agent not found!",
+    "-ERR No such channel!",
+    "-ERR Invalid Queue not found!",
+    "-ERR Queue not found!",
+    "-ERR invalid uuid",
+    "-ERR Invalid uuid",
+    "-ERR Cannot locate session!",
+    "-ERR Session not found",
+)
+
+
+def _fail(text: str) -> CommandFailed:
+    line = text.strip().splitlines()[0] if text.strip() else "-ERR"
+    message = line[4:].strip() if line.startswith("-ERR") else line.lstrip("-").strip()
+    if line.startswith(NOT_FOUND_TEXTS):
+        return NotFound(message or line, reply=text)
+    return CommandFailed(message or line, reply=text)
+
+
+def is_error(text: str) -> bool:
+    return text.startswith(("-ERR", "-ERROR", "-USAGE"))
+
+
+def expect_ok(text: str, *, no_reply_ok: bool = False) -> str:
+    """``+OK [rest]`` -> rest; ``-ERR ...``/``-ERROR`` -> CommandFailed or NotFound."""
+    body = text.rstrip("\n")
+    if no_reply_ok and body == NO_REPLY:
+        return ""
+    if body.startswith("+OK"):
+        return body[3:].strip()
+    raise _fail(text)
+
+
+def bare_value(text: str) -> str | None:
+    """``agent get status|state|uuid``: the value itself, no +OK (``-ERR no reply`` when
+    the value is empty, as for an agent without a uuid)."""
+    if text.rstrip("\n") == NO_REPLY:
+        return None
+    if is_error(text):
+        raise _fail(text)
+    return text.rstrip("\n") or None
+
+
+def count(text: str) -> int:
+    if is_error(text):
+        raise _fail(text)
+    value = text.strip()
+    if not value.isdigit():
+        raise EslProtocolError(f"expected a count, got {value[:40]!r}")
+    return int(value)
+
+
+def pipe_table(text: str, *, free_column: str = "contact") -> list[dict[str, str]]:
+    """A ``callcenter_config ... list`` table as rows keyed by its header row.
+
+    Values are not escaped, so a ``|`` inside a contact (failover dial strings use it)
+    yields extra fields: they are folded back into ``free_column``.
+    """
+    if is_error(text):
+        raise _fail(text)
+    lines = [line for line in text.split("\n") if line != ""]
+    if not lines or lines[-1] != "+OK":
+        raise EslProtocolError("list output does not end with +OK")
+    lines = lines[:-1]
+    if not lines:
+        return []
+    header = lines[0].split("|")
+    rows = []
+    for line in lines[1:]:
+        fields = line.split("|")
+        surplus = len(fields) - len(header)
+        if surplus > 0 and free_column in header:
+            at = header.index(free_column)
+            fields[at : at + surplus + 1] = ["|".join(fields[at : at + surplus + 1])]
+        if len(fields) != len(header):
+            raise EslProtocolError(f"row has {len(fields)} fields, header has {len(header)}")
+        rows.append(dict(zip(header, fields, strict=True)))
+    return rows
+
+
+def show_json(text: str) -> list[dict[str, Any]]:
+    """``show channels|calls as json``: rows, or [] for ``{"row_count": 0}`` (no rows)."""
+    if is_error(text):
+        raise _fail(text)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise EslProtocolError(f"show output is not json: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EslProtocolError("show output is not an object")
+    rows = data.get("rows", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise EslProtocolError("show rows are not objects")
+    return rows
+
+
+def json_api(text: str) -> list[dict[str, Any]]:
+    """The ``json {"command":"callcenter_config",...}`` reply: the response rows."""
+    if is_error(text):
+        raise _fail(text)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise EslProtocolError(f"json api reply is not json: {exc}") from exc
+    if not isinstance(data, dict):
+        raise EslProtocolError("json api reply is not an object")
+    if data.get("status") != "success":
+        detail = data.get("response")
+        extra = f": {detail.get('error')}" if isinstance(detail, dict) else ""
+        raise CommandFailed(f"{data.get('message', 'error')}{extra}", reply=text)
+    rows = data.get("response", [])
+    return rows if isinstance(rows, list) else []
+
+
+def originate(text: str) -> str:
+    """``+OK <uuid>`` -> the uuid; ``-ERR NO_ANSWER`` -> CommandFailed(code=cause)."""
+    body = text.strip()
+    if body.startswith("+OK "):
+        return body[4:].strip()
+    cause = body[4:].strip() if body.startswith("-ERR") else body
+    raise CommandFailed(f"call failed: {cause}", reply=text, code=f"originate_{cause.lower()}")
+
+
+def job_uuid(reply_text: str) -> str:
+    """bgapi's ``Reply-Text: +OK Job-UUID: <uuid>``."""
+    prefix = "+OK Job-UUID: "
+    if not reply_text.startswith(prefix):
+        raise _fail(reply_text)
+    return reply_text[len(prefix) :].strip()
+
+
+def sofia_contact(text: str) -> str | None:
+    body = text.strip()
+    if body.startswith("error/"):
+        return None
+    if is_error(body):
+        raise _fail(text)
+    return body or None
+
+
+def getvar(text: str) -> str | None:
+    if text.startswith("-ERR"):
+        raise _fail(text)
+    value = text.rstrip("\n")
+    return None if value in ("_undef_", "") else value
+
+
+def exists(text: str) -> bool:
+    return text.strip() == "true"
+
+
+def sofia_registrations(text: str) -> list[dict[str, str]]:
+    """``sofia status profile <p> reg``: one dict per ``Key: value`` block."""
+    regs: list[dict[str, str]] = []
+    current: dict[str, str] = {}
+    for line in text.split("\n"):
+        if not line.strip() or line.startswith("="):
+            if current:
+                regs.append(current)
+                current = {}
+            continue
+        key, sep, value = line.partition(":")
+        if sep and key.strip() in (
+            "Call-ID", "User", "Contact", "Agent", "Status", "Ping-Status", "Ping-Time",
+            "Host", "IP", "Port", "Auth-User", "Auth-Realm", "MWI-Account",
+        ):  # fmt: skip
+            current[key.strip()] = value.strip()
+    if current:
+        regs.append(current)
+    return regs
