@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import pathlib
 import re
-import gevent.socket as socket
 import time
 from dataclasses import dataclass, field
 
 import gevent
+import gevent.socket as socket
 
 from esl_controller.esl.events import PARSERS, Event, parse_event
 from esl_controller.esl.frames import Frame, FrameDecoder
