@@ -24,6 +24,8 @@ from esl_controller.esl.frames import Frame, FrameDecoder
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "esl"
 EVENT_TYPES = set(PARSERS) | {"log/data"}
 
+EPOCH_RE = re.compile(r"(?<![\d.])1[6-9]\d{8}(?![\d.])")
+CONF = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "conf"
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Headers whose values differ on every run (or between machines).
 VOLATILE = {
@@ -72,6 +74,7 @@ def frames_of(raw: str) -> list[Frame]:
 
 def normalize_text(text: str) -> str:
     text = UUID_RE.sub("<uuid>", text)
+    text = EPOCH_RE.sub("<epoch>", text)
     text = re.sub(r"^UP .*$", "UP <uptime>", text, flags=re.M)
     text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} [\d.]+%", "<log-time>", text)
     return text

@@ -9,6 +9,7 @@ import pytest
 
 from esl_controller.simulator.wire.simulator import Simulator
 from tests.helpers.fixture_replay import (
+    CONF,
     ReplayClient,
     comparable_event,
     comparable_reply,
@@ -23,7 +24,7 @@ HEARTBEAT_INTERVAL = 0.25
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    simulator = Simulator(port=0, heartbeat_interval=HEARTBEAT_INTERVAL)
+    simulator = Simulator(port=0, heartbeat_interval=HEARTBEAT_INTERVAL, conf_dir=CONF)
     simulator.start()
     yield simulator
     simulator.stop()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import pathlib
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,9 @@ import gevent.server
 from gevent.event import Event as GeventEvent
 
 from esl_controller.simulator.api_registry import ApiRegistry
+from esl_controller.simulator.conf.xmlconf import load_vars
+from esl_controller.simulator.mod_callcenter import config as callcenter_config
+from esl_controller.simulator.mod_callcenter.module import CallCenterModule
 from esl_controller.simulator.sim_event import SimEvent
 from esl_controller.simulator.wire import encode
 from esl_controller.simulator.wire.bus import EventBus, HostIdentity, StampedEvent
@@ -77,6 +81,12 @@ class Simulator:
         self.session_peak: Callable[[], int] = lambda: 0
         self.bus.add_listener(self._deliver)
         register_core(self)
+        conf = pathlib.Path(conf_dir) if conf_dir is not None else None
+        self.global_vars.update(load_vars(conf))
+        self.callcenter = CallCenterModule(
+            callcenter_config.load(conf, self.global_vars), self.fire, clock
+        )
+        self.callcenter.register(self.api, self.json_handlers)
 
     # -- lifecycle -------------------------------------------------------------------
 
