@@ -245,3 +245,43 @@ def test_missed_heartbeats_end_a_silent_connection(sim: Simulator) -> None:
         assert wait_until(lambda: client.health.connected, timeout=5)
     finally:
         client.stop()
+
+
+def test_disconnect_notice_ends_the_connection_and_the_client_comes_back(sim: Simulator) -> None:
+    resyncs: list[float] = []
+    client = EslClient(settings_for(sim.port), on_connected=lambda: resyncs.append(1.0))
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        assert wait_until(lambda: len(resyncs) == 1)
+        sim.disconnect_all()
+        assert wait_until(lambda: client.health.reconnects == 1, timeout=5)
+        assert wait_until(lambda: client.health.connected)
+        assert wait_until(lambda: len(resyncs) == 2)
+        assert client.api("version").startswith("FreeSWITCH")
+    finally:
+        client.stop()
+
+
+def test_a_corrupt_stream_drops_the_connection_instead_of_hanging() -> None:
+    """A peer that sends garbage (not FreeSWITCH, or a broken proxy) is cut off."""
+    import gevent.server
+
+    def garbage(sock, _addr):  # type: ignore[no-untyped-def]
+        sock.sendall(b"Content-Type: auth/request\n\n")
+        sock.recv(100)
+        sock.sendall(b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n")
+        sock.recv(100)
+        sock.sendall(b"Content-Length: banana\n\n")
+        gevent.sleep(2)
+
+    server = gevent.server.StreamServer(("127.0.0.1", 0), garbage)
+    server.start()
+    try:
+        conn = EslConnection("127.0.0.1", server.server_port, "ClueCon", command_timeout=5)
+        conn.connect()
+        with pytest.raises(EslConnectionLost):
+            conn.send("api status")
+        assert "corrupt ESL stream" in (conn.lost_reason or "")
+    finally:
+        server.stop()

@@ -114,6 +114,13 @@ class Simulator:
             session.kill()
         self._sessions.clear()
 
+    def disconnect_all(self) -> None:
+        """Close every connection politely, as FreeSWITCH does when mod_event_socket is
+        unloaded or the listener is killed: a disconnect notice, then FIN."""
+        for session in list(self._sessions):
+            session.send(encode.typed_frame("text/disconnect-notice", encode.DISCONNECT_TEXT))
+            session.close_after_flush()
+
     def pause(self) -> None:
         """Hang like a stuck FreeSWITCH: nothing read, written or sent until resume()."""
         self.gate.clear()
