@@ -23,6 +23,8 @@ import gevent.server
 from gevent.event import Event as GeventEvent
 
 from esl_controller.simulator.api_registry import ApiRegistry
+from esl_controller.simulator.channels.api import register as register_channel_api
+from esl_controller.simulator.channels.core import CallCore
 from esl_controller.simulator.conf.xmlconf import load_vars
 from esl_controller.simulator.mod_callcenter import config as callcenter_config
 from esl_controller.simulator.mod_callcenter.module import CallCenterModule
@@ -87,6 +89,16 @@ class Simulator:
             callcenter_config.load(conf, self.global_vars), self.fire, clock
         )
         self.callcenter.register(self.api, self.json_handlers)
+        self.core = CallCore(
+            self.fire, conf_dir=conf, global_vars=self.global_vars, clock=clock,
+            hostname=hostname,
+        )  # fmt: skip
+        register_channel_api(self.api, self.core)
+        self.channel_rows = self.core.engine.rows
+        self.channel_exists = lambda uuid_: self.core.engine.get(uuid_) is not None
+        self.session_count = lambda: len(self.core.engine.channels)
+        self.sessions_since_startup = lambda: self.core.engine.sessions_since_startup
+        self.session_peak = lambda: self.core.engine.peak
 
     # -- lifecycle -------------------------------------------------------------------
 

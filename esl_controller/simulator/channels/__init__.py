@@ -1,0 +1,1 @@
+"""The simulated switch core: channels, endpoints, originate, dialplan, applications."""

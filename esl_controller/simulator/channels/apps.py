@@ -1,0 +1,111 @@
+"""Dialplan applications of the simulated core (each runs in the channel's session).
+
+Blocking applications (park, echo, endless playback, sleep) wait on the simulated clock
+or for the hangup, which interrupts them as a hangup does in FreeSWITCH.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from esl_controller.simulator.channels.channel import Channel
+
+if TYPE_CHECKING:
+    from esl_controller.simulator.channels.core import CallCore
+
+
+def answer(core: CallCore, channel: Channel, data: str) -> None:
+    core.answer(channel)
+
+
+def pre_answer(core: CallCore, channel: Channel, data: str) -> None:
+    if channel.answer_state == "ringing":
+        core.engine.early(channel)
+
+
+def ring_ready(core: CallCore, channel: Channel, data: str) -> None:
+    core.engine.ring(channel)
+
+
+def set_var(core: CallCore, channel: Channel, data: str) -> None:
+    name, _, value = data.partition("=")
+    if name.strip():
+        channel.set_var(name.strip(), value if value != "" else None)
+
+
+def export(core: CallCore, channel: Channel, data: str) -> None:
+    name, _, value = data.partition("=")
+    name = name.strip()
+    local = True
+    if name.startswith("nolocal:"):
+        name, local = name[len("nolocal:") :], False
+    if local and name:
+        channel.set_var(name, value)
+    exported = channel.variables.get("export_vars", "")
+    names = [n for n in exported.split(",") if n]
+    if name and name not in names:
+        channel.variables["export_vars"] = ",".join([*names, name])
+
+
+def unset(core: CallCore, channel: Channel, data: str) -> None:
+    channel.set_var(data.strip(), None)
+
+
+def park(core: CallCore, channel: Channel, data: str) -> None:
+    core.engine.wait_hangup(channel)
+
+
+def echo(core: CallCore, channel: Channel, data: str) -> None:
+    core.engine.wait_hangup(channel)
+
+
+def playback(core: CallCore, channel: Channel, data: str) -> None:
+    if "loops=-1" in data:
+        core.engine.wait_hangup(channel)
+    else:
+        core.sleep(1.0)  # a prompt takes about a second
+
+
+def sleep(core: CallCore, channel: Channel, data: str) -> None:
+    millis = int(data) if data.strip().isdigit() else 0
+    core.sleep(millis / 1000)
+
+
+def hangup(core: CallCore, channel: Channel, data: str) -> None:
+    core.engine.hangup(channel, data.strip().upper() or "NORMAL_CLEARING")
+
+
+def transfer(core: CallCore, channel: Channel, data: str) -> None:
+    from esl_controller.simulator.channels.core import Transfer
+
+    words = data.split()
+    if not words:
+        return
+    channel.profile.destination = words[0]
+    if len(words) > 2:
+        channel.profile.context = words[2]
+    channel.transfer_us = core.engine.now_us()
+    raise Transfer()
+
+
+def noop(core: CallCore, channel: Channel, data: str) -> None:
+    """log, info, deflect and friends: nothing a listener of events would see."""
+
+
+BUILTIN = {
+    "answer": answer,
+    "pre_answer": pre_answer,
+    "ring_ready": ring_ready,
+    "set": set_var,
+    "export": export,
+    "unset": unset,
+    "park": park,
+    "echo": echo,
+    "playback": playback,
+    "sleep": sleep,
+    "hangup": hangup,
+    "transfer": transfer,
+    "log": noop,
+    "info": noop,
+    "deflect": noop,
+}

@@ -1,0 +1,142 @@
+"""The simulated switch core: channels, their sessions, the dialplan and applications.
+
+Other simulated modules (mod_callcenter, phones) use this object: they register
+applications (``callcenter``), replace the phone directory, create legs through
+:attr:`outbound`, and listen for hangups.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+import gevent
+from gevent.event import AsyncResult
+
+from esl_controller.simulator.channels import apps
+from esl_controller.simulator.channels.channel import Channel
+from esl_controller.simulator.channels.dialplan import Dialplan, expand
+from esl_controller.simulator.channels.engine import ChannelEngine
+from esl_controller.simulator.channels.outbound import Outbound
+from esl_controller.simulator.sim_event import SimEvent
+
+Application = Callable[["CallCore", Channel, str], None]
+
+
+class Transfer(Exception):  # noqa: N818 - a control-flow signal, as in FreeSWITCH's core
+    """Raised in a session to restart routing at a new destination."""
+
+
+class CallCore:
+    def __init__(
+        self,
+        fire: Callable[[SimEvent], Any],
+        *,
+        conf_dir: pathlib.Path | None = None,
+        global_vars: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        speed: float = 1.0,
+        hostname: str = "sim",
+    ) -> None:
+        self.global_vars = global_vars if global_vars is not None else {}
+        self.engine = ChannelEngine(fire, clock, hostname)
+        self.dialplan = Dialplan(self.global_vars).load(conf_dir)
+        self.outbound = Outbound(self)
+        self.speed = speed
+        self.applications: dict[str, Application] = dict(apps.BUILTIN)
+        self._pairs: dict[str, str] = {}
+        self._answer_waiters: dict[str, AsyncResult] = {}
+        self.engine.on_hangup.append(self._after_hangup)
+
+    # -- time ------------------------------------------------------------------------
+
+    def sleep(self, seconds: float) -> None:
+        gevent.sleep(max(0.0, seconds) / self.speed)
+
+    # -- legs ------------------------------------------------------------------------
+
+    def pair(self, a_leg: Channel, b_leg: Channel) -> None:
+        """Two legs that live and die together (a loopback pair)."""
+        self._pairs[a_leg.uuid] = b_leg.uuid
+        self._pairs[b_leg.uuid] = a_leg.uuid
+
+    def other_leg(self, channel: Channel) -> Channel | None:
+        other = self._pairs.get(channel.uuid)
+        return self.engine.channels.get(other) if other else None
+
+    def watch_answer(self, channel: Channel, result: AsyncResult) -> None:
+        self._answer_waiters[channel.uuid] = result
+
+    def answer(self, channel: Channel) -> None:
+        """Answer a channel; a loopback -b leg answers its -a leg first."""
+        other = self.other_leg(channel)
+        if other is not None and channel.variables.get("loopback_leg") == "B":
+            self._answer_one(other)
+        self._answer_one(channel)
+
+    def _answer_one(self, channel: Channel) -> None:
+        if channel.answered:
+            return
+        self.engine.answer(channel)
+        waiter = self._answer_waiters.pop(channel.uuid, None)
+        if waiter is not None and not waiter.ready():
+            waiter.set(True)
+
+    def hangup_pair(self, channel: Channel, cause: str) -> None:
+        self.engine.hangup(channel, cause)
+
+    def _after_hangup(self, channel: Channel) -> None:
+        waiter = self._answer_waiters.pop(channel.uuid, None)
+        if waiter is not None and not waiter.ready():
+            waiter.set(channel.hangup_cause or "NORMAL_CLEARING")
+        other_uuid = self._pairs.pop(channel.uuid, None)
+        if other_uuid:
+            self._pairs.pop(other_uuid, None)
+            other = self.engine.channels.get(other_uuid)
+            if other is not None and not other.gone:
+                gevent.spawn(self.engine.hangup, other, channel.hangup_cause or "NORMAL_CLEARING")
+
+    # -- sessions --------------------------------------------------------------------
+
+    def start_dialplan(self, channel: Channel) -> None:
+        self.engine.run_session(channel, self.run_dialplan)
+
+    def start_app(self, channel: Channel, app: str, data: str) -> None:
+        def body(ch: Channel) -> None:
+            self.execute(ch, app, data)
+
+        self.engine.run_session(channel, body)
+
+    def run_dialplan(self, channel: Channel) -> None:
+        channel.set_var("call_uuid", channel.call_uuid or channel.uuid)
+        for _ in range(32):  # transfers are bounded: a loop in the dialplan ends here
+            channel.hit_dialplan = True
+            if channel.state in ("CS_INIT", "CS_ROUTING"):
+                self.engine.set_state(channel, "CS_EXECUTE")
+            try:
+                for action in self.dialplan.route(channel):
+                    self.execute(channel, action.application, action.data)
+                return
+            except Transfer:
+                continue
+
+    def execute(self, channel: Channel, app: str, data: str) -> None:
+        expanded = expand(data, channel, self.global_vars)
+        channel.set_var("current_application_data", expanded)
+        channel.set_var("current_application", app)
+        handler = self.applications.get(app)
+        if handler is None:
+            return  # FreeSWITCH logs "Invalid Application" and goes on
+        handler(self, channel, expanded)
+
+    def transfer(self, channel: Channel, destination: str, context: str | None = None) -> None:
+        channel.profile.destination = destination
+        if context:
+            channel.profile.context = context
+        channel.transfer_us = self.engine.now_us()
+        greenlet = self.engine._greenlets.get(channel.uuid)
+        if greenlet is not None and greenlet is not gevent.getcurrent():
+            greenlet.kill(block=False)
+        self.engine.run_session(channel, self.run_dialplan)
