@@ -109,3 +109,29 @@ BUILTIN = {
     "info": noop,
     "deflect": noop,
 }
+
+
+def bridge_app(core: CallCore, channel: Channel, data: str) -> None:
+    """``bridge <dial string>``: ring the target; when it answers, answer this channel
+    (a loopback -b leg answers its -a leg first) and bridge the two."""
+    from esl_controller.simulator.channels.bridge import bridge
+    from esl_controller.simulator.channels.dialstring import parse_dial_string
+
+    global_vars, legs = parse_dial_string(data)
+    if not legs:
+        channel.set_var("originate_disposition", "INVALID_URL")
+        return
+    leg, result = core.outbound.dial(legs[0], global_vars)
+    outcome = result.get()
+    if outcome is not True or leg is None or leg.gone:
+        cause = outcome if isinstance(outcome, str) else "NORMAL_CLEARING"
+        channel.set_var("originate_disposition", cause)
+        if channel.variables.get("continue_on_fail") != "true":
+            core.engine.hangup(channel, cause)
+        return
+    channel.set_var("originate_disposition", "SUCCESS")
+    core.answer(channel)
+    bridge(core, channel, leg)
+
+
+BUILTIN["bridge"] = bridge_app

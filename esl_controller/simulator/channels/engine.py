@@ -210,6 +210,14 @@ class ChannelEngine:
 
         self._greenlets[channel.uuid] = gevent.spawn(session)
 
+    def done_event(self, channel: Channel) -> GeventEvent:
+        """Set when the channel is destroyed (already set for one that is gone)."""
+        event = self._done.get(channel.uuid)
+        if event is None:
+            event = GeventEvent()
+            event.set()
+        return event
+
     def wait_hangup(self, channel: Channel, timeout: float | None = None) -> bool:
         """Block until the channel is gone (True) or ``timeout`` passes (False)."""
         done = self._done.get(channel.uuid)

@@ -2,8 +2,8 @@
 
 Reply texts, list formats and the events each sub-command fires (with mod_callcenter's
 Event-Calling-Function and line) are FreeSWITCH 1.10.12's, as recorded in
-``tests/fixtures/esl/callcenter_config.jsonl``. Queue offering is not simulated yet:
-members are listed if present, nobody is offered a call.
+``tests/fixtures/esl/callcenter_config.jsonl``. Members and offers live in
+:mod:`esl_controller.simulator.mod_callcenter.queueing`.
 """
 
 from __future__ import annotations
@@ -176,6 +176,17 @@ class CallCenterModule:
         agent.state = state
         self._event("cc_agent_update", 1067, agent.name, "agent-state-change",
                     [("CC-Agent-State", state)])  # fmt: skip
+
+    # -- used by the queue manager ----------------------------------------------------
+
+    def set_status(self, agent: Agent, status: str) -> None:
+        self._set_status(agent, status)
+
+    def set_state(self, agent: Agent, state: str) -> None:
+        self._set_state(agent, state)
+
+    def load_queue(self, name: str) -> bool:
+        return self._load_queue(name, fire=False)
 
     # -- api -------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from esl_controller.simulator.channels.core import CallCore
 from esl_controller.simulator.conf.xmlconf import load_vars
 from esl_controller.simulator.mod_callcenter import config as callcenter_config
 from esl_controller.simulator.mod_callcenter.module import CallCenterModule
+from esl_controller.simulator.mod_callcenter.queueing import QueueManager
 from esl_controller.simulator.sim_event import SimEvent
 from esl_controller.simulator.wire import encode
 from esl_controller.simulator.wire.bus import EventBus, HostIdentity, StampedEvent
@@ -52,6 +53,7 @@ class Simulator:
         global_vars: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         conf_dir: Any = None,
+        speed: float = 1.0,
     ) -> None:
         self.bind = (host, port)
         self.password = password
@@ -91,9 +93,10 @@ class Simulator:
         self.callcenter.register(self.api, self.json_handlers)
         self.core = CallCore(
             self.fire, conf_dir=conf, global_vars=self.global_vars, clock=clock,
-            hostname=hostname,
+            hostname=hostname, speed=speed,
         )  # fmt: skip
         register_channel_api(self.api, self.core)
+        self.queues = QueueManager(self.callcenter, self.core)
         self.channel_rows = self.core.engine.rows
         self.channel_exists = lambda uuid_: self.core.engine.get(uuid_) is not None
         self.session_count = lambda: len(self.core.engine.channels)
@@ -113,6 +116,7 @@ class Simulator:
         self._server = gevent.server.StreamServer(self.bind, self._accept)
         self._server.start()
         self._heartbeat = gevent.spawn(self._heartbeat_loop)
+        self.queues.start()
         log.info("simulator listening on %s:%s", self.bind[0], self.port)
 
     def stop(self) -> None:
@@ -120,6 +124,7 @@ class Simulator:
         self.gate.set()
         if self._heartbeat is not None:
             self._heartbeat.kill(block=False)
+        self.queues.stop()
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions):

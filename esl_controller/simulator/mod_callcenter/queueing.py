@@ -1,0 +1,381 @@
+"""Members and offers: the ``callcenter`` application and mod_callcenter's queue manager.
+
+A caller running ``callcenter <queue>`` becomes a member (member-queue-start,
+members-count). The queue manager looks at waiting members every few hundred ms, picks
+eligible agents by the queue's strategy and offers: agent state Receiving,
+agent-offering, then an originate to the agent's contact with mod_callcenter's
+``cc_*`` variables. Then one of:
+
+* the agent answers: bridge-agent-start, state ``In a queue call``, members-count, the
+  bridge; when it ends bridge-agent-end and member-queue-end (both with
+  ``CC-Hangup-Cause: SUCCESS``, the originate result — quirk 11), state Waiting (wrap-up
+  is only the ``last_bridge_end + wrap_up_time`` gate, there is no wrap-up state);
+* the caller leaves while the agent rings: member-queue-end Cancel/BREAK_OUT first, then
+  the agent leg is cancelled and bridge-agent-fail says ORIGINATOR_CANCEL (quirk 12);
+* the agent does not answer: for a no-answer cause agent-max-no-answer and the status
+  change come *before* bridge-agent-fail, and the state goes back to Waiting (quirk 13);
+  busy, reject and unregistered causes only delay the agent.
+
+Eligibility (``get_queue_agents`` SQL in mod_callcenter.c): status Available or
+Available (On Demand), tier Ready or No Answer, state Waiting, wrap-up over, ready_time
+passed, no tracked external call when the queue skips those.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import gevent
+from gevent.event import Event as GeventEvent
+
+from esl_controller.simulator.channels.bridge import bridge
+from esl_controller.simulator.channels.channel import Channel
+from esl_controller.simulator.channels.dialstring import parse_dial_string
+from esl_controller.simulator.mod_callcenter.state import Agent, Member
+from esl_controller.simulator.sim_event import SimEvent
+
+if TYPE_CHECKING:
+    from esl_controller.simulator.channels.core import CallCore
+    from esl_controller.simulator.mod_callcenter.module import CallCenterModule
+
+CC_FILE = "mod_callcenter.c"
+NO_DELAY_CAUSES = ("ORIGINATOR_CANCEL", "LOSE_RACE")
+BUSY_CAUSES = ("USER_BUSY", "NORMAL_CIRCUIT_CONGESTION")
+
+
+@dataclass
+class Waiting:
+    """A member's live side: its channel and the offers ringing for it."""
+
+    member: Member
+    channel: Channel
+    done: GeventEvent = field(default_factory=GeventEvent)
+    ringing: dict[str, Channel] = field(default_factory=dict)
+    offered: set[str] = field(default_factory=set)
+    bridged: bool = False
+
+
+class QueueManager:
+    def __init__(self, module: CallCenterModule, core: CallCore, poll: float = 0.2) -> None:
+        self.module = module
+        self.core = core
+        self.poll = poll
+        self.waiting: dict[str, Waiting] = {}  # by member session uuid
+        self._rng = random.Random()  # noqa: S311 - the "random" strategy, not security
+        self._loop: gevent.Greenlet | None = None
+        core.applications["callcenter"] = self.callcenter_app
+        core.engine.on_hangup.append(self._member_hung_up)
+
+    def start(self) -> None:
+        if self._loop is None:
+            self._loop = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.kill(block=False)
+            self._loop = None
+
+    # -- events ----------------------------------------------------------------------
+
+    def _fire(self, func: str, line: int, headers: list[tuple[str, str]],
+              channel: Channel | None = None) -> None:  # fmt: skip
+        channel_headers = channel.headers("CUSTOM") if channel is not None else []
+        self.module.fire(
+            SimEvent(
+                "CUSTOM",
+                channel_headers + headers,
+                subclass="callcenter::info",
+                calling=(CC_FILE, func, line),
+            )  # fmt: skip
+        )
+
+    def _count(self, queue: str) -> None:
+        members = self.module.tables.members
+        count = sum(1 for m in members if m.queue == queue and m.state in ("Waiting", "Trying"))
+        self._fire("cc_queue_count", 878, [
+            ("CC-Queue", queue), ("CC-Action", "members-count"), ("CC-Count", str(count)),
+            ("CC-Selection", "Single-Queue"),
+        ])  # fmt: skip
+
+    @staticmethod
+    def _member_ids(m: Member) -> list[tuple[str, str]]:
+        return [("CC-Member-UUID", m.uuid), ("CC-Member-Session-UUID", m.session_uuid)]
+
+    @staticmethod
+    def _member_cid(m: Member) -> list[tuple[str, str]]:
+        return [("CC-Member-CID-Name", m.cid_name), ("CC-Member-CID-Number", m.cid_number)]
+
+    # -- the member side -------------------------------------------------------------
+
+    def callcenter_app(self, core: CallCore, channel: Channel, data: str) -> None:
+        name = data.strip().split()[0] if data.strip() else ""
+        if name not in self.module.tables.queues and not self.module.load_queue(name):
+            return
+        if not channel.answered:
+            core.answer(channel)
+        now = self.module.now()
+        member = Member(
+            queue=name, uuid=str(uuidlib.uuid4()), session_uuid=channel.uuid,
+            cid_number=channel.profile.caller_id_number, cid_name=channel.profile.caller_id_name,
+            system_epoch=now, joined_epoch=now,
+        )  # fmt: skip
+        channel.set_var("cc_side", "member")
+        channel.set_var("cc_member_uuid", member.uuid)
+        channel.set_var("cc_queue_joined_epoch", str(now))
+        channel.set_var("cc_queue", name)
+        self.module.tables.members.append(member)
+        entry = Waiting(member, channel)
+        self.waiting[channel.uuid] = entry
+        self._fire("callcenter_function", 3113, [("CC-Queue", name),
+                   ("CC-Action", "member-queue-start"), *self._member_ids(member),
+                   *self._member_cid(member)], channel)  # fmt: skip
+        self._count(name)
+        entry.done.wait()
+
+    def _member_hung_up(self, channel: Channel) -> None:
+        """The caller left: if no agent had answered, the member is abandoned."""
+        entry = self.waiting.get(channel.uuid)
+        if entry is None or entry.bridged:
+            return
+        self.waiting.pop(channel.uuid, None)
+        member = entry.member
+        now = self.module.now()
+        member.state = "Abandoned"
+        member.abandoned_epoch = now
+        queue = self.module.tables.queues.get(member.queue)
+        if queue is not None:
+            queue.calls_abandoned += 1
+        self._fire("callcenter_function", 3274, [
+            ("CC-Queue", member.queue), ("CC-Action", "member-queue-end"),
+            ("CC-Member-Leaving-Time", str(now)),
+            ("CC-Member-Joined-Time", str(member.joined_epoch)),
+            ("CC-Cause", "Cancel"), ("CC-Cancel-Reason", "BREAK_OUT"),
+            *self._member_ids(member), *self._member_cid(member),
+        ], channel)  # fmt: skip
+        self._count(member.queue)
+        for leg in list(entry.ringing.values()):
+            gevent.spawn(self.core.engine.hangup, leg, "ORIGINATOR_CANCEL")
+        entry.done.set()
+        gevent.spawn_later(self._discard_after(member.queue), self._discard, member)
+
+    def _discard_after(self, queue: str) -> float:
+        loaded = self.module.tables.queues.get(queue)
+        return float(loaded.config.number("discard-abandoned-after")) if loaded else 60.0
+
+    def _discard(self, member: Member) -> None:
+        members = self.module.tables.members
+        if member in members:
+            members.remove(member)
+
+    # -- the queue manager -----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            self.core.sleep(self.poll)
+            try:
+                self.tick()
+            except Exception:  # pragma: no cover - keep the manager alive, like FS's thread
+                import logging
+
+                logging.getLogger(__name__).exception("queue manager tick failed")
+
+    def tick(self) -> None:
+        for entry in sorted(self.waiting.values(), key=lambda e: e.member.joined_epoch):
+            if entry.member.state != "Waiting" or entry.channel.gone:
+                continue
+            strategy = self.module.tables.queues[entry.member.queue].config.text("strategy")
+            agents = self.eligible(entry)
+            if not agents:
+                continue
+            chosen = agents if strategy in ("ring-all", "ring-progressively") else agents[:1]
+            entry.member.state = "Trying"
+            for agent in chosen:
+                agent.state = "Receiving"  # reserved before the greenlet runs
+                gevent.spawn(self.offer, entry, agent)
+
+    def eligible(self, entry: Waiting) -> list[Agent]:
+        tables = self.module.tables
+        queue = tables.queues[entry.member.queue]
+        skip_tracked = queue.config.flag("skip-agents-with-external-calls")
+        now = self.module.now()
+        tiers = [t for t in tables.tiers_ordered(entry.member.queue)
+                 if t.state in ("Ready", "No Answer")]  # fmt: skip
+        found: list[tuple[int, int, Agent]] = []
+        for tier in tiers:
+            agent = tables.agents.get(tier.agent)
+            if agent is None or agent.name in entry.offered:
+                continue
+            if agent.status not in ("Available", "Available (On Demand)"):
+                continue
+            if agent.state != "Waiting" or agent.ready_time > now:
+                continue
+            if agent.last_bridge_end and agent.last_bridge_end + agent.wrap_up_time > now:
+                continue
+            if skip_tracked and agent.external_calls_count > 0:
+                continue
+            found.append((tier.level, tier.position, agent))
+        return self._order(queue.config.text("strategy"), found)
+
+    def _order(self, strategy: str, found: list[tuple[int, int, Agent]]) -> list[Agent]:
+        if strategy == "longest-idle-agent":
+            found.sort(key=lambda f: (f[0], f[2].last_bridge_end, f[1]))
+        elif strategy == "agent-with-least-talk-time":
+            found.sort(key=lambda f: (f[0], f[2].talk_time, f[1]))
+        elif strategy == "agent-with-fewest-calls":
+            found.sort(key=lambda f: (f[0], f[2].calls_answered, f[1]))
+        elif strategy == "round-robin" or strategy == "sequentially-by-agent-order":
+            found.sort(key=lambda f: (f[0], f[1], f[2].last_offered_call))
+        elif strategy == "random":
+            self._rng.shuffle(found)
+        else:  # top-down, ring-all, ring-progressively: level then position
+            found.sort(key=lambda f: (f[0], f[1]))
+        return [f[2] for f in found]
+
+    # -- one offer -------------------------------------------------------------------
+
+    def offer(self, entry: Waiting, agent: Agent) -> None:
+        module, member = self.module, entry.member
+        called = module.now()
+        agent.last_offered_call = called
+        entry.offered.add(agent.name)
+        module.set_state(agent, "Receiving")
+        self._fire("outbound_agent_thread_run", 1717, [
+            ("CC-Queue", member.queue), ("CC-Action", "agent-offering"), ("CC-Agent", agent.name),
+            ("CC-Agent-Type", agent.type), ("CC-Agent-System", "single_box"),
+            *self._member_ids(member), *self._member_cid(member),
+        ])  # fmt: skip
+        contact_vars, legs = parse_dial_string(agent.contact or "error/INVALID_GATEWAY")
+        variables = {
+            **contact_vars,
+            "cc_queue": member.queue, "cc_queue_joined_epoch": str(member.joined_epoch),
+            "cc_member_uuid": member.uuid, "cc_member_session_uuid": member.session_uuid,
+            "cc_member_pre_answer_uuid": member.uuid, "cc_agent": agent.name,
+            "cc_agent_type": agent.type, "cc_side": "agent", "loopback_bowout": "false",
+            "loopback_bowout_on_execute": "false", "ignore_early_media": "true",
+            "origination_caller_id_name": member.cid_name,
+            "origination_caller_id_number": member.cid_number,
+        }  # fmt: skip
+        leg, result = self.core.outbound.dial(
+            legs[0], variables, on_created=lambda ch: entry.ringing.__setitem__(agent.name, ch)
+        ) if legs else (None, None)  # fmt: skip
+        outcome = result.get() if result is not None else "INVALID_GATEWAY"
+        entry.ringing.pop(agent.name, None)
+        if outcome is True and leg is not None and not leg.gone and not entry.bridged:
+            if entry.channel.gone or entry.member.state == "Abandoned":
+                self.core.engine.hangup(leg, "ORIGINATOR_CANCEL")
+                outcome = "ORIGINATOR_CANCEL"
+            else:
+                self._connect(entry, agent, leg, called)
+                return
+        if outcome is True:
+            outcome = "LOSE_RACE"
+            if leg is not None and not leg.gone:
+                self.core.engine.hangup(leg, "LOSE_RACE")
+        self._failed(entry, agent, str(outcome), called)
+
+    def _failed(self, entry: Waiting, agent: Agent, cause: str, called: int) -> None:
+        module, member = self.module, entry.member
+        now = module.now()
+        if cause in BUSY_CAUSES:
+            agent.ready_time = now + agent.busy_delay_time
+        elif cause == "CALL_REJECTED":
+            agent.ready_time = now + agent.reject_delay_time
+        elif cause == "USER_NOT_REGISTERED":
+            agent.ready_time = now + 5
+        elif cause not in NO_DELAY_CAUSES:
+            agent.no_answer_count += 1
+            agent.ready_time = now + agent.no_answer_delay_time
+            tier = module.tables.tier(member.queue, agent.name)
+            if tier is not None:
+                tier.state = "No Answer"
+            if agent.max_no_answer > 0 and agent.no_answer_count >= agent.max_no_answer:
+                queue = module.tables.queues.get(member.queue)
+                status = queue.config.text("agent-no-answer-status") if queue else "On Break"
+                self._fire("outbound_agent_thread_run", 2176, [
+                    ("CC-Agent", agent.name), ("CC-Action", "agent-max-no-answer"),
+                    ("CC-Agent-No-Answer-Count", str(agent.no_answer_count)),
+                    ("CC-Agent-No-Answer-Status", status), *self._member_ids(member),
+                ])  # fmt: skip
+                module.set_status(agent, status)
+        self._fire("outbound_agent_thread_run", 2200, [
+            ("CC-Queue", member.queue), ("CC-Action", "bridge-agent-fail"),
+            ("CC-Hangup-Cause", cause), ("CC-Agent", agent.name), ("CC-Agent-System", "single_box"),
+            ("CC-Agent-Called-Time", str(called)), ("CC-Agent-Aborted-Time", str(now)),
+            *self._member_ids(member), *self._member_cid(member),
+            ("CC-Member-Joined-Time", str(member.joined_epoch)),
+        ])  # fmt: skip
+        module.set_state(agent, "Waiting")
+        if member.state == "Trying" and not entry.ringing and not entry.bridged:
+            member.state = "Waiting"
+            entry.offered.discard(agent.name)
+
+    def _connect(self, entry: Waiting, agent: Agent, leg: Channel, called: int) -> None:
+        module, member, core = self.module, entry.member, self.core
+        entry.bridged = True
+        for other in list(entry.ringing.values()):  # ring-all: the others lose the race
+            gevent.spawn(core.engine.hangup, other, "LOSE_RACE")
+        answered = module.now()
+        member.state = "Answered"
+        member.bridge_epoch = answered
+        member.serving_agent = agent.name
+        member.serving_system = "single_box"
+        agent.last_bridge_start = answered
+        agent.calls_answered += 1
+        agent.no_answer_count = 0
+        for key, value in (("cc_side", "agent"), ("cc_queue", member.queue),
+                           ("cc_agent", agent.name), ("cc_agent_type", agent.type),
+                           ("cc_member_uuid", member.uuid),
+                           ("cc_member_session_uuid", member.session_uuid)):  # fmt: skip
+            leg.set_var(key, value)
+        timing = [("CC-Agent-Called-Time", str(called)), ("CC-Agent-Answered-Time", str(answered))]
+        self._fire("outbound_agent_thread_run", 1934, [
+            ("CC-Queue", member.queue), ("CC-Action", "bridge-agent-start"),
+            ("CC-Agent", agent.name),
+            ("CC-Agent-System", "single_box"), ("CC-Agent-UUID", leg.uuid), *timing,
+            ("CC-Member-Joined-Time", str(member.joined_epoch)), *self._member_ids(member),
+            *self._member_cid(member),
+        ], leg)  # fmt: skip
+        on_demand = agent.status == "Available (On Demand)"
+        module.set_state(agent, "In a queue call")
+        self._count(member.queue)
+        member_channel = entry.channel
+        member_channel.set_var("cc_agent_uuid", leg.uuid)
+        member_channel.set_var("cc_agent_bridged", "true")
+        member_channel.set_var("cc_agent", agent.name)
+        member_channel.set_var("cc_queue_answered_epoch", str(answered))
+        member_channel.set_var("cc_cause", "answered")
+        leg.set_var("cc_agent_bridged", "true")
+        bridge(core, member_channel, leg)
+        ended = module.now()
+        agent.last_bridge_end = ended
+        agent.talk_time += ended - answered
+        self._fire("outbound_agent_thread_run", 2062, [
+            ("CC-Queue", member.queue), ("CC-Action", "bridge-agent-end"),
+            ("CC-Hangup-Cause", "SUCCESS"), ("CC-Agent", agent.name),
+            ("CC-Agent-System", "single_box"), ("CC-Agent-UUID", leg.uuid),
+            ("CC-Agent-Bridged", "true"), *timing,
+            ("CC-Member-Joined-Time", str(member.joined_epoch)),
+            ("CC-Bridge-Terminated-Time", str(ended)), *self._member_ids(member),
+            *self._member_cid(member),
+        ], leg)  # fmt: skip
+        member_channel.set_var("cc_queue_terminated_epoch", str(ended))
+        self._fire("outbound_agent_thread_run", 2098, [
+            ("CC-Queue", member.queue), ("CC-Action", "member-queue-end"),
+            ("CC-Hangup-Cause", "SUCCESS"), ("CC-Cause", "Terminated"), ("CC-Agent", agent.name),
+            ("CC-Agent-System", "single_box"), ("CC-Agent-UUID", leg.uuid), *timing,
+            ("CC-Member-Leaving-Time", str(ended)),
+            ("CC-Member-Joined-Time", str(member.joined_epoch)), *self._member_ids(member),
+            *self._member_cid(member),
+        ], member_channel)  # fmt: skip
+        queue = module.tables.queues.get(member.queue)
+        if queue is not None:
+            queue.calls_answered += 1
+        # Available (On Demand) agents are parked in Idle after a call (reference §2.6).
+        module.set_state(agent, "Idle" if on_demand else "Waiting")
+        if member in module.tables.members:
+            module.tables.members.remove(member)
+        self.waiting.pop(member.session_uuid, None)
+        entry.done.set()
