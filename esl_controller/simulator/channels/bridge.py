@@ -38,15 +38,26 @@ def bridge(core: CallCore, a_leg: Channel, b_leg: Channel) -> str:
         leg.set_var("signal_bond", other.uuid)
     ids = [("Bridge-A-Unique-ID", a_leg.uuid), ("Bridge-B-Unique-ID", b_leg.uuid)]
     engine.emit("CHANNEL_BRIDGE", a_leg, BRIDGE, ids)
-    done = gevent.wait([engine.done_event(a_leg), engine.done_event(b_leg)], count=1)
-    ended = "a" if a_leg.gone or not done else "b"
+    a_pull, b_pull = engine.unbridge_event(a_leg), engine.unbridge_event(b_leg)
+    a_pull.clear()
+    b_pull.clear()
+    gevent.wait([engine.done_event(a_leg), engine.done_event(b_leg), a_pull, b_pull], count=1)
+    ended = "a" if a_leg.gone or a_pull.is_set() else "b"
     a_leg.set_var("last_bridge_to", b_leg.uuid)
+    transferred = [leg for leg, pull in ((a_leg, a_pull), (b_leg, b_pull)) if pull.is_set()]
+    # A transferred leg leaves the bridge alive; its partner is hung up first, then the
+    # A side reports the unbridge (sip_agent_hold_transfer, step 5).
+    for leg in (b_leg, a_leg):
+        if transferred and leg not in transferred and not leg.gone:
+            engine.hangup(leg, "NORMAL_CLEARING")
     if not a_leg.gone:
         engine.emit("CHANNEL_UNBRIDGE", a_leg, UNBRIDGE, ids)
     a_leg.partner = b_leg.partner = None
     a_leg.other_type = b_leg.other_type = None
     b_leg.call_uuid = None
     for leg in (a_leg, b_leg):
-        if not leg.gone and leg.variables.get("hangup_after_bridge", "true") != "false":
+        if leg in transferred or leg.gone:
+            continue
+        if leg.variables.get("hangup_after_bridge", "true") != "false":
             engine.hangup(leg, "NORMAL_CLEARING")
     return ended

@@ -136,7 +136,16 @@ class CallCore:
         if context:
             channel.profile.context = context
         channel.transfer_us = self.engine.now_us()
-        greenlet = self.engine._greenlets.get(channel.uuid)
+        # Stop what the channel was running first (it must not finish and hang up),
+        # then pull it out of its bridge and let the bridge end before routing again.
+        greenlet = self.engine._greenlets.pop(channel.uuid, None)
         if greenlet is not None and greenlet is not gevent.getcurrent():
-            greenlet.kill(block=False)
+            greenlet.kill(block=True)
+        if channel.partner is not None:
+            self.engine.unbridge_event(channel).set()
+            gevent.sleep(0)
+        if channel.answered:
+            # Re-entering the dialplan: RINGING then ACTIVE, no new CHANNEL_ANSWER.
+            self.engine.set_callstate(channel, "RINGING")
+            self.engine.set_callstate(channel, "ACTIVE")
         self.engine.run_session(channel, self.run_dialplan)

@@ -52,6 +52,7 @@ class ChannelEngine:
         self.sessions_since_startup = 0
         self.peak = 0
         self._done: dict[str, GeventEvent] = {}
+        self._unbridge: dict[str, GeventEvent] = {}
         self._greenlets: dict[str, gevent.Greenlet] = {}
         self.on_hangup: list[Callable[[Channel], None]] = []
 
@@ -186,6 +187,7 @@ class ChannelEngine:
         self.set_state(channel, "CS_DESTROY")
         self.emit("CHANNEL_DESTROY", channel, DESTROY)
         self.channels.pop(channel.uuid, None)
+        self._unbridge.pop(channel.uuid, None)
         done = self._done.pop(channel.uuid, None)
         if done is not None:
             done.set()
@@ -217,6 +219,10 @@ class ChannelEngine:
             event = GeventEvent()
             event.set()
         return event
+
+    def unbridge_event(self, channel: Channel) -> GeventEvent:
+        """Set to pull a channel out of its bridge without hanging it up (transfer)."""
+        return self._unbridge.setdefault(channel.uuid, GeventEvent())
 
     def wait_hangup(self, channel: Channel, timeout: float | None = None) -> bool:
         """Block until the channel is gone (True) or ``timeout`` passes (False)."""

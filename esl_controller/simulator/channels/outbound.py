@@ -35,6 +35,9 @@ class PhoneDirectory:
     def registered(self, user: str, domain: str) -> bool:
         return False
 
+    def leg_name(self, user: str, domain: str) -> str:
+        return f"sofia/internal/{user}@{domain}"
+
     def ring(self, core: CallCore, leg: Channel, user: str, domain: str) -> None:
         """Make the registered phone ring; it answers, rejects or times out on its own."""
         core.engine.hangup(leg, "USER_NOT_REGISTERED")
@@ -167,7 +170,7 @@ class Outbound:
             result.set("USER_NOT_REGISTERED")
             return None
         channel = core.engine.create(
-            f"sofia/internal/{user}@{domain}", "outbound",
+            self.phones.leg_name(user, domain), "outbound",
             self._profile(variables, user, "default"), self._origination_vars(variables),
             channel_uuid=variables.get("origination_uuid"),
         )  # fmt: skip

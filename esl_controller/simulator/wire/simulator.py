@@ -25,10 +25,12 @@ from gevent.event import Event as GeventEvent
 from esl_controller.simulator.api_registry import ApiRegistry
 from esl_controller.simulator.channels.api import register as register_channel_api
 from esl_controller.simulator.channels.core import CallCore
+from esl_controller.simulator.conf.directory import load_directory
 from esl_controller.simulator.conf.xmlconf import load_vars
 from esl_controller.simulator.mod_callcenter import config as callcenter_config
 from esl_controller.simulator.mod_callcenter.module import CallCenterModule
 from esl_controller.simulator.mod_callcenter.queueing import QueueManager
+from esl_controller.simulator.phones import Phones
 from esl_controller.simulator.sim_event import SimEvent
 from esl_controller.simulator.wire import encode
 from esl_controller.simulator.wire.bus import EventBus, HostIdentity, StampedEvent
@@ -97,6 +99,11 @@ class Simulator:
         )  # fmt: skip
         register_channel_api(self.api, self.core)
         self.queues = QueueManager(self.callcenter, self.core)
+        self.phones = Phones(load_directory(conf, self.global_vars), self.fire)
+        self.core.outbound.phones = self.phones
+        self.phones.register_api(self.api, self.core)
+        self.registrations = self.phones.registration_blocks
+        self.contact_for = self.phones.contact_for
         self.channel_rows = self.core.engine.rows
         self.channel_exists = lambda uuid_: self.core.engine.get(uuid_) is not None
         self.session_count = lambda: len(self.core.engine.channels)

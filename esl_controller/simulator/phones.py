@@ -1,0 +1,204 @@
+"""Simulated SIP phones, one per directory user, behind ``user/<ext>`` dial strings.
+
+A phone registers (sofia::register, ``Registered(UDP)``) or not; when a leg rings it, it
+answers after a delay, rejects (CALL_REJECTED), is busy (USER_BUSY) or never answers.
+Tests and demos drive them with API commands whose names start with ``sim_`` so nobody
+mistakes them for FreeSWITCH's:
+
+    sim_phone <user> register|unregister
+    sim_phone <user> answer [seconds] | reject | busy | noanswer
+    sim_phone <user> hangup        (the phone hangs up its calls)
+    sim_phones                     (one line per phone: user, registered, mode)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import gevent
+
+from esl_controller.simulator.api_registry import ApiRegistry
+from esl_controller.simulator.channels.channel import Channel
+from esl_controller.simulator.channels.outbound import PhoneDirectory
+from esl_controller.simulator.conf.directory import DirectoryUser
+from esl_controller.simulator.sim_event import SimEvent
+
+if TYPE_CHECKING:
+    from esl_controller.simulator.channels.core import CallCore
+
+REGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2059)
+UNREGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213)
+MODES = ("answer", "reject", "busy", "noanswer")
+
+
+@dataclass
+class Phone:
+    user: DirectoryUser
+    port: int
+    registered: bool = False
+    mode: str = "answer"
+    answer_after: float = 1.0
+    calls: list[Channel] = field(default_factory=list)
+
+    @property
+    def contact(self) -> str:
+        return f'"" <sip:{self.user.id}@127.0.0.1:{self.port}>'
+
+    @property
+    def call_id(self) -> str:
+        return f"sim-{self.user.id}-{self.port}@127.0.0.1"
+
+
+class Phones(PhoneDirectory):
+    def __init__(self, users: list[DirectoryUser], fire: Callable[[SimEvent], Any]) -> None:
+        self.fire = fire
+        self.phones = {u.id: Phone(u, 40000 + n) for n, u in enumerate(users)}
+
+    # -- the directory the user/ endpoint asks ---------------------------------------
+
+    def find(self, user: str, domain: str) -> Phone | None:
+        phone = self.phones.get(user)
+        if phone is None or not phone.registered:
+            return None
+        return phone if domain in (phone.user.domain, "") else None
+
+    def registered(self, user: str, domain: str) -> bool:
+        return self.find(user, domain) is not None
+
+    def leg_name(self, user: str, domain: str) -> str:
+        phone = self.find(user, domain)
+        port = phone.port if phone else 5060
+        return f"sofia/internal/{user}@127.0.0.1:{port}"
+
+    def ring(self, core: CallCore, leg: Channel, user: str, domain: str) -> None:
+        phone = self.find(user, domain)
+        if phone is None:
+            core.engine.hangup(leg, "USER_NOT_REGISTERED")
+            return
+        phone.calls.append(leg)
+        core.engine.ring(leg)
+        mode, delay = phone.mode, phone.answer_after
+
+        def behave() -> None:
+            core.sleep(delay if mode == "answer" else 0.2)
+            if leg.gone:
+                return
+            if mode == "answer":
+                core.answer(leg)
+            elif mode == "reject":
+                core.engine.hangup(leg, "CALL_REJECTED")
+            elif mode == "busy":
+                core.engine.hangup(leg, "USER_BUSY")
+
+        def forget() -> None:
+            core.engine.wait_hangup(leg)
+            if leg in phone.calls:
+                phone.calls.remove(leg)
+
+        gevent.spawn(behave)
+        gevent.spawn(forget)
+
+    # -- registration ----------------------------------------------------------------
+
+    def register(self, user: str, expires: int = 120) -> bool:
+        phone = self.phones.get(user)
+        if phone is None:
+            return False
+        phone.registered = True
+        u = phone.user
+        self.fire(SimEvent("CUSTOM", [
+            ("profile-name", "internal"), ("from-user", u.id), ("from-host", u.domain),
+            ("presence-hosts", u.domain), ("contact", phone.contact), ("call-id", phone.call_id),
+            ("rpid", "unknown"), ("status", "Registered(UDP)"), ("expires", str(expires)),
+            ("to-user", u.id), ("to-host", u.domain), ("network-ip", "127.0.0.1"),
+            ("network-port", str(phone.port)), ("username", u.id), ("realm", u.domain),
+            ("user-agent", "callcenter-simulator"), *self._user_headers(phone),
+        ], subclass="sofia::register", calling=REGISTER))  # fmt: skip
+        return True
+
+    def unregister(self, user: str) -> bool:
+        phone = self.phones.get(user)
+        if phone is None or not phone.registered:
+            return False
+        phone.registered = False
+        u = phone.user
+        self.fire(SimEvent("CUSTOM", [
+            ("profile-name", "internal"), ("username", u.id), ("from-user", u.id),
+            ("from-host", u.domain), ("contact", phone.contact), ("call-id", phone.call_id),
+            ("rpid", "unknown"), ("realm", u.domain), ("network-ip", "127.0.0.1"),
+            ("network-port", str(phone.port)), ("user-agent", "callcenter-simulator"),
+            ("expires", "0"), *self._user_headers(phone),
+        ], subclass="sofia::unregister", calling=UNREGISTER))  # fmt: skip
+        return True
+
+    @staticmethod
+    def _user_headers(phone: Phone) -> list[tuple[str, str]]:
+        u = phone.user
+        headers = [
+            ("sip_number_alias", u.id), ("sip_auth_username", u.id), ("sip_auth_realm", u.domain),
+            ("number_alias", u.id), ("user_name", u.id), ("domain_name", u.domain),
+        ]  # fmt: skip
+        headers += list(u.domain_variables.items()) + list(u.variables.items())
+        return headers
+
+    def contact_for(self, target: str) -> str | None:
+        user, _, domain = target.partition("@")
+        phone = self.find(user, domain)
+        return f"sofia/internal/sip:{user}@127.0.0.1:{phone.port}" if phone else None
+
+    def registration_blocks(self, profile: str, match: str | None) -> list[str]:
+        blocks = []
+        for phone in self.phones.values():
+            if not phone.registered or profile != "internal":
+                continue
+            if match and match not in phone.user.id:
+                continue
+            u = phone.user
+            blocks.append(
+                f"Call-ID:    \t{phone.call_id}\nUser:       \t{u.id}@{u.domain}\n"
+                f"Contact:    \t{phone.contact}\nAgent:      \tcallcenter-simulator\n"
+                f"Status:     \tRegistered(UDP)(unknown) EXP(120) EXPSECS(120)\n"
+                f"Ping-Status:\tReachable\nPing-Time:\t0.00\nHost:       \tsim\n"
+                f"IP:         \t127.0.0.1\nPort:       \t{phone.port}\n"
+                f"Auth-User:  \t{u.id}\nAuth-Realm: \t{u.domain}\nMWI-Account:\t{u.id}@{u.domain}\n"
+            )
+        return blocks
+
+    # -- sim_ commands ---------------------------------------------------------------
+
+    def register_api(self, api: ApiRegistry, core: CallCore) -> None:
+        def sim_phone(args: str) -> str:
+            words = args.split()
+            if len(words) < 2:
+                return "-ERR usage: sim_phone <user> register|unregister|answer [s]|reject|busy|noanswer|hangup\n"  # noqa: E501
+            phone = self.phones.get(words[0])
+            if phone is None:
+                return f"-ERR no such user {words[0]}\n"
+            action = words[1]
+            if action == "register":
+                self.register(phone.user.id)
+            elif action == "unregister":
+                self.unregister(phone.user.id)
+            elif action in MODES:
+                phone.mode = action
+                if action == "answer" and len(words) > 2:
+                    try:
+                        phone.answer_after = max(0.0, float(words[2]))
+                    except ValueError:
+                        return "-ERR answer delay must be seconds\n"
+            elif action == "hangup":
+                for leg in list(phone.calls):
+                    gevent.spawn(core.engine.hangup, leg, "NORMAL_CLEARING")
+            else:
+                return f"-ERR unknown action {action}\n"
+            return "+OK\n"
+
+        def sim_phones(args: str) -> str:
+            lines = [f"{p.user.id}|{'registered' if p.registered else 'offline'}|{p.mode}"
+                     for p in self.phones.values()]  # fmt: skip
+            return "user|registration|mode\n" + "\n".join(lines) + "\n+OK\n"
+
+        api.register("sim_phone", sim_phone)
+        api.register("sim_phones", sim_phones)
