@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--calls-per-minute", type=float, default=0.0)
     sim.add_argument("--seed", type=int, default=None)
     sim.add_argument("--heartbeat", type=float, default=20.0, help="HEARTBEAT interval, s")
+    sim.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    sim.add_argument("--duration", type=float, default=None,
+                     help="stop after this many simulated seconds and print a summary")  # fmt: skip
 
     console = sub.add_parser("console", help="terminal ESL console (like fs_cli)")
     console.add_argument("-x", dest="execute", default=None, help="run one command and exit")

@@ -25,6 +25,7 @@ from gevent.event import Event as GeventEvent
 from esl_controller.simulator.api_registry import ApiRegistry
 from esl_controller.simulator.channels.api import register as register_channel_api
 from esl_controller.simulator.channels.core import CallCore
+from esl_controller.simulator.clock import SimClock
 from esl_controller.simulator.conf.directory import load_directory
 from esl_controller.simulator.conf.xmlconf import load_vars
 from esl_controller.simulator.mod_callcenter import config as callcenter_config
@@ -32,6 +33,7 @@ from esl_controller.simulator.mod_callcenter.module import CallCenterModule
 from esl_controller.simulator.mod_callcenter.queueing import QueueManager
 from esl_controller.simulator.phones import Phones
 from esl_controller.simulator.sim_event import SimEvent
+from esl_controller.simulator.traffic import Traffic
 from esl_controller.simulator.wire import encode
 from esl_controller.simulator.wire.bus import EventBus, HostIdentity, StampedEvent
 from esl_controller.simulator.wire.core_api import VERSION_SHORT, register_core, uptime_text
@@ -53,10 +55,13 @@ class Simulator:
         acl: list[str] | None = None,
         hostname: str = "sim",
         global_vars: dict[str, str] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         conf_dir: Any = None,
         speed: float = 1.0,
+        seed: int | None = None,
     ) -> None:
+        if clock is None:
+            clock = SimClock(speed).now if speed != 1.0 else time.time
         self.bind = (host, port)
         self.password = password
         self.heartbeat_interval = heartbeat_interval
@@ -104,6 +109,8 @@ class Simulator:
         self.phones.register_api(self.api, self.core)
         self.registrations = self.phones.registration_blocks
         self.contact_for = self.phones.contact_for
+        self.traffic = Traffic(self, seed)
+        self.traffic.register_api()
         self.channel_rows = self.core.engine.rows
         self.channel_exists = lambda uuid_: self.core.engine.get(uuid_) is not None
         self.session_count = lambda: len(self.core.engine.channels)
@@ -132,6 +139,7 @@ class Simulator:
         if self._heartbeat is not None:
             self._heartbeat.kill(block=False)
         self.queues.stop()
+        self.traffic.stop()
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions):

@@ -1,0 +1,185 @@
+"""Demo and load traffic for the simulator: logged-in agents and Poisson callers.
+
+* ``log_in_agents(n)`` registers the phones of the first ``n`` agents (creating
+  directory users, agents and tiers when the configuration has fewer), puts every phone
+  in auto-answer after a drawn delay and sets the agents Available / Waiting through the
+  same mod_callcenter code ``callcenter_config`` runs, so a controller sees ordinary
+  events.
+* callers arrive per queue extension with exponential inter-arrival times (a Poisson
+  process at ``calls_per_minute`` in total), wait with a drawn patience and hang up
+  (abandon) if no agent answered by then, or talk for a drawn time and hang up.
+
+A seed makes a run repeatable; the simulator's speed factor runs minutes in seconds.
+API: ``sim_traffic start <calls_per_minute>``, ``sim_traffic stop``,
+``sim_caller <extension> [number] [name]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import gevent
+
+from esl_controller.simulator.channels.dialstring import DialLeg
+from esl_controller.simulator.conf.directory import DirectoryUser
+from esl_controller.simulator.phones import Phone
+
+if TYPE_CHECKING:
+    from esl_controller.simulator.wire.simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hiro", "Iris", "José")
+LAST_NAMES = ("Smith", "Okafor", "Müller", "Tanaka", "Silva", "Novak", "Haddad", "Kowalski")
+
+
+@dataclass
+class TrafficProfile:
+    calls_per_minute: float = 6.0
+    mean_patience: float = 90.0
+    mean_talk: float = 120.0
+    answer_delay: tuple[float, float] = (1.0, 4.0)
+
+
+class Traffic:
+    def __init__(self, sim: Simulator, seed: int | None = None) -> None:
+        self.sim = sim
+        self.rng = random.Random(seed)  # noqa: S311 - traffic shapes, not security
+        self.profile = TrafficProfile()
+        self.callers_started = 0
+        self._arrivals: gevent.Greenlet | None = None
+
+    # -- agents ----------------------------------------------------------------------
+
+    def log_in_agents(self, count: int) -> int:
+        """Register and log in ``count`` agents; returns how many are logged in."""
+        module = self.sim.callcenter
+        agents = [a for a in module.tables.agents.values() if a.contact]
+        queues = sorted(module.tables.queues)
+        domain = self.sim.global_vars.get("domain", "127.0.0.1")
+        extension = 2000
+        while len(agents) < count and queues:
+            extension += 1
+            user = str(extension)
+            if user in self.sim.phones.phones:
+                continue
+            name = f"{user}@default"
+            module.api(f"agent add {name} Callback")
+            module.api(f"agent set contact {name} [leg_timeout=20]user/{user}@{domain}")
+            module.api(f"agent set wrap_up_time {name} 10")
+            module.api(f"tier add {queues[extension % len(queues)]} {name} 1 1")
+            port = 40000 + len(self.sim.phones.phones)
+            self.sim.phones.phones[user] = Phone(DirectoryUser(user, domain), port)
+            agents.append(module.tables.agents[name])
+        logged_in = 0
+        for agent in agents[:count]:
+            user = agent.contact.rsplit("user/", 1)[-1].split("@")[0]
+            phone = self.sim.phones.phones.get(user)
+            if phone is None:
+                continue
+            phone.mode = "answer"
+            phone.answer_after = self.rng.uniform(*self.profile.answer_delay)
+            self.sim.phones.register(user)
+            module.api(f"agent set status {agent.name} Available")
+            module.api(f"agent set state {agent.name} Waiting")
+            logged_in += 1
+        return logged_in
+
+    # -- callers ---------------------------------------------------------------------
+
+    def queue_extensions(self) -> list[str]:
+        """Dialplan extensions that run ``callcenter`` (5000, 5001, ...)."""
+        found = []
+        for extensions in self.sim.core.dialplan.contexts.values():
+            for ext in extensions:
+                apps = [a.application for c in ext.conditions for a in c.actions]
+                if "callcenter" in apps:
+                    for cond in ext.conditions:
+                        if cond.header == "destination_number" and cond.expression:
+                            found.append(cond.expression.strip("^$"))
+        return found
+
+    def start(self, calls_per_minute: float) -> None:
+        self.stop()
+        self.profile.calls_per_minute = calls_per_minute
+        if calls_per_minute > 0:
+            self._arrivals = gevent.spawn(self._arrive)
+
+    def stop(self) -> None:
+        if self._arrivals is not None:
+            self._arrivals.kill(block=False)
+            self._arrivals = None
+
+    def _arrive(self) -> None:
+        extensions = self.queue_extensions()
+        if not extensions:
+            log.warning("no dialplan extension runs callcenter: no callers")
+            return
+        rate = self.profile.calls_per_minute / 60.0
+        while True:
+            self.sim.core.sleep(self.rng.expovariate(rate))
+            gevent.spawn(self.caller, self.rng.choice(extensions))
+
+    def caller(self, extension: str, number: str | None = None, name: str | None = None) -> None:
+        """One caller: dial the queue extension, wait, talk or abandon, hang up."""
+        core = self.sim.core
+        self.callers_started += 1
+        number = number or f"555{self.rng.randrange(10**7):07d}"
+        name = name or f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(LAST_NAMES)}"
+        variables = {"origination_caller_id_number": number, "origination_caller_id_name": name}
+        a_leg, result = core.outbound.dial(DialLeg(f"loopback/{extension}/default"), variables)
+        if result.get() is not True or a_leg is None or a_leg.gone:
+            return
+        core.start_app(a_leg, "park", "")
+        member = core.other_leg(a_leg)
+        if member is None:
+            return
+        patience = self.rng.expovariate(1 / self.profile.mean_patience)
+        waited = 0.0
+        step = 0.5
+        while not member.gone and member.partner is None and waited < patience:
+            core.sleep(step)
+            waited += step
+        if member.gone:
+            return
+        if member.partner is None:
+            core.engine.hangup(member, "NORMAL_CLEARING")  # gave up waiting: abandoned
+            return
+        core.sleep(self.rng.expovariate(1 / self.profile.mean_talk))
+        if not member.gone:
+            core.engine.hangup(member, "NORMAL_CLEARING")
+
+    # -- sim_ commands ---------------------------------------------------------------
+
+    def register_api(self) -> None:
+        def sim_traffic(args: str) -> str:
+            words = args.split()
+            if words[:1] == ["stop"]:
+                self.stop()
+                return "+OK\n"
+            if words[:1] == ["start"] and len(words) > 1:
+                try:
+                    self.start(float(words[1]))
+                except ValueError:
+                    return "-ERR calls per minute must be a number\n"
+                return "+OK\n"
+            return "-ERR usage: sim_traffic start <calls_per_minute> | stop\n"
+
+        def sim_caller(args: str) -> str:
+            words = args.split(maxsplit=2)
+            if not words:
+                return "-ERR usage: sim_caller <extension> [number] [name]\n"
+            gevent.spawn(self.caller, words[0], *words[1:3])
+            return "+OK\n"
+
+        def sim_agents(args: str) -> str:
+            if not args.strip().isdigit():
+                return "-ERR usage: sim_agents <count>\n"
+            return f"+OK {self.log_in_agents(int(args.strip()))}\n"
+
+        self.sim.api.register("sim_traffic", sim_traffic)
+        self.sim.api.register("sim_caller", sim_caller)
+        self.sim.api.register("sim_agents", sim_agents)
