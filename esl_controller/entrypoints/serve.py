@@ -47,6 +47,11 @@ def run_serve(args: argparse.Namespace) -> int:
         sim.start()
         esl = dataclasses.replace(esl, host="127.0.0.1", port=sim.port)
         print(f"simulator: FreeSWITCH stand-in on 127.0.0.1:{sim.port} ({conf})")
+        # A live floor to look at: every configured agent logged in with a registered
+        # phone, and a few callers a minute into the queues.
+        agents = sim.traffic.log_in_agents(len(sim.callcenter.tables.agents))
+        sim.traffic.start(4.0)
+        print(f"simulator: {agents} agents logged in, 4 callers per minute")
     elif settings.default_esl_password:
         log.warning(
             "ESL_PASSWORD is FreeSWITCH's default 'ClueCon': change it in "

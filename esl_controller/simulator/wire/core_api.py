@@ -154,6 +154,8 @@ def register_core(sim: Simulator) -> None:
     api.register("sofia", lambda a: sofia(sim, a))
     api.register("sofia_contact", lambda a: sofia_contact(sim, a))
     api.register("json", lambda a: json_api(sim, a))
+    # Not a FreeSWITCH command: the last Event-Sequence, for benchmarks and tests.
+    api.register("sim_sequence", lambda a: str(sim.bus.sequence))
     # Until the channel engine registers the real ones: FreeSWITCH's unknown-uuid texts.
     api.register("uuid_kill", lambda a: "-ERR No such channel!\n")
     api.register("uuid_hold", lambda a: "+OK Success\n")  # sic: even for a dead uuid
