@@ -123,8 +123,16 @@ class Traffic:
             self.sim.core.sleep(self.rng.expovariate(rate))
             gevent.spawn(self.caller, self.rng.choice(extensions))
 
-    def caller(self, extension: str, number: str | None = None, name: str | None = None) -> None:
-        """One caller: dial the queue extension, wait, talk or abandon, hang up."""
+    def caller(
+        self,
+        extension: str,
+        number: str | None = None,
+        name: str | None = None,
+        *,
+        patient: bool = False,
+    ) -> None:
+        """One caller: dial the queue extension, wait, talk or abandon, hang up.
+        A ``patient`` caller (``sim_caller``) waits until answered or cancelled."""
         core = self.sim.core
         self.callers_started += 1
         number = number or f"555{self.rng.randrange(10**7):07d}"
@@ -137,7 +145,7 @@ class Traffic:
         member = core.other_leg(a_leg)
         if member is None:
             return
-        patience = self.rng.expovariate(1 / self.profile.mean_patience)
+        patience = float("inf") if patient else self.rng.expovariate(1 / self.profile.mean_patience)
         waited = 0.0
         step = 0.5
         while not member.gone and member.partner is None and waited < patience:
@@ -172,7 +180,7 @@ class Traffic:
             words = args.split(maxsplit=2)
             if not words:
                 return "-ERR usage: sim_caller <extension> [number] [name]\n"
-            gevent.spawn(self.caller, words[0], *words[1:3])
+            gevent.spawn(self.caller, words[0], *words[1:3], patient=True)
             return "+OK\n"
 
         def sim_agents(args: str) -> str:

@@ -34,7 +34,7 @@ from gevent.event import Event as GeventEvent
 from esl_controller.simulator.channels.bridge import bridge
 from esl_controller.simulator.channels.channel import Channel
 from esl_controller.simulator.channels.dialstring import parse_dial_string
-from esl_controller.simulator.mod_callcenter.state import Agent, Member
+from esl_controller.simulator.mod_callcenter.state import Agent, Member, Tier
 from esl_controller.simulator.sim_event import SimEvent
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ class Waiting:
     ringing: dict[str, Channel] = field(default_factory=dict)
     offered: set[str] = field(default_factory=set)
     bridged: bool = False
+    last_added: int = 0
 
 
 class QueueManager:
@@ -64,6 +65,7 @@ class QueueManager:
         self.core = core
         self.poll = poll
         self.waiting: dict[str, Waiting] = {}  # by member session uuid
+        self.agent_seen: dict[str, int] = {}  # queue -> last time an agent was available
         self._rng = random.Random()  # noqa: S311 - the "random" strategy, not security
         self._loop: gevent.Greenlet | None = None
         core.applications["callcenter"] = self.callcenter_app
@@ -138,9 +140,15 @@ class QueueManager:
     def _member_hung_up(self, channel: Channel) -> None:
         """The caller left: if no agent had answered, the member is abandoned."""
         entry = self.waiting.get(channel.uuid)
-        if entry is None or entry.bridged:
-            return
-        self.waiting.pop(channel.uuid, None)
+        if entry is not None and not entry.bridged:
+            self.cancel(entry, "BREAK_OUT")
+
+    def cancel(self, entry: Waiting, reason: str) -> None:
+        """The member leaves unanswered: member-queue-end Cancel with ``reason``
+        (BREAK_OUT when the caller hung up or was transferred, TIMEOUT, NO_AGENT_TIMEOUT,
+        EXIT_WITH_KEY), members-count, ringing offers cancelled. The caller's dialplan
+        goes on after ``callcenter`` unless the caller is gone."""
+        self.waiting.pop(entry.channel.uuid, None)
         member = entry.member
         now = self.module.now()
         member.state = "Abandoned"
@@ -148,13 +156,16 @@ class QueueManager:
         queue = self.module.tables.queues.get(member.queue)
         if queue is not None:
             queue.calls_abandoned += 1
+        entry.channel.set_var("cc_cause", "cancel")
+        entry.channel.set_var("cc_cancel_reason", reason)
+        entry.channel.set_var("cc_queue_canceled_epoch", str(now))
         self._fire("callcenter_function", 3274, [
             ("CC-Queue", member.queue), ("CC-Action", "member-queue-end"),
             ("CC-Member-Leaving-Time", str(now)),
             ("CC-Member-Joined-Time", str(member.joined_epoch)),
-            ("CC-Cause", "Cancel"), ("CC-Cancel-Reason", "BREAK_OUT"),
+            ("CC-Cause", "Cancel"), ("CC-Cancel-Reason", reason),
             *self._member_ids(member), *self._member_cid(member),
-        ], channel)  # fmt: skip
+        ], entry.channel)  # fmt: skip
         self._count(member.queue)
         for leg in list(entry.ringing.values()):
             gevent.spawn(self.core.engine.hangup, leg, "ORIGINATOR_CANCEL")
@@ -183,18 +194,59 @@ class QueueManager:
                 logging.getLogger(__name__).exception("queue manager tick failed")
 
     def tick(self) -> None:
+        now = self.module.now()
+        self._note_available_agents(now)
         for entry in sorted(self.waiting.values(), key=lambda e: e.member.joined_epoch):
-            if entry.member.state != "Waiting" or entry.channel.gone:
+            member = entry.member
+            if entry.channel.gone or member.state not in ("Waiting", "Trying"):
                 continue
-            strategy = self.module.tables.queues[entry.member.queue].config.text("strategy")
+            config = self.module.tables.queues[member.queue].config
+            if self._timed_out(entry, now):
+                continue
+            strategy = config.text("strategy")
+            if member.state == "Trying":
+                if strategy == "ring-progressively" and not entry.bridged:
+                    delay = config.number("ring-progressively-delay") or 10
+                    if now - entry.last_added >= delay:
+                        self._offer_to(entry, self.eligible(entry)[:1], now)
+                continue
             agents = self.eligible(entry)
             if not agents:
                 continue
-            chosen = agents if strategy in ("ring-all", "ring-progressively") else agents[:1]
-            entry.member.state = "Trying"
-            for agent in chosen:
-                agent.state = "Receiving"  # reserved before the greenlet runs
-                gevent.spawn(self.offer, entry, agent)
+            chosen = agents if strategy == "ring-all" else agents[:1]
+            member.state = "Trying"
+            self._offer_to(entry, chosen, now)
+
+    def _offer_to(self, entry: Waiting, agents: list[Agent], now: int) -> None:
+        entry.last_added = now
+        for agent in agents:
+            agent.state = "Receiving"  # reserved before the greenlet runs
+            gevent.spawn(self.offer, entry, agent)
+
+    def _note_available_agents(self, now: int) -> None:
+        tables = self.module.tables
+        for tier in tables.tiers:
+            agent = tables.agents.get(tier.agent)
+            if agent is not None and agent.status in ("Available", "Available (On Demand)"):
+                self.agent_seen[tier.queue] = now
+
+    def _timed_out(self, entry: Waiting, now: int) -> bool:
+        """max-wait-time (TIMEOUT) and max-wait-time-with-no-agent (NO_AGENT_TIMEOUT)."""
+        member = entry.member
+        config = self.module.tables.queues[member.queue].config
+        waited = now - member.joined_epoch
+        limit = config.number("max-wait-time")
+        if limit > 0 and waited >= limit:
+            self.cancel(entry, "TIMEOUT")
+            return True
+        no_agent = config.number("max-wait-time-with-no-agent")
+        reached = config.number("max-wait-time-with-no-agent-time-reached")
+        if no_agent > 0 and waited >= reached:
+            seen = self.agent_seen.get(member.queue, member.joined_epoch)
+            if now - max(seen, member.joined_epoch) >= no_agent:
+                self.cancel(entry, "NO_AGENT_TIMEOUT")
+                return True
+        return False
 
     def eligible(self, entry: Waiting) -> list[Agent]:
         tables = self.module.tables
@@ -204,7 +256,10 @@ class QueueManager:
         tiers = [t for t in tables.tiers_ordered(entry.member.queue)
                  if t.state in ("Ready", "No Answer")]  # fmt: skip
         found: list[tuple[int, int, Agent]] = []
+        allowed = self._allowed_level(entry, tiers, now)
         for tier in tiers:
+            if tier.level > allowed:
+                continue
             agent = tables.agents.get(tier.agent)
             if agent is None or agent.name in entry.offered:
                 continue
@@ -218,6 +273,33 @@ class QueueManager:
                 continue
             found.append((tier.level, tier.position, agent))
         return self._order(queue.config.text("strategy"), found)
+
+    def _allowed_level(self, entry: Waiting, tiers: list[Tier], now: int) -> int:
+        """Tier rules: with ``tier-rules-apply`` the next level opens once the member has
+        waited ``tier-rule-wait-second`` (times the level with
+        ``tier-rule-wait-multiply-level``); with ``tier-rule-no-agent-no-wait`` a level
+        with nobody available does not hold the next one back."""
+        config = self.module.tables.queues[entry.member.queue].config
+        levels = sorted({t.level for t in tiers})
+        if not levels or not config.flag("tier-rules-apply"):
+            return 10**9
+        wait = config.number("tier-rule-wait-second")
+        multiply = config.flag("tier-rule-wait-multiply-level")
+        no_agent_no_wait = config.flag("tier-rule-no-agent-no-wait")
+        waited = now - entry.member.joined_epoch
+        allowed = levels[0]
+        for index, level in enumerate(levels[1:], start=1):
+            needed = wait * (level if multiply else index)
+            previous_has_agents = any(
+                self.module.tables.agents.get(t.agent) is not None
+                and self.module.tables.agents[t.agent].status.startswith("Available")
+                for t in tiers if t.level == levels[index - 1]
+            )  # fmt: skip
+            if waited >= needed or (no_agent_no_wait and not previous_has_agents):
+                allowed = level
+            else:
+                break
+        return allowed
 
     def _order(self, strategy: str, found: list[tuple[int, int, Agent]]) -> list[Agent]:
         if strategy == "longest-idle-agent":
