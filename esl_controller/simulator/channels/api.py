@@ -86,8 +86,44 @@ def register(api: ApiRegistry, core: CallCore) -> None:
 
     def uuid_dtmf(args: str) -> str:
         words = args.split()
-        if not words or engine.get(words[0]) is None:
+        channel = engine.get(words[0]) if words else None
+        if channel is None:
             return NO_CHANNEL
+        digits = words[1].split("@")[0] if len(words) > 1 else ""
+        # send_dtmf plays digits *to* the channel's far end: the partner hears them.
+        target = channel.partner if channel.partner is not None else channel
+        core.dtmf(target, digits)
+        return "+OK Success\n"
+
+    def uuid_recv_dtmf(args: str) -> str:
+        words = args.split()
+        channel = engine.get(words[0]) if words else None
+        if channel is None:
+            return NO_CHANNEL
+        core.dtmf(channel, words[1] if len(words) > 1 else "")
+        return "+OK Success\n"
+
+    def uuid_broadcast(args: str) -> str:
+        words = args.split()
+        channel = engine.get(words[0]) if words else None
+        if channel is None or len(words) < 2:
+            return "-ERR invalid uuid\n"
+        app, sep, data = words[1].partition("::")
+        if sep and app in core.applications:
+            gevent.spawn(core.execute, channel, app, data)
+        return "+OK Message sent\n"
+
+    def uuid_record(args: str) -> str:
+        words = args.split()
+        channel = engine.get(words[0]) if words else None
+        if channel is None:
+            return "-ERR Cannot locate session!\n"
+        if len(words) < 3 or words[1] not in ("start", "stop", "pause", "resume", "mask", "unmask"):
+            return "-USAGE: <uuid> [start|stop|mask|unmask|pause|resume] <path> [<limit>]\n"
+        if words[1] == "start":
+            channel.set_var("record_file", words[2])
+        elif words[1] == "stop":
+            channel.set_var("record_file", None)
         return "+OK Success\n"
 
     def uuid_dump(args: str) -> str:
@@ -127,6 +163,8 @@ def register(api: ApiRegistry, core: CallCore) -> None:
     api.register("uuid_setvar", uuid_setvar)
     api.register("uuid_exists", uuid_exists)
     api.register("uuid_send_dtmf", uuid_dtmf)
-    api.register("uuid_recv_dtmf", uuid_dtmf)
+    api.register("uuid_recv_dtmf", uuid_recv_dtmf)
+    api.register("uuid_broadcast", uuid_broadcast)
+    api.register("uuid_record", uuid_record)
     api.register("uuid_dump", uuid_dump)
     api.register("hupall", hupall)

@@ -135,3 +135,28 @@ def bridge_app(core: CallCore, channel: Channel, data: str) -> None:
 
 
 BUILTIN["bridge"] = bridge_app
+
+
+def eavesdrop(core: CallCore, channel: Channel, data: str) -> None:
+    """``eavesdrop <uuid>``: listen (whisper/barge with the eavesdrop_* variables or DTMF
+    2/1/3, 0 = listen again) until the target or the listener hangs up. FreeSWITCH does
+    this with media bugs: no bridge events, the target's call is untouched."""
+    target = core.engine.get(data.strip())
+    if target is None or target.gone:
+        core.engine.hangup(channel, "NORMAL_CLEARING")
+        return
+    if not channel.answered:
+        core.answer(channel)
+    channel.set_var("eavesdrop_target_uuid", target.uuid)
+    mode = "listen"
+    if channel.variables.get("eavesdrop_whisper_aleg") == "true":
+        mode = "barge" if channel.variables.get("eavesdrop_whisper_bleg") == "true" else "aleg"
+    elif channel.variables.get("eavesdrop_whisper_bleg") == "true":
+        mode = "whisper"
+    channel.set_var("eavesdrop_mode", mode)
+    import gevent
+
+    gevent.wait([core.engine.done_event(target), core.engine.done_event(channel)], count=1)
+
+
+BUILTIN["eavesdrop"] = eavesdrop

@@ -49,6 +49,7 @@ class CallCore:
         self._pairs: dict[str, str] = {}
         self._answer_waiters: dict[str, AsyncResult] = {}
         self.engine.on_hangup.append(self._after_hangup)
+        self.dtmf_listeners: list[Callable[[Channel, str], None]] = []
 
     # -- time ------------------------------------------------------------------------
 
@@ -130,6 +131,12 @@ class CallCore:
         if handler is None:
             return  # FreeSWITCH logs "Invalid Application" and goes on
         handler(self, channel, expanded)
+
+    def dtmf(self, channel: Channel, digits: str) -> None:
+        """Digits received on a channel (from its phone, or uuid_recv_dtmf)."""
+        channel.set_var("last_dtmf", digits[-1:])
+        for listener in list(self.dtmf_listeners):
+            listener(channel, digits)
 
     def transfer(self, channel: Channel, destination: str, context: str | None = None) -> None:
         channel.profile.destination = destination

@@ -69,6 +69,8 @@ class QueueManager:
         self._rng = random.Random()  # noqa: S311 - the "random" strategy, not security
         self._loop: gevent.Greenlet | None = None
         core.applications["callcenter"] = self.callcenter_app
+        core.applications["callcenter_track"] = self.callcenter_track
+        core.dtmf_listeners.append(self.dtmf)
         core.engine.on_hangup.append(self._member_hung_up)
 
     def start(self) -> None:
@@ -119,23 +121,70 @@ class QueueManager:
         if not channel.answered:
             core.answer(channel)
         now = self.module.now()
-        member = Member(
-            queue=name, uuid=str(uuidlib.uuid4()), session_uuid=channel.uuid,
-            cid_number=channel.profile.caller_id_number, cid_name=channel.profile.caller_id_name,
-            system_epoch=now, joined_epoch=now,
-        )  # fmt: skip
+        member, resumed = self._resume(name, channel, now), True
+        if member is None:
+            resumed = False
+            member = Member(
+                queue=name, uuid=str(uuidlib.uuid4()), session_uuid=channel.uuid,
+                cid_number=channel.profile.caller_id_number,
+                cid_name=channel.profile.caller_id_name, system_epoch=now, joined_epoch=now,
+            )  # fmt: skip
+            self.module.tables.members.append(member)
         channel.set_var("cc_side", "member")
         channel.set_var("cc_member_uuid", member.uuid)
-        channel.set_var("cc_queue_joined_epoch", str(now))
+        channel.set_var("cc_queue_joined_epoch", str(member.joined_epoch))
         channel.set_var("cc_queue", name)
-        self.module.tables.members.append(member)
         entry = Waiting(member, channel)
         self.waiting[channel.uuid] = entry
+        action = "member-queue-resume" if resumed else "member-queue-start"
         self._fire("callcenter_function", 3113, [("CC-Queue", name),
-                   ("CC-Action", "member-queue-start"), *self._member_ids(member),
+                   ("CC-Action", action), *self._member_ids(member),
                    *self._member_cid(member)], channel)  # fmt: skip
         self._count(name)
         entry.done.wait()
+
+    def _resume(self, queue: str, channel: Channel, now: int) -> Member | None:
+        """abandoned-resume-allowed: the same caller id coming back within
+        discard-abandoned-after takes its old place (and its member uuid) again."""
+        loaded = self.module.tables.queues[queue]
+        if not loaded.config.flag("abandoned-resume-allowed"):
+            return None
+        for member in self.module.tables.members:
+            if (member.queue == queue and member.state == "Abandoned"
+                    and member.cid_number == channel.profile.caller_id_number):  # fmt: skip
+                member.state = "Waiting"
+                member.session_uuid = channel.uuid
+                member.rejoined_epoch = now
+                member.abandoned_epoch = 0
+                return member
+        return None
+
+    def callcenter_track(self, core: CallCore, channel: Channel, data: str) -> None:
+        """``callcenter_track <agent>``: while this (non-queue) leg is up the agent counts
+        an external call, and queues that skip such agents leave them alone."""
+        agent = self.module.tables.agents.get(data.strip())
+        if agent is None:
+            return
+        agent.external_calls_count += 1
+        channel.set_var("cc_tracked_agent", agent.name)
+
+        def release() -> None:
+            core.engine.wait_hangup(channel)
+            agent.external_calls_count = max(0, agent.external_calls_count - 1)
+
+        gevent.spawn(release)
+
+    def dtmf(self, channel: Channel, digits: str) -> None:
+        """A caller pressing one of ``cc_exit_keys`` leaves the queue (EXIT_WITH_KEY)."""
+        entry = self.waiting.get(channel.uuid)
+        keys = channel.variables.get("cc_exit_keys", "")
+        if entry is None or entry.bridged or not keys:
+            return
+        for digit in digits:
+            if digit in keys:
+                channel.set_var("cc_exit_key", digit)
+                self.cancel(entry, "EXIT_WITH_KEY")
+                return
 
     def _member_hung_up(self, channel: Channel) -> None:
         """The caller left: if no agent had answered, the member is abandoned."""
@@ -178,7 +227,7 @@ class QueueManager:
 
     def _discard(self, member: Member) -> None:
         members = self.module.tables.members
-        if member in members:
+        if member in members and member.state == "Abandoned":
             members.remove(member)
 
     # -- the queue manager -----------------------------------------------------------
