@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import gevent
 import pytest
 
 from esl_controller.esl.events import Event
@@ -189,5 +190,59 @@ def test_sip_agent_hold_and_blind_transfer(sim: Simulator) -> None:
             return out
 
         assert with_sofia(call.events()) == with_sofia(want)
+    finally:
+        call.client.close()
+
+
+def all_destroyed(events: list[Event]) -> bool:
+    names = [e.name for e in events]
+    return names.count("CHANNEL_DESTROY") == names.count("CHANNEL_CREATE")
+
+
+def per_channel(events: list[Event]) -> dict[str, list[tuple[str | None, ...]]]:
+    """Each channel's own events in order (across channels FreeSWITCH's threads
+    interleave differently on every run): name, call state, answer state, cause."""
+    out: dict[str, list[tuple[str | None, ...]]] = {}
+    for e in events:
+        if e.name.startswith("CHANNEL_"):
+            out.setdefault(e.get("Channel-Name") or "", []).append(
+                (e.name, e.get("Channel-Call-State"), e.get("Answer-State"), e.get("Hangup-Cause"))
+            )
+    return out
+
+
+SCRIPTS = {
+    # scenario: agent, extension, caller name, event to wait for before killing the caller
+    "call_answered_plain": ("agent7000", "5000", "Jane\\ Doe", "bridge-agent-start"),
+    "call_abandoned": ("agent7001", "5001", "'John Smith'", "agent-offering"),
+    "no_answer_to_break": ("agent7001", "5001", "NoAnswer", "agent-max-no-answer"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCRIPTS))
+def test_every_channel_lives_as_in_freeswitch(sim: Simulator, scenario: str) -> None:
+    call = Call(sim)
+    try:
+        agent, ext, cid, step = SCRIPTS[scenario]
+        if scenario == "no_answer_to_break":
+            call.api(f"callcenter_config agent set max_no_answer {agent} 1")
+            call.api(f"callcenter_config agent set no_answer_delay_time {agent} 1")
+        call.api(f"callcenter_config agent set status {agent} Available")
+        call.api(f"callcenter_config agent set state {agent} Waiting")
+        call.client.send(
+            f"bgapi originate {{origination_caller_id_number=5551234567,"
+            f"origination_caller_id_name={cid}}}loopback/{ext}/default &park()\n\n"
+        )
+        member = call.wait_cc(step).get("CC-Member-Session-UUID")
+        if scenario == "no_answer_to_break":
+            call.wait_cc("agent-state-change", CC_Agent_State="Waiting", count=2)
+        gevent.sleep(0.1)
+        call.api(f"uuid_kill {member}")
+        if scenario != "no_answer_to_break":
+            call.wait_cc("agent-state-change", CC_Agent_State="Waiting", count=2)
+        else:
+            call.wait_cc("members-count", CC_Count="0")
+        assert call.client.wait(lambda: all_destroyed(call.events()))
+        assert per_channel(call.events()) == per_channel(recorded(scenario))
     finally:
         call.client.close()

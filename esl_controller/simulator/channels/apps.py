@@ -25,6 +25,9 @@ def pre_answer(core: CallCore, channel: Channel, data: str) -> None:
 
 def ring_ready(core: CallCore, channel: Channel, data: str) -> None:
     core.engine.ring(channel)
+    other = core.other_leg(channel)
+    if other is not None and channel.variables.get("loopback_leg") == "B":
+        core.engine.ring(other)  # the 180 reaches the loopback's -a leg
 
 
 def set_var(core: CallCore, channel: Channel, data: str) -> None:
@@ -121,6 +124,8 @@ def bridge_app(core: CallCore, channel: Channel, data: str) -> None:
     if not legs:
         channel.set_var("originate_disposition", "INVALID_URL")
         return
+    if channel.variables.get("loopback_leg") == "B":
+        core.early(channel)
     leg, result = core.outbound.dial(legs[0], global_vars)
     outcome = result.get()
     if outcome is not True or leg is None or leg.gone:

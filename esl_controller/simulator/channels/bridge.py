@@ -48,7 +48,7 @@ def bridge(core: CallCore, a_leg: Channel, b_leg: Channel) -> str:
     # A transferred leg leaves the bridge alive; its partner is hung up first, then the
     # A side reports the unbridge (sip_agent_hold_transfer, step 5).
     for leg in (b_leg, a_leg):
-        if transferred and leg not in transferred and not leg.gone:
+        if transferred and leg not in transferred and not leg.gone and not leg.survives_bridge:
             engine.hangup(leg, "NORMAL_CLEARING")
     if not a_leg.gone:
         engine.emit("CHANNEL_UNBRIDGE", a_leg, UNBRIDGE, ids)
@@ -56,7 +56,7 @@ def bridge(core: CallCore, a_leg: Channel, b_leg: Channel) -> str:
     a_leg.other_type = b_leg.other_type = None
     b_leg.call_uuid = None
     for leg in (a_leg, b_leg):
-        if leg in transferred or leg.gone:
+        if leg in transferred or leg.gone or leg.survives_bridge:
             continue
         if leg.variables.get("hangup_after_bridge", "true") != "false":
             engine.hangup(leg, "NORMAL_CLEARING")

@@ -71,6 +71,9 @@ class Channel:
     other_type: str | None = None
     hangup_cause: str | None = None
     held: bool = False
+    # Not a variable: set on the far channel of a loopback pair that is bowing out, so
+    # the end of the -b leg's bridge does not hang it up (it moves to the new bridge).
+    survives_bridge: bool = False
     created_us: int = 0
     answered_us: int = 0
     progress_us: int = 0

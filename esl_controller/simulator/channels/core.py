@@ -85,6 +85,29 @@ class CallCore:
         if waiter is not None and not waiter.ready():
             waiter.set(True)
 
+    def early(self, channel: Channel) -> None:
+        """Early media; a loopback -b leg passes it to its -a leg first."""
+        other = self.other_leg(channel)
+        for leg in (other, channel) if channel.variables.get("loopback_leg") == "B" else (channel,):
+            if leg is not None and leg.answer_state == "ringing" and not leg.gone:
+                self.engine.early(leg)
+
+    def bow_out(self, a_leg: Channel) -> Channel | None:
+        """mod_loopback's bow-out: if ``a_leg``'s -b twin is bridged to a real channel,
+        the loopback pair leaves (NORMAL_CLEARING) and that channel takes its place.
+        Returns the far channel, or None when there is nothing to bow out to."""
+        b_leg = self.other_leg(a_leg)
+        far = b_leg.partner if b_leg is not None else None
+        if b_leg is None or far is None or far.gone:
+            return None
+        far.survives_bridge = True
+        self.engine.unbridge_event(b_leg).set()  # ends the -b leg's bridge, far survives
+        gevent.sleep(0)
+        self.engine.hangup(b_leg, "NORMAL_CLEARING")
+        gevent.sleep(0)
+        far.survives_bridge = False
+        return far
+
     def hangup_pair(self, channel: Channel, cause: str) -> None:
         self.engine.hangup(channel, cause)
 

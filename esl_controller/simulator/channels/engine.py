@@ -31,7 +31,9 @@ HANGUP = ("switch_channel.c", "switch_channel_perform_hangup", 3445)
 HANGUP_COMPLETE = ("switch_core_state_machine.c", "switch_core_session_reporting_state", 943)
 DESTROY = ("switch_core_session.c", "switch_core_session_perform_destroy", 1584)
 HOLD = ("switch_channel.c", "switch_channel_perform_mark_hold", 1436)
+UNBRIDGE = ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1879)
 UNHOLD = ("switch_channel.c", "switch_channel_perform_mark_hold", 1436)
+UNBRIDGE = ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1879)
 
 
 class Hangup(Exception):
@@ -172,8 +174,15 @@ class ChannelEngine:
             return
         channel.hangup_cause = cause
         channel.hangup_us = self.now_us()
+        channel.answer_state = "hangup"
         self.set_state(channel, "CS_HANGUP")
         self.emit("CHANNEL_HANGUP", channel, HANGUP)
+        partner = channel.partner
+        if partner is not None and channel.other_type == "originatee":
+            # The bridging side hears of the end of its bridge while hanging up:
+            # UNBRIDGE comes between its HANGUP and its CALLSTATE HANGUP.
+            ids = [("Bridge-A-Unique-ID", channel.uuid), ("Bridge-B-Unique-ID", partner.uuid)]
+            self.emit("CHANNEL_UNBRIDGE", channel, UNBRIDGE, ids)
         self.set_callstate(channel, "HANGUP")
         channel.variables["hangup_cause"] = cause
         answered = channel.answered_us

@@ -446,6 +446,14 @@ class QueueManager:
     def _connect(self, entry: Waiting, agent: Agent, leg: Channel, called: int) -> None:
         module, member, core = self.module, entry.member, self.core
         entry.bridged = True
+        # A loopback contact whose far side is already bridged (agent7000's null
+        # channel): the agent *is* that far channel; the loopback pair bows out right
+        # after bridge-agent-start (README quirk 14).
+        loopback_a = leg if leg.variables.get("loopback_leg") == "A" else None
+        if loopback_a is not None:
+            b_leg = core.other_leg(loopback_a)
+            if b_leg is not None and b_leg.partner is not None:
+                leg = b_leg.partner
         for other in list(entry.ringing.values()):  # ring-all: the others lose the race
             gevent.spawn(core.engine.hangup, other, "LOSE_RACE")
         answered = module.now()
@@ -473,6 +481,8 @@ class QueueManager:
         module.set_state(agent, "In a queue call")
         self._count(member.queue)
         member_channel = entry.channel
+        if loopback_a is not None and leg is not loopback_a:
+            core.bow_out(loopback_a)
         member_channel.set_var("cc_agent_uuid", leg.uuid)
         member_channel.set_var("cc_agent_bridged", "true")
         member_channel.set_var("cc_agent", agent.name)
