@@ -357,8 +357,15 @@ class QueueManager:
             found.sort(key=lambda f: (f[0], f[2].talk_time, f[1]))
         elif strategy == "agent-with-fewest-calls":
             found.sort(key=lambda f: (f[0], f[2].calls_answered, f[1]))
-        elif strategy == "round-robin" or strategy == "sequentially-by-agent-order":
+        elif strategy == "sequentially-by-agent-order":
             found.sort(key=lambda f: (f[0], f[1], f[2].last_offered_call))
+        elif strategy == "round-robin":
+            # Continue after the agent offered most recently, wrapping around.
+            found.sort(key=lambda f: (f[0], f[1]))
+            if found:
+                last = max(range(len(found)), key=lambda i: found[i][2].last_offered_call)
+                if found[last][2].last_offered_call:
+                    found = found[last + 1 :] + found[: last + 1]
         elif strategy == "random":
             self._rng.shuffle(found)
         else:  # top-down, ring-all, ring-progressively: level then position
