@@ -126,3 +126,49 @@ def test_eavesdrop_broadcast_and_record(sim: Simulator) -> None:
         assert call.client.wait(lambda: sim.core.engine.get(spy) is None)  # listener follows
     finally:
         call.client.close()
+
+
+@pytest.mark.parametrize(("key", "outcome"), [("*", "complete"), ("#", "cancel")])
+def test_attended_transfer_by_att_xfer(sim: Simulator, key: str, outcome: str) -> None:
+    call = Call(sim)
+    try:
+        for user in ("1000", "1001"):
+            call.api(f"sim_phone {user} register")
+            call.api(f"sim_phone {user} answer 0.5")
+        call.api("callcenter_config agent set status agent1000 Available")
+        call.api("callcenter_config agent set state agent1000 Waiting")
+        call.api("sim_caller 5000")
+        start = call.wait_cc("bridge-agent-start")
+        agent_leg = start.get("CC-Agent-UUID") or ""
+        member = start.get("CC-Member-Session-UUID") or ""
+        reply = sim.execute_api(f"uuid_broadcast {agent_leg} att_xfer::user/1001@127.0.0.1 aleg")
+        assert reply == "+OK Message sent\n"
+        # The caller is held while the agent consults 1001.
+        held = [("CHANNEL_HOLD", member)]
+        assert call.client.wait(
+            lambda: any((e.name, e.get("Unique-ID")) in held for e in call.events())
+        )
+        assert call.client.wait(lambda: any(
+            e.name == "CHANNEL_ANSWER" and (e.get("Channel-Name") or "").startswith(
+                "sofia/internal/1001@") for e in call.events()))  # fmt: skip
+        sim.execute_api(f"uuid_recv_dtmf {agent_leg} {key}")
+        if outcome == "complete":
+            # The agent leaves, the queue call ends for it, the caller talks to 1001.
+            call.wait_cc("member-queue-end")
+            assert call.client.wait(lambda: sim.core.engine.get(agent_leg) is None)
+            caller = sim.core.engine.get(member)
+            assert caller is not None
+            assert call.client.wait(lambda: caller.partner is not None)
+            assert (caller.partner.name if caller.partner else "").startswith(
+                "sofia/internal/1001@")  # fmt: skip
+            assert not caller.held
+        else:
+            assert call.client.wait(lambda: any(
+                e.name == "CHANNEL_UNHOLD" and e.get("Unique-ID") == member
+                for e in call.events()))  # fmt: skip
+            caller = sim.core.engine.get(member)
+            assert caller is not None and caller.partner is not None
+            assert caller.partner.uuid == agent_leg
+            assert sim.execute_api(f"uuid_getvar {agent_leg} att_xfer_result") == "failure"
+    finally:
+        call.client.close()

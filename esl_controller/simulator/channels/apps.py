@@ -165,3 +165,77 @@ def eavesdrop(core: CallCore, channel: Channel, data: str) -> None:
 
 
 BUILTIN["eavesdrop"] = eavesdrop
+
+
+def att_xfer(core: CallCore, channel: Channel, data: str) -> None:
+    """``att_xfer <dial string>`` on a bridged leg (the agent's): the partner is held,
+    the target rung; DTMF from this leg then decides — ``*`` completes (this leg drops,
+    partner and target are bridged), ``#`` cancels (target dropped, partner resumed).
+    This leg hanging up completes too; the target hanging up cancels.
+    ``att_xfer_result`` ends up ``success`` or ``failure``."""
+    import gevent
+    from gevent.event import AsyncResult
+
+    from esl_controller.simulator.channels.bridge import bridge
+    from esl_controller.simulator.channels.dialstring import parse_dial_string
+
+    engine = core.engine
+    partner = channel.partner
+    global_vars, legs = parse_dial_string(data)
+    if partner is None or not legs:
+        channel.set_var("att_xfer_result", "failure")
+        return
+    engine.hold(partner)
+    target, answered = core.outbound.dial(legs[0], global_vars)
+    if answered.get() is not True or target is None or target.gone:
+        engine.unhold(partner)
+        channel.set_var("att_xfer_result", "failure")
+        return
+    decision: AsyncResult = AsyncResult()
+
+    def on_dtmf(leg: Channel, digits: str) -> None:
+        if leg is channel and not decision.ready():
+            for digit in digits:
+                if digit in "*#":
+                    decision.set("complete" if digit == "*" else "cancel")
+                    return
+
+    core.dtmf_listeners.append(on_dtmf)
+    try:
+        waiters = [engine.done_event(channel), engine.done_event(target)]
+        while not decision.ready():
+            gevent.wait([*waiters, decision], count=1)
+            if channel.gone:
+                decision.set("complete")
+            elif target.gone:
+                decision.set("cancel")
+    finally:
+        core.dtmf_listeners.remove(on_dtmf)
+    if decision.get() == "cancel" or target.gone or partner.gone:
+        if not target.gone:
+            engine.hangup(target, "NORMAL_CLEARING")
+        if not partner.gone:
+            engine.unhold(partner)
+        channel.set_var("att_xfer_result", "failure")
+        return
+    channel.set_var("att_xfer_result", "success")
+    engine.unhold(partner)
+    # The partner's own session (a queue caller waiting in ``callcenter``) must not
+    # finish and hang up: it is replaced by the new bridge with the target.
+    session = engine._greenlets.pop(partner.uuid, None)
+    if session is not None:
+        session.kill(block=True)
+    partner.survives_bridge = True
+    engine.unbridge_event(partner).set()  # leave the bridge with this leg, stay up
+    gevent.sleep(0)
+    if not channel.gone:
+        engine.hangup(channel, "NORMAL_CLEARING")
+    gevent.sleep(0)
+    partner.survives_bridge = False
+    def talk(leg: Channel) -> None:
+        bridge(core, leg, target)
+
+    engine.run_session(partner, talk)
+
+
+BUILTIN["att_xfer"] = att_xfer
