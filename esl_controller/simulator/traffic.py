@@ -119,8 +119,13 @@ class Traffic:
             log.warning("no dialplan extension runs callcenter: no callers")
             return
         rate = self.profile.calls_per_minute / 60.0
+        clock = self.sim.clock
+        next_at = clock()
         while True:
-            self.sim.core.sleep(self.rng.expovariate(rate))
+            # Arrivals follow an absolute schedule, so a busy hub delays a caller but
+            # never loses one.
+            next_at += self.rng.expovariate(rate)
+            self.sim.core.sleep(next_at - clock())
             gevent.spawn(self.caller, self.rng.choice(extensions))
 
     def caller(
@@ -147,7 +152,7 @@ class Traffic:
             return
         patience = float("inf") if patient else self.rng.expovariate(1 / self.profile.mean_patience)
         waited = 0.0
-        step = 0.5
+        step = 1.0
         while not member.gone and member.partner is None and waited < patience:
             core.sleep(step)
             waited += step

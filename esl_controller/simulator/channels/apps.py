@@ -232,6 +232,7 @@ def att_xfer(core: CallCore, channel: Channel, data: str) -> None:
         engine.hangup(channel, "NORMAL_CLEARING")
     gevent.sleep(0)
     partner.survives_bridge = False
+
     def talk(leg: Channel) -> None:
         bridge(core, leg, target)
 

@@ -234,7 +234,9 @@ class QueueManager:
 
     def _run(self) -> None:
         while True:
-            self.core.sleep(self.poll)
+            # mod_callcenter's queue manager wakes a few times a second of *real* time;
+            # at high speed factors that is still often enough, and cheaper.
+            gevent.sleep(max(self.poll / self.core.speed, 0.05))
             try:
                 self.tick()
             except Exception:  # pragma: no cover - keep the manager alive, like FS's thread
@@ -245,6 +247,7 @@ class QueueManager:
     def tick(self) -> None:
         now = self.module.now()
         self._note_available_agents(now)
+        pools: dict[str, list[tuple[Tier, Agent]]] = {}
         for entry in sorted(self.waiting.values(), key=lambda e: e.member.joined_epoch):
             member = entry.member
             if entry.channel.gone or member.state not in ("Waiting", "Trying"):
@@ -252,14 +255,19 @@ class QueueManager:
             config = self.module.tables.queues[member.queue].config
             if self._timed_out(entry, now):
                 continue
+            pool = pools.get(member.queue)
+            if pool is None:
+                pool = pools[member.queue] = self.pool(member.queue, now)
+            if not pool:
+                continue
             strategy = config.text("strategy")
             if member.state == "Trying":
                 if strategy == "ring-progressively" and not entry.bridged:
                     delay = config.number("ring-progressively-delay") or 10
                     if now - entry.last_added >= delay:
-                        self._offer_to(entry, self.eligible(entry)[:1], now)
+                        self._offer_to(entry, self.eligible(entry, pool)[:1], now)
                 continue
-            agents = self.eligible(entry)
+            agents = self.eligible(entry, pool)
             if not agents:
                 continue
             chosen = agents if strategy == "ring-all" else agents[:1]
@@ -297,22 +305,17 @@ class QueueManager:
                 return True
         return False
 
-    def eligible(self, entry: Waiting) -> list[Agent]:
+    def pool(self, queue_name: str, now: int) -> list[tuple[Tier, Agent]]:
+        """The queue's agents that could take a call now, whoever the caller is
+        (computed once per queue and poll, not once per waiting caller)."""
         tables = self.module.tables
-        queue = tables.queues[entry.member.queue]
-        skip_tracked = queue.config.flag("skip-agents-with-external-calls")
-        now = self.module.now()
-        tiers = [t for t in tables.tiers_ordered(entry.member.queue)
-                 if t.state in ("Ready", "No Answer")]  # fmt: skip
-        found: list[tuple[int, int, Agent]] = []
-        allowed = self._allowed_level(entry, tiers, now)
-        for tier in tiers:
-            if tier.level > allowed:
+        skip_tracked = tables.queues[queue_name].config.flag("skip-agents-with-external-calls")
+        out = []
+        for tier in tables.tiers_ordered(queue_name):
+            if tier.state not in ("Ready", "No Answer"):
                 continue
             agent = tables.agents.get(tier.agent)
-            if agent is None or agent.name in entry.offered:
-                continue
-            if agent.status not in ("Available", "Available (On Demand)"):
+            if agent is None or agent.status not in ("Available", "Available (On Demand)"):
                 continue
             if agent.state != "Waiting" or agent.ready_time > now:
                 continue
@@ -320,7 +323,22 @@ class QueueManager:
                 continue
             if skip_tracked and agent.external_calls_count > 0:
                 continue
-            found.append((tier.level, tier.position, agent))
+            out.append((tier, agent))
+        return out
+
+    def eligible(self, entry: Waiting, pool: list[tuple[Tier, Agent]] | None = None) -> list[Agent]:
+        tables = self.module.tables
+        queue = tables.queues[entry.member.queue]
+        now = self.module.now()
+        if pool is None:
+            pool = self.pool(entry.member.queue, now)
+        allowed = self._allowed_level(entry, tables.tiers_ordered(entry.member.queue), now)
+        found = [
+            (tier.level, tier.position, agent)
+            for tier, agent in pool
+            if tier.level <= allowed and agent.name not in entry.offered
+            and agent.state == "Waiting"
+        ]  # fmt: skip
         return self._order(queue.config.text("strategy"), found)
 
     def _allowed_level(self, entry: Waiting, tiers: list[Tier], now: int) -> int:
