@@ -1,0 +1,122 @@
+"""The live floor as the product sees it: agents, calls and queues, as immutable views.
+
+The :class:`~esl_controller.domain.floor.Floor` owns mutable records and hands out these
+frozen views (snapshots and change records), so readers never see a half-applied event.
+Times are epoch seconds (floats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    name: str
+    status: str
+    state: str
+    status_since: float | None
+    state_since: float | None
+    pause_reason: str | None
+    call_uuid: str | None  # the member session being served or offered
+    queue: str | None
+    phone_online: bool | None  # None until a registration event says
+    missed_in_a_row: int
+    calls_answered: int
+    last_call_ended_at: float | None
+    wrap_up_time: int
+
+    def in_wrap_up(self, now: float) -> bool:
+        """mod_callcenter has no wrap-up state: after a call the agent is Waiting at
+        once and only ``last_bridge_end + wrap_up_time`` keeps offers away."""
+        if self.last_call_ended_at is None or self.call_uuid is not None:
+            return False
+        return now < self.last_call_ended_at + self.wrap_up_time
+
+
+@dataclass(frozen=True, slots=True)
+class CallView:
+    uuid: str  # the caller's channel (member session) for queue calls
+    direction: str
+    queue: str | None
+    member_uuid: str | None
+    agent: str | None
+    agent_leg: str | None
+    cid_name: str
+    cid_number: str
+    joined_at: float | None
+    offered_at: float | None
+    answered_at: float | None
+    held_since: float | None
+    hold_seconds: float
+    transferred_at: float | None
+    ended_at: float | None
+    cause: str | None
+    outcome: str | None  # answered | abandoned | timeout | no_agent | exit_key | transferred
+
+    @property
+    def wait_seconds(self) -> float | None:
+        if self.joined_at is None:
+            return None
+        end = self.answered_at or self.ended_at
+        return None if end is None else max(0.0, end - self.joined_at)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueView:
+    name: str
+    waiting: tuple[str, ...]  # call uuids, in arrival order
+    offered: int
+    answered: int
+    abandoned: int
+    answered_within_sl: int
+    total_answer_wait: float
+    total_handle: float
+    handled: int
+
+    @property
+    def service_level(self) -> float | None:
+        """Share of offered calls answered within the threshold (None before any)."""
+        finished = self.answered + self.abandoned
+        return None if finished == 0 else self.answered_within_sl / finished
+
+    @property
+    def average_speed_of_answer(self) -> float | None:
+        return None if self.answered == 0 else self.total_answer_wait / self.answered
+
+    @property
+    def average_handle_time(self) -> float | None:
+        return None if self.handled == 0 else self.total_handle / self.handled
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing that changed, for the Socket.IO fan-out and the recorder."""
+
+    kind: str  # agent | call | queue | call_ended | activity
+    key: str
+    view: object
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A closed stretch of one agent status/state (for cc_agent_activities)."""
+
+    agent: str
+    status: str
+    state: str
+    reason: str | None
+    started_at: float
+    ended_at: float
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.ended_at - self.started_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    agents: dict[str, AgentView]
+    calls: dict[str, CallView]
+    queues: dict[str, QueueView]
+    taken_at: float | None
