@@ -92,6 +92,10 @@ class Floor:
     def snapshot(self) -> Snapshot:
         return Snapshot(dict(self.agents), dict(self.calls), dict(self.queues), self.last_time)
 
+    def add_queue(self, name: str) -> list[Change]:
+        """A queue FreeSWITCH has loaded, shown with zeros before its first caller."""
+        return [] if name in self.queues else self._put_queue(new_queue(name))
+
     def set_pause_reason(self, agent: str, reason: str | None) -> list[Change]:
         """The reason code comes from the product, not from FreeSWITCH."""
         view = replace(self._agent(agent), pause_reason=reason)

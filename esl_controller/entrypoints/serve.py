@@ -16,6 +16,7 @@ from esl_controller.config import load_settings
 from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import EslClient, Health
+from esl_controller.services.floor_service import FloorService
 
 log = logging.getLogger("callcenter.serve")
 
@@ -58,14 +59,23 @@ def run_serve(args: argparse.Namespace) -> int:
             "event_socket.conf.xml and set ESL_PASSWORD"
         )
 
+    holder: dict[str, FloorService] = {}
     client = EslClient(
-        esl, on_connected=lambda: log.info("FreeSWITCH link up: %s", describe(client.health))
+        esl,
+        on_event=lambda event: holder["floor"].on_event(event),
+        on_connected=lambda: holder["floor"].on_connected(),
     )
+    floor = FloorService(client.api)
+    holder["floor"] = floor
+    floor.start()
     client.start()
-    app = create_app(lambda: client.health)
+    app = create_app(lambda: client.health, floor.snapshot)
     server = WSGIServer((args.host, args.port), app, log=None)
     server.start()
-    print(f"dashboard: http://{args.host}:{args.port}/  (health: /health)")
+    print(
+        f"dashboard: http://{args.host}:{args.port}/  (health: /health, "
+        "floor: /call-center/api/floor)"
+    )
     print("users: none yet; the login pages arrive with the dashboard work (see README)")
 
     last = ""
@@ -81,6 +91,7 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         client.stop()
+        floor.stop()
         if sim is not None:
             sim.stop()
     return 0

@@ -75,7 +75,8 @@ class FloorService:
             log.warning("resync failed: %s", exc)
             return
         events = agent_events(agents) + member_events(members)
-        self._inbox.put(("resync", events))
+        names = [q.get("name", "") for q in queues if q.get("name")]
+        self._inbox.put(("resync", (names, events)))
 
     # -- the owner greenlet ----------------------------------------------------------
 
@@ -85,7 +86,10 @@ class FloorService:
             if kind == "resync":
                 fresh = Floor(self.service_level_seconds)
                 changes: list[Change] = []
-                for view in payload:
+                names, events = payload
+                for name in names:
+                    changes += fresh.add_queue(name)
+                for view in events:
                     changes += fresh.apply(view)
                 self.floor = fresh
                 self.resyncs += 1

@@ -52,6 +52,7 @@ def test_live_model_and_resync_after_a_restart() -> None:
     try:
         assert wait_until(lambda: service.resyncs == 1)
         assert service.snapshot().agents["agent1000"].status == "Logged Out"
+        assert set(service.snapshot().queues) == {"support@default", "sales@default"}
 
         sim.execute_api("sim_phone 1000 register")
         sim.execute_api("callcenter_config agent set status agent1000 Available")
