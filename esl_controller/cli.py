@@ -70,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         from esl_controller.entrypoints.simulate import run_simulate
 
         return run_simulate(args)
+    if args.command == "db":
+        from esl_controller.entrypoints.db import run_db
+
+        return run_db(args)
     if args.command == "console":
         from esl_controller.entrypoints.console import run_console
 

@@ -57,6 +57,19 @@ def test_console_says_clearly_when_the_password_is_wrong(sim: Simulator) -> None
 
 
 def test_commands_not_built_yet_say_so(sim: Simulator) -> None:
-    done = run_cli(sim, "db", "upgrade")
+    done = run_cli(sim, "user", "add", "alice", "--role", "agent", "--password", "x")
     assert done.returncode == 2
     assert "not built yet" in done.stderr
+
+
+def test_db_upgrade_creates_the_schema(sim: Simulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    os.environ["DB_URI"] = f"sqlite:///{tmp_path / 'cc.db'}"
+    try:
+        done = run_cli(sim, "db", "upgrade")
+    finally:
+        del os.environ["DB_URI"]
+    assert done.returncode == 0, done.stderr
+    assert "schema up to date" in done.stdout
+    assert (tmp_path / "cc.db").stat().st_size > 0

@@ -1,0 +1,141 @@
+"""Database tables (SQLAlchemy 2): configuration, history and audit.
+
+FreeSWITCH owns live state; these tables own what must outlive it: users and roles, the
+agents and tiers the call center wants, pause reasons and dispositions, customers, the
+call history (``cc_calls``, one row per call, unique by call uuid so the recorder can
+write the same call twice without doubling it), agent activity and the audit log.
+Portable across SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ROLES = ("agent", "supervisor", "engineer")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # agent < supervisor < engineer
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    extension: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # md5(user:realm:password) for SIP.js authorizationHa1; never the password itself.
+    sip_ha1: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Agent(Base):
+    __tablename__ = "cc_agents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)  # mod_callcenter's name
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact: Mapped[str] = mapped_column(String(512), default="")
+    agent_type: Mapped[str] = mapped_column(String(16), default="Callback")
+    wrap_up_time: Mapped[int] = mapped_column(Integer, default=10)
+
+
+class Tier(Base):
+    __tablename__ = "cc_tiers"
+    __table_args__ = (UniqueConstraint("queue", "agent"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    queue: Mapped[str] = mapped_column(String(128))
+    agent: Mapped[str] = mapped_column(String(128))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    position: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class Call(Base):
+    __tablename__ = "cc_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    queue: Mapped[str | None] = mapped_column(String(128), index=True)
+    member_uuid: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(128), index=True)
+    agent_leg: Mapped[str | None] = mapped_column(String(64))
+    cid_name: Mapped[str] = mapped_column(String(128), default="")
+    cid_number: Mapped[str] = mapped_column(String(64), default="", index=True)
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    talk_seconds: Mapped[float | None] = mapped_column(Float)
+    hold_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    transferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    hangup_cause: Mapped[str | None] = mapped_column(String(64))
+    disposition: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class AgentActivity(Base):
+    __tablename__ = "cc_agent_activities"
+    __table_args__ = (UniqueConstraint("agent", "started_at", "status", "state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seconds: Mapped[float] = mapped_column(Float)
+
+
+class PauseReason(Base):
+    __tablename__ = "pause_reasons"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(128))
+    productive: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Disposition(Base):
+    __tablename__ = "dispositions"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    email: Mapped[str | None] = mapped_column(String(128))
+    company: Mapped[str | None] = mapped_column(String(128))
+    notes: Mapped[str | None] = mapped_column(Text)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(256))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    outcome: Mapped[str] = mapped_column(String(32), default="ok")
