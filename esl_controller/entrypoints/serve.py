@@ -10,6 +10,7 @@ import pathlib
 
 import gevent
 from gevent.pywsgi import WSGIServer
+from sqlalchemy.orm import sessionmaker
 
 from dashboard import create_app
 from esl_controller.config import load_settings
@@ -17,6 +18,9 @@ from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import EslClient, Health
 from esl_controller.services.floor_service import FloorService
+from esl_controller.services.recorder import Recorder
+from esl_controller.store.engine import database_url, make_engine
+from esl_controller.store.migrate import upgrade
 
 log = logging.getLogger("callcenter.serve")
 
@@ -67,7 +71,13 @@ def run_serve(args: argparse.Namespace) -> int:
     )
     floor = FloorService(client.api)
     holder["floor"] = floor
+    db_url = database_url()
+    upgrade(db_url)  # idempotent: the embedded SQLite default is ready on first run
+    recorder = Recorder(sessionmaker(make_engine(db_url)))
+    floor.listeners.append(recorder.on_changes)
+    recorder.start()
     floor.start()
+    print(f"history: {db_url.split('@')[-1]}")
     client.start()
     app = create_app(lambda: client.health, floor.snapshot)
     server = WSGIServer((args.host, args.port), app, log=None)
@@ -92,6 +102,8 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
         client.stop()
         floor.stop()
+        recorder.drained(timeout=5)
+        recorder.stop()
         if sim is not None:
             sim.stop()
     return 0
