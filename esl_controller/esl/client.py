@@ -39,6 +39,7 @@ from esl_controller.errors import (
 from esl_controller.esl.connection import EslConnection
 from esl_controller.esl.events import Event
 from esl_controller.esl.frames import Frame
+from esl_controller.esl.typed_events import CHANNEL_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +47,7 @@ log = logging.getLogger(__name__)
 # after it as an event subclass.
 DEFAULT_EVENTS: tuple[str, ...] = (
     "HEARTBEAT",
-    "CHANNEL_CREATE",
-    "CHANNEL_PROGRESS",
-    "CHANNEL_PROGRESS_MEDIA",
-    "CHANNEL_ANSWER",
-    "CHANNEL_BRIDGE",
-    "CHANNEL_UNBRIDGE",
-    "CHANNEL_HOLD",
-    "CHANNEL_UNHOLD",
-    "CHANNEL_CALLSTATE",
-    "CHANNEL_HANGUP",
-    "CHANNEL_HANGUP_COMPLETE",
-    "CHANNEL_DESTROY",
+    *sorted(CHANNEL_EVENTS),
     "CUSTOM",
     "callcenter::info",
     "sofia::register",
