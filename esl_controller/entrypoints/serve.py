@@ -18,6 +18,7 @@ from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import EslClient, Health
 from esl_controller.services.floor_service import FloorService
+from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
 from esl_controller.store.engine import database_url, make_engine
 from esl_controller.store.migrate import upgrade
@@ -77,6 +78,8 @@ def run_serve(args: argparse.Namespace) -> int:
     floor.listeners.append(recorder.on_changes)
     recorder.start()
     floor.start()
+    reconciler = Reconciler(client.api, floor, interval=30.0)
+    reconciler.start()
     print(f"history: {db_url.split('@')[-1]}")
     client.start()
     app = create_app(lambda: client.health, floor.snapshot)
@@ -102,6 +105,7 @@ def run_serve(args: argparse.Namespace) -> int:
         server.stop()
         client.stop()
         floor.stop()
+        reconciler.stop()
         recorder.drained(timeout=5)
         recorder.stop()
         if sim is not None:

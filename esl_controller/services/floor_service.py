@@ -60,6 +60,10 @@ class FloorService:
         if view is not None:
             self._inbox.put(("event", view))
 
+    def set_pause_reason(self, agent: str, reason: str | None) -> None:
+        """Record why the product paused an agent (FreeSWITCH has no reason field)."""
+        self._inbox.put(("pause_reason", (agent, reason)))
+
     def on_connected(self) -> None:
         """The ESL client's hook: read FreeSWITCH's state and replace the model with it."""
         try:
@@ -94,6 +98,8 @@ class FloorService:
                 self.floor = fresh
                 self.resyncs += 1
                 changes.append(Change("snapshot", "floor", fresh.snapshot()))
+            elif kind == "pause_reason":
+                changes = self.floor.set_pause_reason(*payload)
             else:
                 changes = self.floor.apply(payload)
             if changes:

@@ -1,0 +1,95 @@
+"""The reconcile loop against the simulator: an agent stuck Receiving is set back to
+Waiting (and the log says why), an Available agent whose phone went offline is paused."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+
+import gevent
+import pytest
+
+from esl_controller.esl.client import EslClient, EslSettings
+from esl_controller.services.floor_service import FloorService
+from esl_controller.services.reconcile import PHONE_OFFLINE, Reconciler
+from esl_controller.simulator.wire.simulator import Simulator
+from tests.helpers.fixture_replay import CONF
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        gevent.sleep(0.02)
+    return bool(predicate())
+
+
+@pytest.fixture
+def stack():  # type: ignore[no-untyped-def]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sim = Simulator(port=port, conf_dir=CONF)
+    sim.start()
+    holder: dict[str, FloorService] = {}
+    client = EslClient(EslSettings(port=port, backoff_max=0.5),
+                       on_event=lambda e: holder["f"].on_event(e),
+                       on_connected=lambda: holder["f"].on_connected())  # fmt: skip
+    floor = FloorService(client.api)
+    holder["f"] = floor
+    floor.start()
+    client.start()
+    assert wait_until(lambda: floor.resyncs == 1)
+    yield sim, client, floor
+    client.stop()
+    floor.stop()
+    sim.stop()
+
+
+def test_stuck_receiving_agent_is_repaired_and_logged(stack, caplog) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    now = [1000.0]
+    reconciler = Reconciler(client.api, floor, interval=30, clock=lambda: now[0])
+    sim.execute_api("callcenter_config agent set status agent7000 Available")
+    # mod_callcenter left the agent Receiving with nobody being offered.
+    sim.execute_api("callcenter_config agent set state agent7000 Receiving")
+    assert reconciler.run_once() == []  # first sight: only a suspect
+    now[0] += 31
+    with caplog.at_level(logging.WARNING, logger="esl_controller.services.reconcile"):
+        done = reconciler.run_once()
+    assert len(done) == 1 and "agent7000" in done[0] and "Receiving" in done[0]
+    assert sim.execute_api("callcenter_config agent get state agent7000") == "Waiting"
+    assert "set Waiting" in caplog.text and "agent7000" in caplog.text
+
+
+def test_a_real_offer_is_not_mistaken_for_a_stuck_agent(stack) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    now = [1000.0]
+    reconciler = Reconciler(client.api, floor, interval=30, clock=lambda: now[0])
+    sim.execute_api("sim_phone 1000 register")
+    sim.execute_api("sim_phone 1000 noanswer")
+    sim.execute_api("callcenter_config agent set status agent1000 Available")
+    sim.execute_api("callcenter_config agent set state agent1000 Waiting")
+    sim.execute_api("sim_caller 5000")
+    assert wait_until(lambda: sim.callcenter.tables.agents["agent1000"].state == "Receiving")
+    reconciler.run_once()
+    now[0] += 31
+    assert reconciler.run_once() == []  # the caller is really being offered
+    assert sim.callcenter.tables.agents["agent1000"].state == "Receiving"
+
+
+def test_available_agent_with_an_offline_phone_is_paused(stack) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    reconciler = Reconciler(client.api, floor, interval=30)
+    sim.execute_api("sim_phone 1000 register")
+    sim.execute_api("callcenter_config agent set status agent1000 Available")
+    sim.execute_api("callcenter_config agent set state agent1000 Waiting")
+    assert wait_until(lambda: floor.snapshot().agents["agent1000"].phone_online is True)
+    sim.execute_api("sim_phone 1000 unregister")
+    assert wait_until(lambda: floor.snapshot().agents["agent1000"].phone_online is False)
+    done = reconciler.run_once()
+    assert done == ["agent agent1000 paused (Phone offline)"]
+    assert sim.execute_api("callcenter_config agent get status agent1000") == "On Break"
+    assert wait_until(lambda: floor.snapshot().agents["agent1000"].pause_reason == PHONE_OFFLINE)
