@@ -4,48 +4,9 @@ Waiting (and the log says why), an Available agent whose phone went offline is p
 from __future__ import annotations
 
 import logging
-import socket
-import time
 
-import gevent
-import pytest
-
-from esl_controller.esl.client import EslClient, EslSettings
-from esl_controller.services.floor_service import FloorService
 from esl_controller.services.reconcile import PHONE_OFFLINE, Reconciler
-from esl_controller.simulator.wire.simulator import Simulator
-from tests.helpers.fixture_replay import CONF
-
-
-def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        gevent.sleep(0.02)
-    return bool(predicate())
-
-
-@pytest.fixture
-def stack():  # type: ignore[no-untyped-def]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sim = Simulator(port=port, conf_dir=CONF)
-    sim.start()
-    holder: dict[str, FloorService] = {}
-    client = EslClient(EslSettings(port=port, backoff_max=0.5),
-                       on_event=lambda e: holder["f"].on_event(e),
-                       on_connected=lambda: holder["f"].on_connected())  # fmt: skip
-    floor = FloorService(client.api)
-    holder["f"] = floor
-    floor.start()
-    client.start()
-    assert wait_until(lambda: floor.resyncs == 1)
-    yield sim, client, floor
-    client.stop()
-    floor.stop()
-    sim.stop()
+from tests.wire.conftest import wait_until
 
 
 def test_stuck_receiving_agent_is_repaired_and_logged(stack, caplog) -> None:  # type: ignore[no-untyped-def]
