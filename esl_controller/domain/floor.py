@@ -61,6 +61,7 @@ class Floor:
         self.queues: dict[str, QueueView] = {}
         self.contacts: dict[str, str] = {}  # phone user -> agent name
         self.legs: dict[str, str] = {}  # agent leg uuid -> call uuid
+        self.ringing: dict[str, str] = {}  # agent -> the leg mod_callcenter is ringing
         self.last_time: float | None = None
         self._handlers: dict[type, Callable[[Any], list[Change]]] = {
             ev.AgentStatusChanged: self._status,
@@ -263,6 +264,15 @@ class Floor:
     # -- channels --------------------------------------------------------------------
 
     def _channel(self, e: ev.ChannelEvent) -> list[Change]:
+        if e.cc_side == "agent" and e.cc_agent:
+            # mod_callcenter's originate variables name the agent on its ringing leg.
+            if e.name == "CHANNEL_CREATE":
+                self.ringing[e.cc_agent] = e.uuid
+            elif (
+                e.name in ("CHANNEL_ANSWER", "CHANNEL_HANGUP", "CHANNEL_DESTROY")
+                and self.ringing.get(e.cc_agent) == e.uuid
+            ):
+                del self.ringing[e.cc_agent]
         call_uuid = e.uuid if e.uuid in self.calls else self.legs.get(e.uuid)
         call = self.calls.get(call_uuid or "")
         if call is None:

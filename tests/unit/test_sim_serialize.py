@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+from urllib.parse import unquote
+from xml.etree import ElementTree
 
 import pytest
 
@@ -38,15 +40,22 @@ def _event_frames() -> list[tuple[str, int, Frame, bytes]]:
 EVENT_FRAMES = _event_frames()
 
 
-def _reserialize(frame: Frame) -> bytes:
-    fmt = FORMATS[frame.content_type]
-    event = parse_event(frame.content_type, frame.body)
-    headers = [
-        (name, value if isinstance(value, str) else "ARRAY::" + "|:".join(value))
-        for name, value in event.headers.items()
-    ]
-    payload = encode.SERIALIZERS[fmt](headers, event.body if _has_body(fmt, frame.body) else None)
-    return encode.event_frame(fmt, payload)
+def _ordered_headers(fmt: str, payload: bytes) -> list[tuple[str, str]]:
+    """Header names in wire order, repeats kept (FreeSWITCH repeats ``Hangup-Cause`` in
+    CHANNEL_HANGUP_COMPLETE, which a dict cannot hold), values decoded as the parser does."""
+    if fmt == "plain":
+        head = payload.partition(b"\n\n")[0].decode("utf-8")
+        pairs = [line.split(": ", 1) for line in head.split("\n")]
+        return [(n, unquote(v)) for n, v in pairs if n != "Content-Length"]
+    if fmt == "json":
+        items = json.loads(payload, object_pairs_hook=list)
+        return [
+            (n, v if isinstance(v, str) else "ARRAY::" + "|:".join(v))
+            for n, v in items
+            if n not in ("Content-Length", "_body")
+        ]
+    root = ElementTree.fromstring(payload)  # noqa: S314 - recorded FreeSWITCH output
+    return [(el.tag, unquote(el.text or "")) for el in root.findall("headers/*")]
 
 
 def _has_body(fmt: str, payload: bytes) -> bool:
@@ -57,6 +66,18 @@ def _has_body(fmt: str, payload: bytes) -> bool:
     if fmt == "json":
         return "_body" in json.loads(payload)
     return b"\n  <body>" in payload
+
+
+def _reserialize(frame: Frame) -> bytes:
+    fmt = FORMATS[frame.content_type]
+    event = parse_event(frame.content_type, frame.body)
+    headers = _ordered_headers(fmt, frame.body)
+    # The product's parser agrees on every value (it keeps the last of a repeated header).
+    assert dict(headers) == {
+        n: v if isinstance(v, str) else "ARRAY::" + "|:".join(v) for n, v in event.headers.items()
+    }
+    body = event.body if _has_body(fmt, frame.body) else None
+    return encode.event_frame(fmt, encode.SERIALIZERS[fmt](headers, body))
 
 
 def test_fixtures_hold_every_format() -> None:
@@ -76,7 +97,9 @@ def test_event_frame_round_trips_byte_for_byte(frame: Frame, raw: bytes) -> None
 def test_url_encode_follows_switch_url_encode() -> None:
     assert encode.url_encode("callcenter::info") == "callcenter%3A%3Ainfo"
     assert encode.url_encode("Tue, 24 Nov 2026") == "Tue,%2024%20Nov%202026"
-    assert encode.url_encode("[leg_timeout=10]loopback/7000") == "%5Bleg_timeout%3D10%5Dloopback/7000"
+    assert (
+        encode.url_encode("[leg_timeout=10]loopback/7000") == "%5Bleg_timeout%3D10%5Dloopback/7000"
+    )
     assert encode.url_encode("1.10.12+git~x") == "1.10.12%2Bgit~x"
     assert encode.url_encode('a#b&c;d<e>f?g@h\\i^j`k{l|m}n"o') == (
         "a%23b%26c%3Bd%3Ce%3Ef%3Fg%40h%5Ci%5Ej%60k%7Bl%7Cm%7Dn%22o"
@@ -102,17 +125,20 @@ def test_plain_body_and_empty_body() -> None:
 
 
 def test_json_keeps_order_duplicates_arrays_and_empty_bodies() -> None:
-    headers = [("B", "x\ny\x01\"é/"), ("A", "1"), ("A", "2"), ("L", "ARRAY::a|:b")]
-    assert encode.serialize_json(headers, "") == (
-        '{"B":"x\\ny\\u0001\\"é/","A":"1","A":"2","L":["a","b"],'
-        '"Content-Length":"0","_body":""}'
-    ).encode("utf-8")
+    headers = [("B", 'x\ny\x01"é/'), ("A", "1"), ("A", "2"), ("L", "ARRAY::a|:b")]
+    assert (
+        encode.serialize_json(headers, "")
+        == (
+            '{"B":"x\\ny\\u0001\\"é/","A":"1","A":"2","L":["a","b"],'
+            '"Content-Length":"0","_body":""}'
+        ).encode()
+    )
     assert encode.serialize_json([("A", "1")], None) == b'{"A":"1"}'
 
 
 def test_xml_body_escaping_and_closing_tag_indent() -> None:
     out = encode.serialize_xml([("Job-Command", "create_uuid")], "a<b>&c\ré").decode()
-    assert "  <Content-Length>11</Content-Length>\n" in out
+    assert "  <Content-Length>9</Content-Length>\n" in out
     assert out.endswith("  <body>a&lt;b&gt;&amp;c&#xD;&#xE9;</body>\n</event>\n")
     out = encode.serialize_xml([("A", "x y")], "ok\n").decode()
     assert out == (
@@ -123,7 +149,10 @@ def test_xml_body_escaping_and_closing_tag_indent() -> None:
         "<event>\n  <headers>\n    <A>1</A>\n  </headers>\n</event>\n"
     )
     # "<!" makes the rest immune to escaping, as in switch_xml_ampencode.
-    assert "<body>&lt;x<![CDATA[<&>]]></body>" in encode.serialize_xml([], "<x<![CDATA[<&>]]>").decode()
+    assert (
+        "<body>&lt;x<![CDATA[<&>]]></body>"
+        in encode.serialize_xml([], "<x<![CDATA[<&>]]>").decode()
+    )
     multi = encode.serialize_xml([("L", "ARRAY::a b|:c")], None).decode()
     assert "    <L>a%20b</L>\n    <L>c</L>\n" in multi
 

@@ -1,0 +1,99 @@
+"""Call operations for an agent's current call: answer, drop, hold, DTMF, transfers, dial.
+
+The floor says which legs are the agent's. Telephony choices made here:
+* hold targets the *agent's* leg: FreeSWITCH then plays music to its partner, the caller;
+* a blind transfer moves the *caller's* leg (uuid_transfer); mod_callcenter ends the queue
+  call and the agent is free again (README quirk 18);
+* an attended transfer runs ``att_xfer`` on the agent's leg: the caller is held, the target
+  rung; completing or cancelling is DTMF on the agent's leg (``*`` / ``#``);
+* answering remotely works for phones that accept it (the simulator's, auto-answer
+  softphones): ``uuid_answer`` on the leg mod_callcenter is ringing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from esl_controller.domain.model import CallView
+from esl_controller.errors import InvalidArgument, NotFound
+from esl_controller.esl import replies
+from esl_controller.esl.commands import channels as ch
+from esl_controller.esl.commands import originate as og
+from esl_controller.services.floor_service import FloorService
+
+ApiCall = Callable[[object], str]
+
+
+class CallService:
+    def __init__(
+        self,
+        api: ApiCall,
+        floor: FloorService,
+        *,
+        bgapi: ApiCall | None = None,
+        outbound_dial: Callable[[str], str] = lambda number: og.loopback(number, "default"),
+    ) -> None:
+        self.api = api
+        self.bgapi = bgapi or api
+        self.floor = floor
+        self.outbound_dial = outbound_dial
+
+    def current_call(self, agent: str) -> CallView:
+        for call in self.floor.snapshot().calls.values():
+            if call.agent == agent and call.agent_leg and call.answered_at is not None:
+                return call
+        raise NotFound(f"{agent} has no call", code="no_call")
+
+    def _leg(self, agent: str) -> str:
+        leg = self.current_call(agent).agent_leg
+        assert leg is not None
+        return leg
+
+    def ringing_leg(self, agent: str) -> str:
+        leg = self.floor.floor.ringing.get(agent)
+        if leg is None:
+            raise NotFound(f"no call is ringing for {agent}", code="no_ringing_call")
+        return leg
+
+    def answer(self, agent: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_answer(self.ringing_leg(agent))))
+
+    def drop(self, agent: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_kill(self._leg(agent))))
+
+    def hold(self, agent: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_hold(self._leg(agent))))
+
+    def unhold(self, agent: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_hold(self._leg(agent), "off")))
+
+    def dtmf(self, agent: str, digits: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_send_dtmf(self._leg(agent), digits)))
+
+    def transfer_blind(self, agent: str, destination: str) -> None:
+        call = self.current_call(agent)
+        replies.expect_ok(self.api(ch.uuid_transfer(call.uuid, destination)))
+
+    def transfer_attended(self, agent: str, target_dial_string: str) -> None:
+        """Consult: the caller is held and the target rung (complete / cancel next)."""
+        replies.expect_ok(self.api(ch.att_xfer(self._leg(agent), target_dial_string)))
+
+    def transfer_complete(self, agent: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_recv_dtmf(self._leg(agent), "*")))
+
+    def transfer_cancel(self, agent: str) -> None:
+        replies.expect_ok(self.api(ch.uuid_recv_dtmf(self._leg(agent), "#")))
+
+    def dial(self, agent: str, agent_endpoint: str, number: str, caller_id: str) -> str:
+        """Click-to-call: ring the agent's phone, then the number; while the call lasts
+        callcenter_track keeps the queues from offering the agent a caller."""
+        if not number.isdigit() or len(number) > 20:
+            raise InvalidArgument("number must be digits")
+        call_uuid = str(uuid.uuid4())
+        command = og.click_to_call(
+            call_uuid=call_uuid, agent=agent, agent_endpoint=agent_endpoint,
+            destination_dial=og.dial_string(self.outbound_dial(number)),
+            caller_id_number=caller_id,
+        )  # fmt: skip
+        return replies.originate(self.bgapi(command))

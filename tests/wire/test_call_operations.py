@@ -1,0 +1,97 @@
+"""Call and supervisor operations on a live simulated queue call: what the caller and the
+agent legs then do, as FreeSWITCH events and as the floor shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from esl_controller.errors import NotFound
+from esl_controller.services.calls import CallService
+from esl_controller.services.supervisor import SupervisorService
+from tests.wire.conftest import wait_until
+
+
+def queue_call(sim, floor, mode: str = "answer 0.2"):  # type: ignore[no-untyped-def]
+    sim.execute_api("sim_phone 1000 register")
+    sim.execute_api(f"sim_phone 1000 {mode}")
+    sim.execute_api("callcenter_config agent set status agent1000 Available")
+    sim.execute_api("callcenter_config agent set state agent1000 Waiting")
+    sim.execute_api("sim_caller 5000 5551230000 Caller")
+
+
+def test_hold_dtmf_and_drop(stack) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    calls = CallService(client.api, floor)
+    with pytest.raises(NotFound):
+        calls.hold("agent1000")  # no call yet: a clear error, nothing sent
+    queue_call(sim, floor)
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in floor.snapshot().calls.values()))  # fmt: skip
+    call = calls.current_call("agent1000")
+    calls.hold("agent1000")
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].held_since is not None)
+    assert sim.core.engine.get(call.agent_leg or "").held  # type: ignore[union-attr]
+    calls.unhold("agent1000")
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].hold_seconds >= 0
+                      and floor.snapshot().calls[call.uuid].held_since is None)  # fmt: skip
+    calls.dtmf("agent1000", "12#")
+    assert sim.core.engine.get(call.uuid).variables["last_dtmf"] == "#"  # type: ignore[union-attr]
+    calls.drop("agent1000")
+    assert wait_until(lambda: call.uuid not in floor.snapshot().calls)
+
+
+def test_remote_answer_of_a_ringing_call(stack) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    calls = CallService(client.api, floor)
+    queue_call(sim, floor, mode="noanswer")
+    assert wait_until(lambda: "agent1000" in floor.floor.ringing)
+    calls.answer("agent1000")
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in floor.snapshot().calls.values()))  # fmt: skip
+
+
+def test_blind_transfer_frees_the_agent(stack) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    calls = CallService(client.api, floor)
+    queue_call(sim, floor)
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in floor.snapshot().calls.values()))  # fmt: skip
+    call = calls.current_call("agent1000")
+    calls.transfer_blind("agent1000", "9664")
+    assert wait_until(lambda: floor.snapshot().agents["agent1000"].call_uuid is None
+                      and floor.snapshot().agents["agent1000"].state == "Waiting")  # fmt: skip
+    assert sim.core.engine.get(call.uuid) is not None  # the caller lives on, parked
+
+
+def test_attended_transfer_and_supervisor(stack) -> None:  # type: ignore[no-untyped-def]
+    sim, client, floor = stack
+    calls = CallService(client.api, floor)
+    supervisor = SupervisorService(client.api, calls)
+    sim.execute_api("sim_phone 1001 register")
+    sim.execute_api("sim_phone 1001 answer 0.2")
+    sim.execute_api("sim_phone 1003 register")
+    sim.execute_api("sim_phone 1003 answer 0.2")
+    queue_call(sim, floor)
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in floor.snapshot().calls.values()))  # fmt: skip
+    call = calls.current_call("agent1000")
+    spy = supervisor.eavesdrop("user/1003@127.0.0.1", "agent1000", "whisper")
+    assert sim.execute_api(f"uuid_getvar {spy} eavesdrop_mode") == "whisper"
+    calls.transfer_attended("agent1000", "user/1001@127.0.0.1")
+    assert wait_until(lambda: sim.core.engine.get(call.uuid).held)  # type: ignore[union-attr]
+    gevent_sleep_until_target = wait_until(lambda: any(
+        ch.name.startswith("sofia/internal/1001@") and ch.answered
+        for ch in sim.core.engine.channels.values()))  # fmt: skip
+    assert gevent_sleep_until_target
+    calls.transfer_complete("agent1000")
+    caller = sim.core.engine.get(call.uuid)
+    assert wait_until(lambda: caller is not None and caller.partner is not None
+                      and caller.partner.name.startswith("sofia/internal/1001@"))  # fmt: skip
+    supervisor.force_status("agent1000", "On Break")
+    assert sim.execute_api("callcenter_config agent get status agent1000") == "On Break"
+    supervisor.set_level("support@default", "agent1001", 2)
+    assert sim.callcenter.tables.tier("support@default", "agent1001").level == 2  # type: ignore[union-attr]
+    supervisor.remove_tier("support@default", "agent1001")
+    assert sim.callcenter.tables.tier("support@default", "agent1001") is None
+    supervisor.add_tier("support@default", "agent1001", 1, 5)
+    assert sim.callcenter.tables.tier("support@default", "agent1001") is not None
