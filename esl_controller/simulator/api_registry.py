@@ -5,8 +5,6 @@ A handler gets the argument string (everything after the command word, possibly 
 and returns the command's output exactly as FreeSWITCH's would be written, newline or not.
 The wire layer applies mod_event_socket's rules on top: an unknown command answers
 ``-ERR <cmd> Command not found!\\n`` and an empty output becomes ``-ERR no reply\\n``.
-Command names are looked up case-insensitively, as FreeSWITCH's api hash does
-(``api STATUS`` runs ``status``).
 """
 
 from __future__ import annotations
@@ -21,14 +19,12 @@ class ApiRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, ApiHandler] = {}
-        self._names: dict[str, str] = {}
 
     def register(self, name: str, handler: ApiHandler) -> None:
-        self._handlers[name.lower()] = handler
-        self._names[name.lower()] = name
+        self._handlers[name] = handler
 
     def get(self, name: str) -> ApiHandler | None:
-        return self._handlers.get(name.lower())
+        return self._handlers.get(name)
 
     def names(self) -> list[str]:
-        return sorted(self._names.values())
+        return sorted(self._handlers)

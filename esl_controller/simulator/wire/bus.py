@@ -6,11 +6,6 @@ Event-Date-* headers, Event-Calling-File / -Function / -Line-Number and Event-Se
 CUSTOM events carry Event-Subclass *before* Event-Name (it is added when the event is
 created, the rest at fire time). Event-Sequence is one counter for the whole process,
 and delivery happens in sequence order.
-
-As ``switch_event_add_header_string`` does, a header with an empty value is not added at
-all (FreeSWITCH events never carry empty headers: agent-uuid-get without a uuid simply
-has no CC-Agent-UUID). The bus also keeps the custom subclasses FreeSWITCH would have
-reserved, which ``event ... ALL`` copies into a connection's subclass list.
 """
 
 from __future__ import annotations
@@ -54,30 +49,6 @@ class HostIdentity:
 
 Listener = Callable[[StampedEvent], None]
 
-# Subclasses the modules of the recorded FreeSWITCH reserve when they load.
-RESERVED_SUBCLASSES = (
-    "callcenter::info",
-    "sofia::register",
-    "sofia::unregister",
-    "sofia::expire",
-    "sofia::register_attempt",
-    "sofia::register_failure",
-    "sofia::pre_register",
-    "sofia::gateway_state",
-    "sofia::notify_refer",
-    "sofia::reinvite",
-    "sofia::recovery_send",
-    "sofia::recovery_recv",
-    "sofia::recovery_recovered",
-    "sofia::error",
-    "sofia::profile_start",
-    "sofia::transferor",
-    "sofia::transferee",
-    "sofia::replaced",
-    "sofia::intercepted",
-    "sofia::bye_response",
-)
-
 
 class EventBus:
     """Stamps SimEvents and hands them to every listener, in Event-Sequence order."""
@@ -87,11 +58,6 @@ class EventBus:
         self.clock = clock
         self.sequence = 0
         self._listeners: list[Listener] = []
-        # switch_event_reserve_subclass: what the loaded modules register at start-up.
-        self.subclasses: set[str] = set(RESERVED_SUBCLASSES)
-
-    def reserve_subclass(self, subclass: str) -> None:
-        self.subclasses.add(subclass)
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -100,16 +66,18 @@ class EventBus:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def _standard_headers(self, name: str, calling: tuple[str, str, int]) -> list[Header]:
-        """``switch_event_prep_for_delivery``: the block every event carries."""
+    def stamp(self, event: SimEvent) -> StampedEvent:
         self.sequence += 1
         now = self.clock()
         micros = int(now * 1_000_000)
         local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
         gmt = formatdate(now, usegmt=True)
-        calling_file, calling_func, calling_line = calling
-        return [
-            ("Event-Name", name),
+        calling_file, calling_func, calling_line = event.calling
+        headers: list[Header] = []
+        if event.subclass is not None:
+            headers.append(("Event-Subclass", event.subclass))
+        headers += [
+            ("Event-Name", event.name),
             ("Core-UUID", self.host.core_uuid),
             ("FreeSWITCH-Hostname", self.host.hostname),
             ("FreeSWITCH-Switchname", self.host.hostname),
@@ -123,29 +91,11 @@ class EventBus:
             ("Event-Calling-Line-Number", str(calling_line)),
             ("Event-Sequence", str(self.sequence)),
         ]
-
-    def stamp(self, event: SimEvent) -> StampedEvent:
-        headers: list[Header] = []
-        if event.subclass is not None:
-            headers.append(("Event-Subclass", event.subclass))
-            self.subclasses.add(event.subclass)
-        headers += self._standard_headers(event.name, event.calling)
-        headers += [(name, value) for name, value in event.headers if value]
+        headers += event.headers
         return StampedEvent(event.name, event.subclass, headers, event.body, self.sequence)
 
-    def stamp_clone(
-        self, name: str, subclass: str | None, headers: list[Header], body: str | None
-    ) -> StampedEvent:
-        """An event built from client headers (``sendevent``): FreeSWITCH appends the
-        standard block *after* the headers the client sent."""
-        calling = ("mod_event_socket.c", "parse_command", 2275)
-        stamped = [(k, v) for k, v in headers if v] + self._standard_headers(name, calling)
-        return StampedEvent(name, subclass, stamped, body, self.sequence)
-
     def fire(self, event: SimEvent) -> StampedEvent:
-        return self.deliver(self.stamp(event))
-
-    def deliver(self, stamped: StampedEvent) -> StampedEvent:
+        stamped = self.stamp(event)
         for listener in list(self._listeners):
             listener(stamped)
         return stamped

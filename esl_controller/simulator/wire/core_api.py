@@ -14,8 +14,6 @@ import json
 import uuid
 from typing import TYPE_CHECKING
 
-from esl_controller.simulator.wire.commands import LOG_INVALID, log_level
-
 if TYPE_CHECKING:
     from esl_controller.simulator.wire.simulator import Simulator
 
@@ -107,58 +105,35 @@ def sofia_contact(sim: Simulator, args: str) -> str:
 
 
 def json_api(sim: Simulator, args: str) -> str:
-    """mod_commands ``json``: the request echoed back with status (and response), one
-    line. Handlers in ``sim.json_handlers`` (callcenter_config's) write that line."""
-    if not args:
-        return "-ERR No JSON supplied.\n"
     try:
         request = json.loads(args)
     except ValueError:
-        return "-ERR Parse error.\n"
-    handler = None
-    if isinstance(request, dict) and "data" in request:
-        command = request.get("command")
-        handler = sim.json_handlers.get(command) if isinstance(command, str) else None
+        return "-ERR JSON parse error\n"
+    if not isinstance(request, dict) or not isinstance(request.get("command"), str):
+        return "-ERR Invalid JSON\n"
+    handler = sim.json_handlers.get(request["command"])
     if handler is None:
-        # switch_json_api_execute without a "data" member or a known command.
-        if not isinstance(request, dict):
-            return json.dumps(request, separators=(",", ":")) + "\n"
-        reply = dict(request, status="error")
-        reply["message"] = "Invalid request or non-existant command"  # sic
-        reply["response"] = None
+        reply = dict(request, status="error", message="Invalid command")
         return json.dumps(reply, separators=(",", ":")) + "\n"
     return handler(request)
 
 
 def log_command(sim: Simulator, args: str) -> str:
-    """mod_commands ``log [<level>] <text>``: an unknown level word logs the rest at DEBUG."""
-    if not args:
-        return "-ERR\n"
-    level_word, space, text = args.partition(" ")
-    level = log_level(level_word) if space else 7
-    if not space:
-        text = args
-    if level == LOG_INVALID:
-        level = 7
+    level_word, _, text = args.partition(" ")
+    level = {
+        "CONSOLE": 0,
+        "ALERT": 1,
+        "CRIT": 2,
+        "ERR": 3,
+        "WARNING": 4,
+        "NOTICE": 5,
+        "INFO": 6,
+        "DEBUG": 7,
+    }.get(level_word.upper())
+    if level is None:
+        level, text = 7, args
     sim.log(level, text, "mod_commands.c", "log_function", 7200, channel=3)
     return "+OK\n"
-
-
-def global_getvar(sim: Simulator, args: str) -> str:
-    """No name: every global variable as ``name=value`` lines; else the value (no newline)."""
-    if not args:
-        return "".join(f"{name}={value}\n" for name, value in sim.global_vars.items())
-    wanted = args.lower()
-    for name, value in sim.global_vars.items():
-        if name.lower() == wanted:
-            return value
-    return ""
-
-
-def version(args: str) -> str:
-    if args.split(" ")[0].lower().find("short") >= 0:
-        return "1.10.12\n"
-    return VERSION + "\n"
 
 
 def reloadxml(sim: Simulator, args: str) -> str:
@@ -169,9 +144,9 @@ def reloadxml(sim: Simulator, args: str) -> str:
 def register_core(sim: Simulator) -> None:
     api = sim.api
     api.register("status", lambda a: status(sim, a))
-    api.register("version", version)
+    api.register("version", lambda a: VERSION + "\n")
     api.register("create_uuid", lambda a: str(uuid.uuid4()))
-    api.register("global_getvar", lambda a: global_getvar(sim, a))
+    api.register("global_getvar", lambda a: sim.global_vars.get(a.strip(), ""))
     api.register("hostname", lambda a: sim.host.hostname)
     api.register("reloadxml", lambda a: reloadxml(sim, a))
     api.register("log", lambda a: log_command(sim, a))

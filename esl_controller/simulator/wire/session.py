@@ -1,24 +1,19 @@
-"""One inbound ESL connection to the simulator, run as mod_event_socket's listener thread.
+"""One inbound ESL connection to the simulator, as mod_event_socket's listener runs it.
 
-* One reader greenlet reads and answers commands strictly in order; an ``api`` command
-  runs inside it, so a slow api command holds up every later command of the connection.
-* FreeSWITCH writes queued events and log lines only *between* commands: whatever is fired
-  while a command runs (its own events included) goes out after that command's reply.
-  Events are serialized when written, in the connection's format at that moment.
-* Everything goes through one outbound queue drained by a writer greenlet, so frames never
-  interleave and a slow client stalls only itself. Up to ``event_queue_limit`` events (and
-  as many log lines) may wait; past that each one is lost, and more than 500 losses in a
-  row kill the listener with "killed listener because of lost events".
-* Every way out (``exit``, bad password, EOF, no command within ``auth_timeout`` seconds,
-  the bound channel hanging up) ends with the 67-byte disconnect notice, as FreeSWITCH's
-  ``send_disconnect`` at the end of ``listener_run``; an ACL refusal sends
-  ``text/rude-rejection`` first. ``kill()`` (a crash) sends nothing.
+Commands are read and answered strictly in order by one reader greenlet (FreeSWITCH's
+listener thread): an ``api`` command runs *inside* it, so a slow api command holds up
+every later command of that connection, exactly as on a real switch. Everything the
+connection sends (replies, events, log lines) goes through one outbound queue drained by
+a writer greenlet, so frames never interleave and a slow client stalls only itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import gevent
 import gevent.queue
@@ -26,111 +21,56 @@ from gevent.event import Event as GeventEvent
 
 from esl_controller.simulator.wire import encode
 from esl_controller.simulator.wire.bus import StampedEvent
-from esl_controller.simulator.wire.commands import parse_command
-from esl_controller.simulator.wire.packet import PacketReader, PacketTooLarge
 from esl_controller.simulator.wire.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from esl_controller.simulator.wire.simulator import Simulator
 
-MAX_MISSED = 500
-REPLY, EVENT, LOG = 0, 1, 2
+log = logging.getLogger(__name__)
+
+LOG_LEVELS = {
+    "console": 0,
+    "alert": 1,
+    "crit": 2,
+    "err": 3,
+    "error": 3,
+    "warning": 4,
+    "notice": 5,
+    "info": 6,
+    "debug": 7,
+}
+MAX_COMMAND_BYTES = 16 * 1024 * 1024
 _CLOSE = object()
 
 
+class Command:
+    """A client command: its first line, the header lines after it, and a body."""
+
+    __slots__ = ("line", "headers", "body")
+
+    def __init__(self, line: str, headers: dict[str, str], body: str) -> None:
+        self.line = line
+        self.headers = headers
+        self.body = body
+
+
 class EslSession:
-    def __init__(self, sim: Simulator, sock: Any, address: tuple[str, int]) -> None:
+    def __init__(self, sim: Simulator, sock: object, address: tuple[str, int]) -> None:
         self.sim = sim
         self.sock = sock
         self.address = address
         self.authed = False
-        self.subs = Subscriptions(reserved=lambda: sim.bus.subclasses)
+        self.subs = Subscriptions()
         self.log_level: int | None = None
-        self.linger: int | None = None  # seconds after the bound channel hangs up; -1: forever
         self.closed = GeventEvent()
         self._out: gevent.queue.Queue = gevent.queue.Queue()
         self._writer: gevent.Greenlet | None = None
-        self._busy = False
-        self._held_events: list[StampedEvent] = []
-        self._held_logs: list[bytes] = []
-        self._waiting = [0, 0, 0]  # per kind: queued, not yet written
-        self._lost = [0, 0, 0]
-        self._finishing = False
-        self._channel_down = False
 
     # -- outbound --------------------------------------------------------------------
 
-    def send(self, data: bytes, kind: int = REPLY) -> None:
-        if not self.closed.is_set() and not self._finishing:
-            self._waiting[kind] += 1
-            self._out.put((kind, data))
-
-    def reply(self, text: str) -> None:
-        self.send(encode.reply_frame(text))
-
-    def _room(self, kind: int) -> bool:
-        """``switch_queue_trypush`` on a queue of ``event_queue_limit`` items."""
-        waiting = self._waiting[kind] + len(self._held_events if kind == EVENT else self._held_logs)
-        if waiting < self.sim.event_queue_limit:
-            self._lost[kind] = 0
-            return True
-        self._lost[kind] += 1
-        if self._lost[kind] > MAX_MISSED:
-            self.kill_listener(encode.LOST_EVENTS_TEXT if kind == EVENT else encode.LOST_LOGS_TEXT)
-        return False
-
-    def deliver(self, event: StampedEvent) -> None:
-        if not self.authed or self.closed.is_set():
-            return
-        if self.subs.wants(event) and self._room(EVENT):
-            if self._busy:
-                self._held_events.append(event)
-            else:
-                self._send_event(event)
-        bound = self.subs.session_uuid
-        if (
-            bound is not None
-            and event.name == "CHANNEL_HANGUP"
-            and not self._channel_down
-            and event.get("Unique-ID") == bound
-        ):
-            self._channel_down = True
-            if not self._busy:
-                self._handle_channel_down()
-
-    def _send_event(self, event: StampedEvent) -> None:
-        fmt = self.subs.fmt
-        payload = event.cache.get(fmt)
-        if payload is None:
-            payload = encode.SERIALIZERS[fmt](event.headers, event.body)
-            event.cache[fmt] = payload
-        self.send(encode.event_frame(fmt, payload), EVENT)
-
-    def deliver_log(self, level: int, frame: bytes) -> None:
-        if not self.authed or self.log_level is None or level > self.log_level:
-            return
-        if self._room(LOG):
-            if self._busy:
-                self._held_logs.append(frame)
-            else:
-                self.send(frame, LOG)
-
-    def flush_held(self, *, events: bool = False, logs: bool = False) -> None:
-        """``flush_listener``: drop what was queued and not yet written (noevents, nolog)."""
-        if events:
-            self._held_events.clear()
-        if logs:
-            self._held_logs.clear()
-
-    def _release_held(self) -> None:
-        logs, self._held_logs = self._held_logs, []
-        for frame in logs:
-            if self.log_level is not None:
-                self.send(frame, LOG)
-        events, self._held_events = self._held_events, []
-        for event in events:
-            if self.subs.listening:
-                self._send_event(event)
+    def send(self, data: bytes) -> None:
+        if not self.closed.is_set():
+            self._out.put(data)
 
     def _write_loop(self) -> None:
         sock = self.sock
@@ -139,104 +79,59 @@ class EslSession:
             self.sim.gate.wait()
             if item is _CLOSE:
                 break
-            batch = [item]
-            while not self._out.empty() and len(batch) < 256 and self._out.peek() is not _CLOSE:
-                batch.append(self._out.get())
+            chunks = [item]
+            while not self._out.empty() and len(chunks) < 256:
+                nxt = self._out.peek()
+                if nxt is _CLOSE:
+                    break
+                chunks.append(self._out.get())
             try:
-                sock.sendall(b"".join(data for _, data in batch))
+                sock.sendall(b"".join(chunks))  # type: ignore[attr-defined]
             except OSError:
                 break
-            for kind, _ in batch:
-                self._waiting[kind] -= 1
         self._hard_close()
+
+    def deliver(self, event: StampedEvent) -> None:
+        if not self.authed or not self.subs.wants(event):
+            return
+        fmt = self.subs.fmt
+        payload = event.cache.get(fmt)
+        if payload is None:
+            payload = encode.SERIALIZERS[fmt](event.headers, event.body)
+            event.cache[fmt] = payload
+        self.send(encode.event_frame(fmt, payload))
+
+    def deliver_log(self, level: int, frame: bytes) -> None:
+        if self.authed and self.log_level is not None and level <= self.log_level:
+            self.send(frame)
 
     # -- lifecycle -------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve the connection until either side ends it."""
+        """Serve the connection until either side closes it."""
         self._writer = gevent.spawn(self._write_loop)
         self.sim.gate.wait()
         if not self.sim.acl_allows(self.address[0]):
             self.send(encode.typed_frame("text/rude-rejection", encode.RUDE_REJECTION_TEXT))
-            self.finish()
-        else:
-            self.send(b"Content-Type: auth/request\n\n")
-            timer = gevent.spawn_later(self.sim.auth_timeout, self._auth_timeout)
-            try:
-                self._serve(timer)
-            finally:
-                timer.kill(block=False)
-                self.finish()
-        if self._writer is not None and self._writer is not gevent.getcurrent():
-            self._writer.join(timeout=5)
-        self.kill()
-
-    def _serve(self, timer: gevent.Greenlet) -> None:
-        reader = PacketReader(self._recv)
-        while not self.closed.is_set() and not self._finishing:
-            try:
-                command = reader.read()
-            except (PacketTooLarge, EOFError):
-                return
-            timer.kill(block=False)
-            if command is None:
-                return
-            self.sim.gate.wait()
-            if self.closed.is_set() or self._finishing:
-                return
-            self._busy = True
-            try:
-                running = parse_command(self, command)
-            finally:
-                self._busy = False
-            if not running:
-                return
-            self._release_held()
-            if self._channel_down:
-                self._handle_channel_down()
-
-    def _recv(self) -> bytes:
+            self.close_after_flush()
+            return
+        self.send(b"Content-Type: auth/request\n\n")
         try:
-            return bytes(self.sock.recv(65536))
-        except OSError:
-            return b""
+            for command in self._read_commands():
+                self.sim.gate.wait()
+                if self.closed.is_set():
+                    break
+                if not self._dispatch(command):
+                    break
+        finally:
+            self.close_after_flush()
 
-    def _auth_timeout(self) -> None:
-        # read_packet(listener, &event, 25): no first command in time ends the listener.
-        self.sim.gate.wait()
-        self.finish()
-
-    def _handle_channel_down(self) -> None:
-        bound = self.subs.session_uuid
-        if bound is None or self._finishing:
-            return
-        if self.linger is None:
-            self.finish()
-            return
-        name = self.sim.channel_name(bound) or ""
-        self.send(encode.linger_frame(bound, name, self.linger))
-        if self.linger >= 0:
-            gevent.spawn_later(self.linger, self.finish)
-
-    def finish(self) -> None:
-        """End like ``listener_run``: the disconnect notice, then close once written."""
-        if self._finishing or self.closed.is_set():
-            return
-        text = encode.DISCONNECT_TEXT
-        self.send(encode.disconnect_frame(text, self.subs.session_uuid))
-        self._finishing = True
-        self._out.put(_CLOSE)
-
-    def kill_listener(self, message: str) -> None:
-        """``kill_listener``: the notice written straight to the socket (whatever is still
-        queued is dropped), then the socket shut down."""
-        if self.closed.is_set():
-            return
-        if self._writer is not None and self._writer is not gevent.getcurrent():
-            self._writer.kill(block=False)
-        with contextlib.suppress(OSError):
-            self.sock.settimeout(0.0)
-            self.sock.send(encode.disconnect_frame(message, self.subs.session_uuid))
+    def close_after_flush(self) -> None:
+        """Close once everything queued so far is written (goodbye, then FIN)."""
+        if not self.closed.is_set():
+            self._out.put(_CLOSE)
+            if self._writer is not None and self._writer is not gevent.getcurrent():
+                self._writer.join(timeout=5)
         self._hard_close()
 
     def _hard_close(self) -> None:
@@ -245,10 +140,144 @@ class EslSession:
         self.closed.set()
         self.sim.forget(self)
         with contextlib.suppress(OSError):
-            self.sock.close()
+            self.sock.close()  # type: ignore[attr-defined]
 
     def kill(self) -> None:
         """FreeSWITCH died: drop the socket without a goodbye."""
         self._hard_close()
-        if self._writer is not None and self._writer is not gevent.getcurrent():
+        if self._writer is not None:
             self._writer.kill(block=False)
+
+    # -- inbound ---------------------------------------------------------------------
+
+    def _read_commands(self) -> Iterator[Command]:
+        buf = b""
+        sock = self.sock
+        while not self.closed.is_set():
+            sep = buf.find(b"\n\n")
+            if sep < 0:
+                crlf = buf.find(b"\r\n\r\n")
+                if crlf >= 0:
+                    block, buf = buf[:crlf].replace(b"\r\n", b"\n"), buf[crlf + 4 :]
+                else:
+                    if len(buf) > MAX_COMMAND_BYTES:
+                        return
+                    try:
+                        data = sock.recv(65536)  # type: ignore[attr-defined]
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    buf += data
+                    continue
+            else:
+                block, buf = buf[:sep], buf[sep + 2 :]
+            text = block.decode("utf-8", "replace").strip("\r\n")
+            if not text.strip():
+                continue
+            lines = text.split("\n")
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip()] = value.strip()
+            body = b""
+            length = headers.get("Content-Length", headers.get("content-length", ""))
+            if length.isdigit() and int(length) < MAX_COMMAND_BYTES:
+                while len(buf) < int(length):
+                    try:
+                        data = sock.recv(65536)  # type: ignore[attr-defined]
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    buf += data
+                body, buf = buf[: int(length)], buf[int(length) :]
+            yield Command(lines[0].strip(), headers, body.decode("utf-8", "replace"))
+
+    # -- commands --------------------------------------------------------------------
+
+    def reply(self, text: str, extra: list[tuple[str, str]] | None = None) -> None:
+        self.send(encode.reply_frame(text, extra))
+
+    def _dispatch(self, command: Command) -> bool:
+        """Run one command; False ends the connection."""
+        line = command.line
+        word, _, args = line.partition(" ")
+        lower = word.lower()
+        if lower in ("exit", "..."):
+            self.reply("+OK bye")
+            self._goodbye()
+            return False
+        if not self.authed:
+            if lower == "auth":
+                if args == self.sim.password:
+                    self.authed = True
+                    self.reply("+OK accepted")
+                    return True
+                self.reply("-ERR invalid")
+                self._goodbye()
+                return False
+            self.reply("-ERR command not found")
+            return True
+        handler = self._handlers().get(lower)
+        if handler is None:
+            self.reply("-ERR command not found")
+            return True
+        handler(args.strip(), command)
+        return True
+
+    def _goodbye(self) -> None:
+        self.send(encode.typed_frame("text/disconnect-notice", encode.DISCONNECT_TEXT))
+
+    def _handlers(self) -> dict[str, Callable[[str, Command], None]]:
+        return {
+            "api": self._api,
+            "bgapi": self._bgapi,
+            "event": lambda a, c: self.reply(self.subs.subscribe(a.split())),
+            "nixevent": lambda a, c: self.reply(self.subs.unsubscribe(a.split())),
+            "noevents": lambda a, c: self.reply(self.subs.clear()),
+            "filter": lambda a, c: self.reply(self.subs.filter_command(a)),
+            "log": self._log,
+            "nolog": self._nolog,
+            "myevents": lambda a, c: self.reply("+OK Events Enabled"),
+            "linger": lambda a, c: self.reply("-ERR not controlling a session"),
+            "nolinger": lambda a, c: self.reply("-ERR not controlling a session"),
+            "divert_events": lambda a, c: self.reply("-ERR not controlling a session."),
+            "sendmsg": self._sendmsg,
+            "sendevent": self._sendevent,
+        }
+
+    def _api(self, args: str, command: Command) -> None:
+        self.send(encode.api_frame(self.sim.execute_api(args)))
+
+    def _bgapi(self, args: str, command: Command) -> None:
+        job_uuid = command.headers.get("Job-UUID") or str(uuid.uuid4())
+        self.reply(f"+OK Job-UUID: {job_uuid}", [("Job-UUID", job_uuid)])
+        gevent.spawn(self.sim.run_background_job, job_uuid, args)
+
+    def _log(self, args: str, command: Command) -> None:
+        word = args.strip() or "debug"
+        level = int(word) if word.isdigit() else LOG_LEVELS.get(word.lower())
+        if level is None or level > 7:
+            self.reply("-ERR invalid log level")
+            return
+        self.log_level = level
+        self.reply(f"+OK log level {word} [{level}]")
+
+    def _nolog(self, args: str, command: Command) -> None:
+        if self.log_level is None:
+            self.reply("-ERR not loging")  # sic: FreeSWITCH's spelling
+            return
+        self.log_level = None
+        self.reply("+OK no longer logging")
+
+    def _sendmsg(self, args: str, command: Command) -> None:
+        target = args.strip()
+        if not self.sim.channel_exists(target):
+            self.reply(f"-ERR invalid session id [{target}]")
+            return
+        self.sim.execute_sendmsg(target, command.headers, command.body)
+        self.reply("+OK")
+
+    def _sendevent(self, args: str, command: Command) -> None:
+        self.reply(f"+OK {self.sim.fire_custom(args.strip(), command.headers, command.body)}")

@@ -3,11 +3,9 @@
 Modules plug in through three things: ``api`` (an :class:`ApiRegistry`), ``fire`` (a
 :class:`SimEvent` goes out to every subscribed connection) and a few providers that the
 channel engine and the phones replace (``channel_rows``, ``registrations``,
-``contact_for``, ``channel_exists``, ``channel_name``, ``channel_var``,
-``execute_sendmsg``). ``stop()`` behaves like a FreeSWITCH that dies (sockets dropped,
-no goodbye); ``shutdown()`` like one that is shut down ("The system is being shut
-down."); ``pause()`` like one that hangs (sockets open, nothing answered, no HEARTBEAT)
-until ``resume()``.
+``contact_for``, ``channel_exists``, ``execute_sendmsg``). ``stop()`` behaves like a
+FreeSWITCH that dies (sockets dropped, no goodbye); ``pause()`` like one that hangs
+(sockets open, nothing answered, no HEARTBEAT) until ``resume()``.
 """
 
 from __future__ import annotations
@@ -16,6 +14,7 @@ import ipaddress
 import logging
 import pathlib
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -35,10 +34,9 @@ from esl_controller.simulator.mod_callcenter.queueing import QueueManager
 from esl_controller.simulator.phones import Phones
 from esl_controller.simulator.sim_event import SimEvent
 from esl_controller.simulator.traffic import Traffic
-from esl_controller.simulator.wire import api_exec, encode
+from esl_controller.simulator.wire import encode
 from esl_controller.simulator.wire.bus import EventBus, HostIdentity, StampedEvent
-from esl_controller.simulator.wire.core_api import register_core
-from esl_controller.simulator.wire.packet import Command
+from esl_controller.simulator.wire.core_api import VERSION_SHORT, register_core, uptime_text
 from esl_controller.simulator.wire.session import EslSession
 
 log = logging.getLogger(__name__)
@@ -56,11 +54,7 @@ class Simulator:
         heartbeat_interval: float = 20.0,
         acl: list[str] | None = None,
         hostname: str = "sim",
-        ipv4: str = "127.0.0.1",
-        ipv6: str = "::1",
         global_vars: dict[str, str] | None = None,
-        auth_timeout: float = 25.0,
-        event_queue_limit: int = 100_000,
         clock: Callable[[], float] | None = None,
         conf_dir: Any = None,
         speed: float = 1.0,
@@ -74,10 +68,7 @@ class Simulator:
         self.acl = [ipaddress.ip_network(a, strict=False) for a in acl] if acl else None
         self.clock = clock
         self.conf_dir = conf_dir
-        self.host = HostIdentity(hostname=hostname, ipv4=ipv4, ipv6=ipv6)
-        # mod_event_socket: 25 s for the first command, 100,000 queued events per listener.
-        self.auth_timeout = auth_timeout
-        self.event_queue_limit = event_queue_limit
+        self.host = HostIdentity(hostname=hostname)
         self.bus = EventBus(self.host, clock)
         self.api = ApiRegistry()
         self.global_vars: dict[str, str] = {"domain": "127.0.0.1", "hostname": hostname}
@@ -95,8 +86,6 @@ class Simulator:
         self.registrations: Callable[[str, str | None], list[str]] = lambda p, f: []
         self.contact_for: Callable[[str], str | None] = lambda user: None
         self.channel_exists: Callable[[str], bool] = lambda uuid_: False
-        self.channel_name: Callable[[str], str | None] = lambda uuid_: None
-        self.channel_var: Callable[[str, str], str | None] = lambda uuid_, name: None
         self.execute_sendmsg: Callable[[str, dict[str, str], str], None] = lambda u, h, b: None
         self.session_count: Callable[[], int] = lambda: 0
         self.sessions_since_startup: Callable[[], int] = lambda: 0
@@ -124,8 +113,6 @@ class Simulator:
         self.traffic.register_api()
         self.channel_rows = self.core.engine.rows
         self.channel_exists = lambda uuid_: self.core.engine.get(uuid_) is not None
-        self.channel_name = self._channel_name
-        self.channel_var = self._channel_var
         self.session_count = lambda: len(self.core.engine.channels)
         self.sessions_since_startup = lambda: self.core.engine.sessions_since_startup
         self.session_peak = lambda: self.core.engine.peak
@@ -159,17 +146,12 @@ class Simulator:
             session.kill()
         self._sessions.clear()
 
-    def shutdown(self) -> None:
-        """``fsctl shutdown``: every listener gets "The system is being shut down.", then
-        the process is gone."""
-        for session in list(self._sessions):
-            session.kill_listener(encode.SHUTDOWN_TEXT)
-        self.stop()
-
     def disconnect_all(self) -> None:
-        """End every connection as its listener thread ends: the goodbye notice, then FIN."""
+        """Close every connection politely, as FreeSWITCH does when mod_event_socket is
+        unloaded or the listener is killed: a disconnect notice, then FIN."""
         for session in list(self._sessions):
-            session.finish()
+            session.send(encode.typed_frame("text/disconnect-notice", encode.DISCONNECT_TEXT))
+            session.close_after_flush()
 
     def pause(self) -> None:
         """Hang like a stuck FreeSWITCH: nothing read, written or sent until resume()."""
@@ -232,35 +214,73 @@ class Simulator:
         while True:
             gevent.sleep(self.heartbeat_interval)
             self.gate.wait()
-            self.fire(api_exec.heartbeat(self))
+            up = self.uptime()
+            self.fire(
+                SimEvent(
+                    "HEARTBEAT",
+                    [
+                        ("Event-Info", "System Ready"),
+                        ("Up-Time", uptime_text(up)),
+                        ("FreeSWITCH-Version", VERSION_SHORT),
+                        ("Uptime-msec", str(int(up * 1000))),
+                        ("Session-Count", str(self.session_count())),
+                        ("Max-Sessions", "1000"),
+                        ("Session-Per-Sec", "100"),
+                        ("Session-Per-Sec-Last", "0"),
+                        ("Session-Per-Sec-Max", "0"),
+                        ("Session-Per-Sec-FiveMin", "0"),
+                        ("Session-Since-Startup", str(self.sessions_since_startup())),
+                        ("Session-Peak-Max", str(self.session_peak())),
+                        ("Session-Peak-FiveMin", str(self.session_peak())),
+                        ("Idle-CPU", "99.533333"),
+                    ],
+                    calling=("switch_core.c", "send_heartbeat", 95),
+                )
+            )
 
     # -- api -------------------------------------------------------------------------
 
     def execute_api(self, line: str) -> str:
-        """``api <line>``: the api/response body, with mod_event_socket's rules."""
-        cmd, sep, arg = line.partition(" ")
-        return self.api_output(cmd, arg if sep else None)
-
-    def api_output(self, cmd: str, arg: str | None) -> str:
-        return api_exec.api_output(self, cmd, arg)
-
-    def start_background_job(self, job_uuid: str, cmd: str, arg: str | None) -> None:
-        """``bgapi``: run in its own greenlet (FreeSWITCH: its own thread)."""
-        gevent.spawn(api_exec.background_job, self, job_uuid, cmd, arg)
+        """``api <line>`` with mod_event_socket's rules for unknown and empty output."""
+        word, _, args = line.strip().partition(" ")
+        handler = self.api.get(word)
+        if handler is None:
+            return f"-ERR {word} Command not found!\n"
+        try:
+            output = handler(args.strip())
+        except Exception:
+            log.exception("simulated api %r failed", line)
+            output = f"-ERR {word} failed\n"
+        return output if output else "-ERR no reply\n"
 
     def run_background_job(self, job_uuid: str, line: str) -> None:
-        cmd, sep, arg = line.partition(" ")
-        api_exec.background_job(self, job_uuid, cmd, arg if sep else None)
+        output = self.execute_api(line)
+        word, _, args = line.strip().partition(" ")
+        headers = [("Job-UUID", job_uuid), ("Job-Command", word)]
+        if args.strip():
+            headers.append(("Job-Command-Arg", args.strip()))
+        self.fire(
+            SimEvent(
+                "BACKGROUND_JOB",
+                headers,
+                calling=("mod_event_socket.c", "api_exec", 1572),
+                body=output,
+            )
+        )
 
-    def fire_sendevent(
-        self, name: str, subclass: str | None, command: Command, event_uuid: str
-    ) -> None:
-        api_exec.sendevent(self, name, subclass, command, event_uuid)
-
-    def _channel_name(self, uuid_: str) -> str | None:
-        channel = self.core.engine.get(uuid_)
-        return channel.name if channel is not None else None
-
-    def _channel_var(self, uuid_: str, name: str) -> str | None:
-        channel = self.core.engine.get(uuid_)
-        return channel.variables.get(name) if channel is not None else None
+    def fire_custom(self, name: str, headers: dict[str, str], body: str) -> str:
+        """``sendevent``: fire what the client described; returns the new Event-UUID."""
+        event_uuid = str(uuid.uuid4())
+        subclass = headers.pop("Event-Subclass", None)
+        items = [(k, v) for k, v in headers.items() if k not in ("Content-Length",)]
+        items.append(("Event-UUID", event_uuid))
+        self.fire(
+            SimEvent(
+                name.upper() or "CUSTOM",
+                items,
+                subclass=subclass,
+                calling=("mod_event_socket.c", "parse_command", 2093),
+                body=body or None,
+            )
+        )
+        return event_uuid
