@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl_controller.domain.model import Activity, CallView, Change
 from esl_controller.store.engine import session_scope
+from esl_controller.store.models import AuditEntry
 from esl_controller.store.repositories import record_activity, upsert_call, when
 
 log = logging.getLogger(__name__)
@@ -103,6 +105,22 @@ class Recorder:
             self._idle.clear()
             self._wake.set()
 
+    def audit(
+        self,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        details: dict[str, Any] | None = None,
+        outcome: str = "ok",
+    ) -> None:
+        """Queue one audit entry (who did what to whom, and how it went)."""
+        self.pending.append(("audit", {
+            "at": when(time.time()), "actor": actor, "action": action, "target": target,
+            "details": details, "outcome": outcome,
+        }))  # fmt: skip
+        self._idle.clear()
+        self._wake.set()
+
     # -- the writer ------------------------------------------------------------------
 
     def start(self) -> None:
@@ -146,6 +164,8 @@ class Recorder:
             for kind, record in batch:
                 if kind == "call":
                     upsert_call(session, record)
+                elif kind == "audit":
+                    session.add(AuditEntry(**record))
                 else:
                     record_activity(session, record)
                 session.flush()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
@@ -15,17 +16,50 @@ from esl_controller.services.calls import CallService
 ApiCall = Callable[[object], str]
 
 
+AuditCall = Callable[..., None]
+
+
 class SupervisorService:
-    def __init__(self, api: ApiCall, calls: CallService, *, bgapi: ApiCall | None = None) -> None:
+    """Every action is audited (who, what, on whom, outcome) when ``audit`` is given."""
+
+    def __init__(
+        self,
+        api: ApiCall,
+        calls: CallService,
+        *,
+        bgapi: ApiCall | None = None,
+        audit: AuditCall | None = None,
+    ) -> None:
         self.api = api
         self.bgapi = bgapi or api
         self.calls = calls
+        self.audit = audit
 
-    def force_status(self, agent: str, status: str) -> None:
-        replies.expect_ok(self.api(cc.agent_set_status(agent, status)))
+    def _audited(self, actor: str, action: str, target: str, details: dict[str, Any],
+                 run: Callable[[], Any]) -> Any:  # fmt: skip
+        try:
+            result = run()
+        except Exception as exc:
+            if self.audit is not None:
+                self.audit(actor, action, target, details, f"failed: {exc}")
+            raise
+        if self.audit is not None:
+            self.audit(actor, action, target, details, "ok")
+        return result
 
-    def force_state(self, agent: str, state: str) -> None:
-        replies.expect_ok(self.api(cc.agent_set_state(agent, state)))
+    def force_status(self, agent: str, status: str, *, by: str = "supervisor") -> None:
+        command = cc.agent_set_status(agent, status)
+        self._audited(
+            by, "force_status", agent, {"status": status},
+            lambda: replies.expect_ok(self.api(command)),
+        )  # fmt: skip
+
+    def force_state(self, agent: str, state: str, *, by: str = "supervisor") -> None:
+        command = cc.agent_set_state(agent, state)
+        self._audited(
+            by, "force_state", agent, {"state": state},
+            lambda: replies.expect_ok(self.api(command)),
+        )  # fmt: skip
 
     def log_out(self, agent: str) -> None:
         self.force_status(agent, "Logged Out")
@@ -46,4 +80,6 @@ class SupervisorService:
             call_uuid=str(uuid.uuid4()), supervisor_endpoint=supervisor_endpoint,
             agent_leg_uuid=leg, mode=mode,
         )  # fmt: skip
-        return replies.originate(self.bgapi(command))
+        details = {"mode": mode, "from": supervisor_endpoint}
+        return str(self._audited("supervisor", f"eavesdrop_{mode}", agent, details,
+                                 lambda: replies.originate(self.bgapi(command))))  # fmt: skip

@@ -95,3 +95,35 @@ def test_attended_transfer_and_supervisor(stack) -> None:  # type: ignore[no-unt
     assert sim.callcenter.tables.tier("support@default", "agent1001") is None
     supervisor.add_tier("support@default", "agent1001", 1, 5)
     assert sim.callcenter.tables.tier("support@default", "agent1001") is not None
+
+
+def test_supervisor_actions_are_audited(stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+    from sqlalchemy.orm import sessionmaker
+
+    from esl_controller.services.recorder import Recorder
+    from esl_controller.store.engine import make_engine, session_scope
+    from esl_controller.store.migrate import upgrade
+    from esl_controller.store.models import AuditEntry
+
+    sim, client, floor = stack
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade(url)
+    sessions = sessionmaker(make_engine(url))
+    recorder = Recorder(sessions)
+    recorder.start()
+    supervisor = SupervisorService(client.api, CallService(client.api, floor),
+                                   audit=recorder.audit)  # fmt: skip
+    try:
+        supervisor.force_status("agent1002", "Available", by="sam")
+        with pytest.raises(NotFound):
+            supervisor.force_state("nosuchagent", "Waiting", by="sam")
+        assert recorder.drained(timeout=10)
+        with session_scope(sessions) as session:
+            entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            rows = [(a.actor, a.action, a.target, a.outcome) for a in entries]
+        assert rows[0] == ("sam", "force_status", "agent1002", "ok")
+        assert rows[1][:3] == ("sam", "force_state", "nosuchagent")
+        assert rows[1][3].startswith("failed")
+    finally:
+        recorder.stop()
