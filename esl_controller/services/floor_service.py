@@ -10,7 +10,9 @@ and must not block it: they enqueue and return.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import gevent
 import gevent.queue
@@ -84,6 +86,18 @@ class FloorService:
 
     # -- the owner greenlet ----------------------------------------------------------
 
+    def _calls_gone(self, fresh: Floor) -> list[Change]:
+        """Calls the old model had that FreeSWITCH no longer knows (it restarted, or an
+        event was lost): they ended unseen. Recording them keeps the history whole."""
+        now = time.time()
+        gone = []
+        for uuid, call in self.floor.calls.items():
+            if uuid not in fresh.calls:
+                ended = replace(call, ended_at=now, outcome=call.outcome or "lost",
+                                cause=call.cause or "LOST_WITH_SWITCH")  # fmt: skip
+                gone.append(Change("call_ended", uuid, ended))
+        return gone
+
     def _run(self) -> None:
         while True:
             kind, payload = self._inbox.get()
@@ -95,6 +109,7 @@ class FloorService:
                     changes += fresh.add_queue(name)
                 for view in events:
                     changes += fresh.apply(view)
+                changes += self._calls_gone(fresh)
                 self.floor = fresh
                 self.resyncs += 1
                 changes.append(Change("snapshot", "floor", fresh.snapshot()))
