@@ -1,88 +1,72 @@
-"""The Flask dashboard (app factory). For now: a live floor summary page, ``/health`` and
-``/call-center/api/floor`` (the agent and supervisor pages come with the dashboard work)."""
+"""The Flask dashboard: app factory, blueprints and Socket.IO on gevent.
+
+``create_app(deps)`` builds everything from explicit dependencies (DESIGN.md §1): the
+REST API (``dashboard.api``), the pages (``dashboard.pages``), Socket.IO push
+(``dashboard.realtime``) and mod_xml_curl's directory (``dashboard.directory``).
+"""
 
 from __future__ import annotations
 
-import html
-import time
-from collections.abc import Callable
-from dataclasses import asdict
+import datetime as dt
+import pathlib
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
+from flask_socketio import SocketIO
 
-from esl_controller.domain.model import Snapshot
-from esl_controller.esl.client import Health
+from dashboard.api import PREFIX, build_api
+from dashboard.api.context import EXTENSION_KEY
+from dashboard.auth import LoginLimiter
+from dashboard.deps import Dependencies
+from dashboard.errors import register_error_handlers
+from dashboard.pages import build_pages
+from dashboard.realtime import Publisher, register_socketio
 
-
-def floor_json(snapshot: Snapshot) -> dict[str, Any]:
-    now = time.time()
-    return {
-        "agents": [
-            {**asdict(a), "in_wrap_up": a.in_wrap_up(now)} for a in snapshot.agents.values()
-        ],
-        "calls": [asdict(c) for c in snapshot.calls.values()],
-        "queues": [
-            {
-                **asdict(q),
-                "service_level": q.service_level,
-                "average_speed_of_answer": q.average_speed_of_answer,
-                "average_handle_time": q.average_handle_time,
-            }
-            for q in snapshot.queues.values()
-        ],
-    }
+VERSION = "0.1.0"
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def create_app(
-    health: Callable[[], Health],
-    floor: Callable[[], Snapshot] | None = None,
-    *,
-    test_config: dict[str, Any] | None = None,
-) -> Flask:
-    """Build the app; ``health`` gives the ESL link's health, ``floor`` the live model."""
+def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    if test_config:
-        app.config.update(test_config)
+    settings = deps.settings
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_NAME="callcenter_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=12),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    if config:
+        app.config.update(config)
+    deps.extra.setdefault(
+        "login_limiter", LoginLimiter(settings.login_attempts, settings.login_window)
+    )
+    app.extensions[EXTENSION_KEY] = deps
 
-    @app.get("/health")
-    def health_view() -> Any:
-        record = health()
-        status = 200 if record.connected else 503
-        return jsonify({"freeswitch": asdict(record)}), status
+    blueprint, api = build_api(VERSION)
+    app.register_blueprint(blueprint)
+    vendor = (
+        pathlib.Path(settings.vendor_dir) if settings.vendor_dir else REPO_ROOT / "node_modules"
+    )
+    app.register_blueprint(build_pages(vendor))
+    register_error_handlers(app, PREFIX)
+    try:
+        from dashboard.directory import directory_blueprint
+    except ImportError:  # pragma: no cover - the directory arrives with the softphone work
+        pass
+    else:
+        app.register_blueprint(directory_blueprint(
+            deps.sessions, domain=settings.sip_domain or "",
+            username=settings.xml_curl_username, password=settings.xml_curl_password,
+        ))  # fmt: skip
 
-    @app.get("/call-center/api/floor")
-    def floor_view() -> Any:
-        if floor is None:
-            return jsonify({"error": {"code": "not_ready", "message": "no floor model"}}), 503
-        return jsonify(floor_json(floor()))
-
-    @app.get("/")
-    def index() -> Any:
-        record = health()
-        state = "connected" if record.connected else record.state
-        rows = ""
-        if floor is not None:
-            snap = floor()
-            rows = "".join(
-                f"<tr><td>{html.escape(a.name)}</td><td>{html.escape(a.status)}</td>"
-                f"<td>{html.escape(a.state)}</td></tr>"
-                for a in sorted(snap.agents.values(), key=lambda a: a.name)
-            )
-            queues = "".join(
-                f"<li>{html.escape(q.name)}: {len(q.waiting)} waiting, {q.answered} answered,"
-                f" {q.abandoned} abandoned</li>"
-                for q in sorted(snap.queues.values(), key=lambda q: q.name)
-            )
-            rows = (
-                f"<h2>Queues</h2><ul>{queues}</ul><h2>Agents</h2>"
-                f"<table><tr><th>agent</th><th>status</th><th>state</th></tr>{rows}</table>"
-            )
-        return (
-            "<!doctype html><meta charset=utf-8><meta http-equiv=refresh content=2>"
-            "<title>Call center</title>"
-            f"<h1>Call center</h1><p>FreeSWITCH: <strong>{state}</strong></p>{rows}"
-            "<p>The agent and supervisor pages are being built; see README.</p>"
-        )
-
+    socketio = SocketIO(app, async_mode="gevent", message_queue=deps.extra.get("redis_url"),
+                        cors_allowed_origins=None)  # fmt: skip
+    publisher = Publisher(socketio, deps)
+    register_socketio(socketio, publisher, deps)
+    app.extensions["callcenter.publisher"] = publisher
+    app.extensions["callcenter.api"] = api
     return app

@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["agent", "supervisor", "engineer"])
     user.add_argument("--password")
     user.add_argument("--extension")
+    user.add_argument("--agent", help="mod_callcenter agent name (default EXT@default)")
+    user.add_argument("--display-name", dest="display_name")
+    user.add_argument("--sip-password", dest="sip_password",
+                      help="stored only as the digest HA1 (realm SIP_DOMAIN)")  # fmt: skip
     return parser
 
 
@@ -61,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     from gevent import monkey
 
     monkey.patch_all()
+    from esl_controller.store.engine import enable_gevent_db
+
+    enable_gevent_db()  # psycopg2 is C: without this a PostgreSQL query stalls the hub
 
     if args.command == "serve":
         from esl_controller.entrypoints.serve import run_serve
@@ -78,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
         from esl_controller.entrypoints.console import run_console
 
         return run_console(args)
+    if args.command == "user":
+        from esl_controller.entrypoints.users import run_user
+
+        return run_user(args)
     return not_built(f"{args.command} {args.action}")
 
 

@@ -25,6 +25,8 @@ class Settings:
     sip_wss_url: str | None
     sip_domain: str | None
     crm_url_template: str | None
+    cookie_secure: bool | None = None  # None: secure unless serving on loopback
+    wrap_up_limit: int = 120
 
     @property
     def default_esl_password(self) -> bool:
@@ -42,6 +44,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise InvalidArgument(f"{name} must be positive")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool | None:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return None
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise InvalidArgument(f"{name} must be true or false, not {raw!r}")
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -72,4 +85,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sip_wss_url=env.get("SIP_WSS_URL") or None,
         sip_domain=env.get("SIP_DOMAIN") or None,
         crm_url_template=env.get("CRM_URL_TEMPLATE") or None,
+        cookie_secure=_flag(env, "SESSION_COOKIE_SECURE"),
+        wrap_up_limit=int(_float(env, "WRAP_UP_LIMIT", 120.0)),
     )

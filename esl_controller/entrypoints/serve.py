@@ -6,24 +6,37 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import pathlib
+import secrets
 
 import gevent
 from gevent.pywsgi import WSGIServer
 from sqlalchemy.orm import sessionmaker
 
 from dashboard import create_app
-from esl_controller.config import load_settings
+from dashboard.deps import Dependencies, WebSettings
+from esl_controller.config import Settings, load_settings
+from esl_controller.entrypoints.demo import ensure_demo_users
 from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import EslClient, Health
+from esl_controller.esl.commands import callcenter as cc
+from esl_controller.services.agents import AgentService
+from esl_controller.services.calls import CallService
+from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
-from esl_controller.store.engine import database_url, make_engine
+from esl_controller.services.supervisor import SupervisorService
+from esl_controller.services.users import UserService
+from esl_controller.services.wrap_up import WrapUpService
+from esl_controller.store.engine import database_url, make_engine, session_scope
 from esl_controller.store.migrate import upgrade
+from esl_controller.store.repositories import seed_defaults
 
 log = logging.getLogger("callcenter.serve")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def describe(health: Health) -> str:
@@ -35,29 +48,51 @@ def describe(health: Health) -> str:
     return ", ".join(parts)
 
 
+def secret_key(settings: Settings) -> str:
+    """SECRET_KEY, or one kept in instance/ so sessions survive a restart."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = pathlib.Path("instance") / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def start_simulator(args: argparse.Namespace, password: str):
+    from esl_controller.simulator.wire.simulator import Simulator
+
+    conf = pathlib.Path(args.conf) if args.conf else default_conf_dir()
+    sim = Simulator(host="127.0.0.1", port=0, password=password,
+                    conf_dir=conf if conf.is_dir() else None)  # fmt: skip
+    sim.start()
+    print(f"simulator: FreeSWITCH stand-in on 127.0.0.1:{sim.port} ({conf})")
+    return sim
+
+
+def populate_simulated_floor(sim, demo_extensions: list[str]) -> None:
+    """A live floor to look at: every configured agent logged in with an auto-answering
+    phone, except the demo users' agents, whose phones ring until the page answers."""
+    agents = sim.traffic.log_in_agents(len(sim.callcenter.tables.agents))
+    for extension in demo_extensions:
+        sim.execute_api(str(cc.agent_set_status(f"{extension}@default", "Logged Out")))
+        sim.execute_api(f"sim_phone {extension} noanswer")
+    sim.traffic.start(4.0)
+    print(f"simulator: {agents - len(demo_extensions)} simulated agents taking calls, "
+          "4 callers per minute")  # fmt: skip
+
+
 def run_serve(args: argparse.Namespace) -> int:
     setup_logging()
     settings = load_settings()
     esl = settings.esl
     sim = None
     if args.simulate:
-        from esl_controller.simulator.wire.simulator import Simulator
-
-        conf = pathlib.Path(args.conf) if args.conf else default_conf_dir()
-        sim = Simulator(
-            host="127.0.0.1",
-            port=0,
-            password=esl.password,
-            conf_dir=conf if conf.is_dir() else None,
-        )
-        sim.start()
+        sim = start_simulator(args, esl.password)
         esl = dataclasses.replace(esl, host="127.0.0.1", port=sim.port)
-        print(f"simulator: FreeSWITCH stand-in on 127.0.0.1:{sim.port} ({conf})")
-        # A live floor to look at: every configured agent logged in with a registered
-        # phone, and a few callers a minute into the queues.
-        agents = sim.traffic.log_in_agents(len(sim.callcenter.tables.agents))
-        sim.traffic.start(4.0)
-        print(f"simulator: {agents} agents logged in, 4 callers per minute")
     elif settings.default_esl_password:
         log.warning(
             "ESL_PASSWORD is FreeSWITCH's default 'ClueCon': change it in "
@@ -74,22 +109,58 @@ def run_serve(args: argparse.Namespace) -> int:
     holder["floor"] = floor
     db_url = database_url()
     upgrade(db_url)  # idempotent: the embedded SQLite default is ready on first run
-    recorder = Recorder(sessionmaker(make_engine(db_url)))
-    floor.listeners.append(recorder.on_changes)
-    recorder.start()
-    floor.start()
+    sessions = sessionmaker(make_engine(db_url))
+    with session_scope(sessions) as session:
+        seed_defaults(session)  # pause reasons and dispositions a new call center starts with
+    recorder = Recorder(sessions)
+    users = UserService(sessions)
+    sip_domain = settings.sip_domain or (sim.global_vars.get("domain") if sim else None)
+    demo = ensure_demo_users(users, sip_domain or "") if args.simulate else []
+    if sim is not None:
+        populate_simulated_floor(sim, [ext for _, role, _, ext in demo
+                                       if role == "agent" and ext])  # fmt: skip
+
+    agents = AgentService(client.api, floor)
+    calls = CallService(client.api, floor, bgapi=client.bgapi)
+    supervisor = SupervisorService(client.api, calls, bgapi=client.bgapi, audit=recorder.audit)
+    page_open: dict[str, object] = {}
+    wrap_up = WrapUpService(agents, recorder, limit=settings.wrap_up_limit,
+                            wanted=lambda agent: page_open["p"].page_open(agent))  # type: ignore[attr-defined]  # fmt: skip
+    web = WebSettings(
+        secret_key=secret_key(settings),
+        cookie_secure=settings.cookie_secure
+        if settings.cookie_secure is not None else args.host not in LOOPBACK,
+        sip_wss_url=settings.sip_wss_url, sip_domain=sip_domain,
+        crm_url_template=settings.crm_url_template,
+        phone_driver="sip" if settings.sip_wss_url and not args.simulate else "simulator",
+        xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
+        xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
+    )  # fmt: skip
+    deps = Dependencies(
+        health=lambda: client.health, floor=floor, agents=agents, calls=calls,
+        supervisor=supervisor, users=users, sessions=sessions, recorder=recorder,
+        customers=CustomerLookup(sessions, crm_url_template=settings.crm_url_template),
+        wrap_up=wrap_up, settings=web, extra={"redis_url": settings.redis_url},
+    )  # fmt: skip
+    app = create_app(deps)
+    publisher = app.extensions["callcenter.publisher"]
+    page_open["p"] = publisher
+    floor.listeners += [recorder.on_changes, publisher.on_changes, wrap_up.on_changes]
+    for part in (recorder, floor, publisher, wrap_up):
+        part.start()
     reconciler = Reconciler(client.api, floor, interval=30.0)
     reconciler.start()
     print(f"history: {db_url.split('@')[-1]}")
     client.start()
-    app = create_app(lambda: client.health, floor.snapshot)
     server = WSGIServer((args.host, args.port), app, log=None)
     server.start()
-    print(
-        f"dashboard: http://{args.host}:{args.port}/  (health: /health, "
-        "floor: /call-center/api/floor)"
-    )
-    print("users: none yet; the login pages arrive with the dashboard work (see README)")
+    print(f"dashboard: http://{args.host}:{args.port}/  (health: /health, "
+          f"API: /call-center/api/openapi.json)")  # fmt: skip
+    for name, role, password, extension in demo:
+        where = f", extension {extension}" if extension else ""
+        print(f"  demo {role:<10} {name:<6} password {password}{where}")
+    if not demo:
+        print("users: create them with `callcenter user add NAME --role ROLE ...`")
 
     last = ""
     try:
@@ -104,8 +175,8 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         client.stop()
-        floor.stop()
-        reconciler.stop()
+        for part in (floor, reconciler, publisher, wrap_up):
+            part.stop()
         recorder.drained(timeout=5)
         recorder.stop()
         if sim is not None:

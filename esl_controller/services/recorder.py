@@ -121,6 +121,14 @@ class Recorder:
         self._idle.clear()
         self._wake.set()
 
+    def annotate_call(self, call_uuid: str, *, disposition: str, notes: str) -> None:
+        """Queue the agent's disposition and notes for a call's record (after its own
+        record, which the queue already holds or has written)."""
+        self.pending.append(("call", {"call_uuid": call_uuid, "disposition": disposition,
+                                      "notes": notes or None}))  # fmt: skip
+        self._idle.clear()
+        self._wake.set()
+
     # -- the writer ------------------------------------------------------------------
 
     def start(self) -> None:

@@ -1,0 +1,280 @@
+"""Request and response shapes of the REST API (and of the Socket.IO payloads, which use
+the same agent, call and queue models). Requests forbid unknown fields; every string
+that may reach an ESL command is also checked by the command builders."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esl_controller.domain.model import AgentView, CallView, QueueView
+
+Short = Field(min_length=1, max_length=64)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    error: ErrorDetail
+
+
+class Ok(BaseModel):
+    ok: bool = True
+
+
+# -- requests --------------------------------------------------------------------------
+
+
+class LoginBody(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class NotReadyBody(Strict):
+    reason: str = Field(min_length=1, max_length=32, description="a pause reason code")
+
+
+class DtmfBody(Strict):
+    digits: str = Field(pattern=r"^[0-9*#A-Da-d]{1,32}$")
+
+
+class TransferBody(Strict):
+    destination: str = Field(pattern=r"^[0-9*#+]{1,32}$", description="extension or number")
+    mode: Literal["blind", "attended"] = "blind"
+
+
+class DialBody(Strict):
+    number: str = Field(pattern=r"^\+?[0-9]{2,20}$")
+
+
+class WrapUpBody(Strict):
+    disposition: str = Field(min_length=1, max_length=32, description="a disposition code")
+    notes: str = Field(default="", max_length=2000)
+    call_uuid: str | None = Field(default=None, max_length=64)
+
+
+class HistoryQuery(Strict):
+    limit: int = Field(default=20, ge=1, le=200)
+
+
+class LookupQuery(Strict):
+    number: str = Field(pattern=r"^\+?[0-9*#]{1,32}$")
+
+
+class AgentStatusBody(Strict):
+    status: Literal["Logged Out", "Available", "Available (On Demand)", "On Break"]
+
+
+class AgentStateBody(Strict):
+    state: Literal["Waiting", "Receiving", "In a queue call", "Idle", "Reserved"]
+
+
+class EavesdropBody(Strict):
+    agent: str = Field(min_length=1, max_length=128)
+    mode: Literal["listen", "whisper", "barge"] = "listen"
+
+
+class TierBody(Strict):
+    queue: str = Field(min_length=1, max_length=128)
+    agent: str = Field(min_length=1, max_length=128)
+    level: int = Field(default=1, ge=1, le=99)
+    position: int = Field(default=1, ge=1, le=999)
+
+
+class TierRemoveBody(Strict):
+    queue: str = Field(min_length=1, max_length=128)
+    agent: str = Field(min_length=1, max_length=128)
+
+
+# -- responses -------------------------------------------------------------------------
+
+
+class AgentOut(BaseModel):
+    name: str
+    status: str
+    state: str
+    status_since: float | None
+    state_since: float | None
+    pause_reason: str | None
+    call_uuid: str | None
+    queue: str | None
+    phone_online: bool | None
+    calls_answered: int
+    missed_in_a_row: int
+    wrap_up_until: float | None
+
+    @classmethod
+    def of(cls, view: AgentView, now: float) -> AgentOut:
+        until = None
+        if view.in_wrap_up(now) and view.last_call_ended_at is not None:
+            until = view.last_call_ended_at + view.wrap_up_time
+        return cls(
+            name=view.name, status=view.status, state=view.state,
+            status_since=view.status_since, state_since=view.state_since,
+            pause_reason=view.pause_reason, call_uuid=view.call_uuid, queue=view.queue,
+            phone_online=view.phone_online, calls_answered=view.calls_answered,
+            missed_in_a_row=view.missed_in_a_row, wrap_up_until=until,
+        )  # fmt: skip
+
+
+class CallOut(BaseModel):
+    uuid: str
+    direction: str
+    queue: str | None
+    agent: str | None
+    cid_name: str
+    cid_number: str
+    joined_at: float | None
+    offered_at: float | None
+    answered_at: float | None
+    held: bool
+    held_since: float | None
+    hold_seconds: float
+    transferred_at: float | None
+    ended_at: float | None
+    cause: str | None
+    outcome: str | None
+
+    @classmethod
+    def of(cls, view: CallView) -> CallOut:
+        return cls(
+            uuid=view.uuid, direction=view.direction, queue=view.queue, agent=view.agent,
+            cid_name=view.cid_name, cid_number=view.cid_number, joined_at=view.joined_at,
+            offered_at=view.offered_at, answered_at=view.answered_at,
+            held=view.held_since is not None, held_since=view.held_since,
+            hold_seconds=view.hold_seconds, transferred_at=view.transferred_at,
+            ended_at=view.ended_at, cause=view.cause, outcome=view.outcome,
+        )  # fmt: skip
+
+
+class QueueOut(BaseModel):
+    name: str
+    waiting: int
+    offered: int
+    answered: int
+    abandoned: int
+    service_level: float | None
+    average_speed_of_answer: float | None
+    average_handle_time: float | None
+
+    @classmethod
+    def of(cls, view: QueueView) -> QueueOut:
+        return cls(
+            name=view.name, waiting=len(view.waiting), offered=view.offered,
+            answered=view.answered, abandoned=view.abandoned,
+            service_level=view.service_level,
+            average_speed_of_answer=view.average_speed_of_answer,
+            average_handle_time=view.average_handle_time,
+        )  # fmt: skip
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    display_name: str
+    extension: str | None
+    agent: str | None
+
+
+class LoginOut(BaseModel):
+    csrf_token: str
+    user: UserOut
+    agent: AgentOut | None
+
+
+class AgentStatusOut(BaseModel):
+    agent: AgentOut | None = Field(description="null until FreeSWITCH has reported the agent")
+    call: CallOut | None
+
+
+class CustomerOut(BaseModel):
+    id: int | None
+    name: str
+    phone: str
+    email: str | None
+    company: str | None
+    notes: str | None
+    vip: bool
+    source: str = Field(description="customers table or crm")
+
+
+class RingingOut(BaseModel):
+    call: CallOut
+    customer: CustomerOut | None
+
+
+class CallActionOut(BaseModel):
+    ok: bool = True
+    call: CallOut | None
+
+
+class DialOut(BaseModel):
+    call_uuid: str
+
+
+class Choice(BaseModel):
+    code: str
+    label: str
+
+
+class ChoicesOut(BaseModel):
+    items: list[Choice]
+
+
+class HistoryItem(BaseModel):
+    call_uuid: str
+    direction: str
+    queue: str | None
+    cid_name: str
+    cid_number: str
+    joined_at: str | None
+    answered_at: str | None
+    ended_at: str | None
+    talk_seconds: float | None
+    hold_seconds: float
+    outcome: str | None
+    disposition: str | None
+    notes: str | None
+
+
+class HistoryOut(BaseModel):
+    items: list[HistoryItem]
+
+
+class TransferTarget(BaseModel):
+    extension: str
+    name: str
+    agent: str | None
+    status: str | None
+    state: str | None
+
+
+class TargetsOut(BaseModel):
+    items: list[TransferTarget]
+
+
+class SipCredentialsOut(BaseModel):
+    uri: str
+    extension: str
+    domain: str
+    wss_url: str
+    ha1: str
+    display_name: str
+
+
+class FloorOut(BaseModel):
+    agents: list[AgentOut]
+    calls: list[CallOut]
+    queues: list[QueueOut]
+
+
+class LookupOut(BaseModel):
+    customer: CustomerOut | None

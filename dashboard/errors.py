@@ -1,0 +1,41 @@
+"""Every error leaves as JSON ``{"error": {"code", "message"}}`` with a 4xx status (5xx
+only for FreeSWITCH being unreachable or a bug) — never an HTML page or a traceback.
+Pages (not under the API prefix) get the same for 401/403 as a redirect to sign in."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, redirect, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from dashboard.auth import NotSignedIn, TooManyAttempts
+from esl_controller.errors import CallCenterError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str, status: int) -> Any:
+    return jsonify({"error": {"code": code, "message": message}}), status
+
+
+def register_error_handlers(app: Flask, api_prefix: str) -> None:
+    @app.errorhandler(CallCenterError)
+    def typed(exc: CallCenterError) -> Any:
+        if isinstance(exc, NotSignedIn) and not request.path.startswith(api_prefix):
+            return redirect(url_for("pages.login", next=request.path))
+        reply = error_body(exc.code, exc.message, exc.http_status)
+        if isinstance(exc, TooManyAttempts):
+            reply[0].headers["Retry-After"] = str(exc.retry_after)
+        return reply
+
+    @app.errorhandler(HTTPException)
+    def http(exc: HTTPException) -> Any:
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_body(code, exc.description or exc.name, exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_body("internal_error", "unexpected server error", 500)

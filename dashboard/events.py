@@ -1,0 +1,76 @@
+"""Socket.IO events: every name the server emits and what each carries (README lists
+them). Payloads use the REST API's models, so a page reads one shape from both.
+
+Rooms: ``agent:<agent name>`` (the agent's own page), ``supervisors`` (supervisors and
+engineers see the whole floor). An agent never receives another agent's call.
+
+=============  ===========================  ===========================================
+event          to                           payload
+=============  ===========================  ===========================================
+snapshot       the connecting client, and   ``{"user", "agent", "calls", "link"}``, plus
+               everyone after a resync      ``"floor"`` (agents, calls, queues) for
+                                            supervisors
+agent          agent room, supervisors      an agent (``AgentOut``)
+call           agent room, supervisors      a live call (``CallOut``)
+call_ended     agent room, supervisors      the call as it ended (``CallOut``)
+queue          supervisors                  a queue's numbers (``QueueOut``)
+link           everyone                     FreeSWITCH link ``{"connected", "state",
+                                            "since"}``
+=============  ===========================  ===========================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.api.schemas import AgentOut, CallOut, QueueOut
+from esl_controller.domain.model import AgentView, CallView, QueueView, Snapshot
+from esl_controller.esl.client import Health
+
+SNAPSHOT = "snapshot"
+AGENT = "agent"
+CALL = "call"
+CALL_ENDED = "call_ended"
+QUEUE = "queue"
+LINK = "link"
+
+SUPERVISORS = "supervisors"
+
+
+def agent_room(agent: str) -> str:
+    return f"agent:{agent}"
+
+
+def agent_payload(view: AgentView, now: float) -> dict[str, Any]:
+    return AgentOut.of(view, now).model_dump(mode="json")
+
+
+def call_payload(view: CallView) -> dict[str, Any]:
+    return CallOut.of(view).model_dump(mode="json")
+
+
+def queue_payload(view: QueueView) -> dict[str, Any]:
+    return QueueOut.of(view).model_dump(mode="json")
+
+
+def link_payload(health: Health) -> dict[str, Any]:
+    return {"connected": health.connected, "state": health.state, "since": health.since}
+
+
+def snapshot_payload(user: dict[str, Any], agent: str | None, supervisor: bool,
+                     snap: Snapshot, health: Health, now: float) -> dict[str, Any]:  # fmt: skip
+    """What one client may see right now."""
+    view = snap.agents.get(agent) if agent else None
+    payload: dict[str, Any] = {
+        "user": user,
+        "agent": agent_payload(view, now) if view else None,
+        "calls": [call_payload(c) for c in snap.calls.values() if agent and c.agent == agent],
+        "link": link_payload(health),
+    }
+    if supervisor:
+        payload["floor"] = {
+            "agents": [agent_payload(a, now) for a in snap.agents.values()],
+            "calls": [call_payload(c) for c in snap.calls.values()],
+            "queues": [queue_payload(q) for q in snap.queues.values()],
+        }
+    return payload

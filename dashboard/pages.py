@@ -1,0 +1,129 @@
+"""The HTML pages: sign-in / sign-out forms, the agent's page, the supervisor's floor,
+and the browser libraries the pages load (socket.io client, SIP.js) from node_modules."""
+
+from __future__ import annotations
+
+import contextlib
+import pathlib
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+
+from dashboard.api.context import deps
+from dashboard.auth import (
+    TooManyAttempts,
+    check_csrf,
+    client_key,
+    csrf_token,
+    current_user,
+    require,
+    sign_in,
+    sign_out,
+)
+from dashboard.db import off_hub
+from esl_controller.errors import CallCenterError
+
+VENDOR_PACKAGES = {"socket.io-client": "socket.io-client/dist", "sip.js": "sip.js"}
+
+
+def home_for(role: str) -> str:
+    return url_for("pages.agent") if role == "agent" else url_for("pages.supervisor")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only local paths: a sign-in link must not bounce the user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
+    pages = Blueprint("pages", __name__)
+
+    @pages.get("/")
+    def index() -> Any:
+        user = current_user(deps().users)
+        return redirect(home_for(user.role) if user else url_for("pages.login"))
+
+    @pages.get("/health")
+    def health() -> Any:
+        record = deps().health()
+        body = {
+            "freeswitch": {
+                "state": record.state,
+                "connected": record.connected,
+                "since": record.since,
+                "reconnects": record.reconnects,
+            }
+        }
+        return body, (200 if record.connected else 503)
+
+    @pages.route("/login", methods=["GET", "POST"])
+    def login() -> Any:
+        error = None
+        status = 200
+        if request.method == "POST":
+            check_csrf()
+            username = request.form.get("username", "")[:64]
+            password = request.form.get("password", "")[:256]
+            limiter = deps().extra["login_limiter"]
+            keys = (client_key(), f"user:{username.lower()}")
+            try:
+                limiter.check(*keys)  # type: ignore[attr-defined]
+                user = off_hub(lambda: deps().users.authenticate(username, password))
+                if user is None:
+                    limiter.failed(*keys)  # type: ignore[attr-defined]
+                    error, status = "Wrong user name or password.", 401
+                else:
+                    limiter.succeeded(keys[1])  # type: ignore[attr-defined]
+                    if user.agent is not None:
+                        deps().agents.login(user.agent)
+                    sign_in(user)
+                    return redirect(safe_next(request.args.get("next")) or home_for(user.role))
+            except TooManyAttempts as exc:
+                error, status = exc.message, 429
+            except CallCenterError as exc:
+                error, status = f"Cannot sign you in to the queues: {exc.message}", 503
+        return render_template("login.html", error=error, csrf_token=csrf_token()), status
+
+    @pages.post("/logout")
+    def logout() -> Any:
+        check_csrf()
+        user = current_user(deps().users)
+        if user is not None and user.agent is not None:
+            # FreeSWITCH down: the web session still ends; the agent stays as it was there.
+            with contextlib.suppress(CallCenterError):
+                deps().agents.logout(user.agent)
+        sign_out()
+        return redirect(url_for("pages.login"))
+
+    @pages.get("/agent")
+    def agent() -> Any:
+        user = require(deps().users, "agent")
+        if user.agent is None:
+            return redirect(url_for("pages.supervisor"))
+        settings = deps().settings
+        return render_template("agent.html", user=user, csrf_token=csrf_token(),
+                               phone_driver=settings.phone_driver)  # fmt: skip
+
+    @pages.get("/supervisor")
+    def supervisor() -> Any:
+        user = require(deps().users, "supervisor")
+        return render_template("supervisor.html", user=user, csrf_token=csrf_token())
+
+    @pages.get("/static/vendor/<package>/<path:filename>")
+    def vendor(package: str, filename: str) -> Any:
+        folder = VENDOR_PACKAGES.get(package)
+        if folder is None:
+            abort(404)
+        return send_from_directory(vendor_dir / folder, filename)
+
+    return pages

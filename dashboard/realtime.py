@@ -1,0 +1,141 @@
+"""Socket.IO: sign-in checked on connect, rooms by who may see what, and one publisher
+greenlet that turns the floor's change records into events.
+
+The floor's owner greenlet only appends to the publisher's queue (it must never wait on
+a slow browser); the publisher emits in order, so one client sees changes in the order
+FreeSWITCH made them. A resync sends every client a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any
+
+import gevent
+import gevent.queue
+from flask import request, session
+from flask_socketio import SocketIO, join_room
+
+from dashboard import events as ev
+from dashboard.db import off_hub
+from dashboard.deps import Dependencies
+from esl_controller.domain.model import AgentView, CallView, Change, QueueView
+from esl_controller.services.users import UserRecord
+
+log = logging.getLogger(__name__)
+
+
+class Publisher:
+    def __init__(self, socketio: SocketIO, deps: Dependencies) -> None:
+        self.socketio = socketio
+        self.deps = deps
+        self.clients: dict[str, UserRecord] = {}  # sid -> user
+        self.agents_online: Counter[str] = Counter()
+        self._call_agent: dict[str, str] = {}
+        self._inbox: gevent.queue.Queue = gevent.queue.Queue()
+        self._greenlets: list[gevent.Greenlet] = []
+        self._link: dict[str, Any] | None = None
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self._greenlets:
+            self._greenlets = [gevent.spawn(self._run), gevent.spawn(self._watch_link)]
+
+    def stop(self) -> None:
+        for greenlet in self._greenlets:
+            greenlet.kill(block=False)
+        self._greenlets = []
+
+    def on_changes(self, changes: list[Change]) -> None:
+        """Floor listener: never blocks."""
+        self._inbox.put(changes)
+
+    def page_open(self, agent: str) -> bool:
+        return self.agents_online[agent] > 0
+
+    # -- clients ---------------------------------------------------------------------
+
+    def connect(self, sid: str, user: UserRecord) -> None:
+        self.clients[sid] = user
+        if user.agent:
+            join_room(ev.agent_room(user.agent))
+            self.agents_online[user.agent] += 1
+        if user.has_role("supervisor"):
+            join_room(ev.SUPERVISORS)
+        self.socketio.emit(ev.SNAPSHOT, self.snapshot_for(user), to=sid)
+
+    def disconnect(self, sid: str) -> None:
+        user = self.clients.pop(sid, None)
+        if user is not None and user.agent:
+            self.agents_online[user.agent] -= 1
+            if self.agents_online[user.agent] <= 0:
+                del self.agents_online[user.agent]
+
+    def snapshot_for(self, user: UserRecord) -> dict[str, Any]:
+        who = {"username": user.username, "role": user.role, "agent": user.agent,
+               "extension": user.extension, "display_name": user.display_name}  # fmt: skip
+        return ev.snapshot_payload(who, user.agent, user.has_role("supervisor"),
+                                   self.deps.floor.snapshot(), self.deps.health(),
+                                   time.time())  # fmt: skip
+
+    # -- the publisher greenlet ------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            changes = self._inbox.get()
+            try:
+                for change in changes:
+                    self._publish(change)
+            except Exception:
+                log.exception("publishing a change failed")
+
+    def _publish(self, change: Change) -> None:
+        view = change.view
+        if change.kind == "agent" and isinstance(view, AgentView):
+            rooms = [ev.agent_room(view.name), ev.SUPERVISORS]
+            self.socketio.emit(ev.AGENT, ev.agent_payload(view, time.time()), to=rooms)
+        elif change.kind in ("call", "call_ended") and isinstance(view, CallView):
+            rooms = [ev.SUPERVISORS]
+            before = self._call_agent.get(view.uuid)
+            if view.agent:
+                rooms.append(ev.agent_room(view.agent))
+            if before and before != view.agent:
+                rooms.append(ev.agent_room(before))  # it left this agent: let the page know
+            name = ev.CALL if change.kind == "call" else ev.CALL_ENDED
+            self.socketio.emit(name, ev.call_payload(view), to=rooms)
+            if change.kind == "call_ended" or view.ended_at is not None:
+                self._call_agent.pop(view.uuid, None)
+            elif view.agent:
+                self._call_agent[view.uuid] = view.agent
+        elif change.kind == "queue" and isinstance(view, QueueView):
+            self.socketio.emit(ev.QUEUE, ev.queue_payload(view), to=ev.SUPERVISORS)
+        elif change.kind == "snapshot":
+            self._call_agent = {}
+            for sid, user in list(self.clients.items()):
+                self.socketio.emit(ev.SNAPSHOT, self.snapshot_for(user), to=sid)
+
+    def _watch_link(self) -> None:
+        while True:
+            link = ev.link_payload(self.deps.health())
+            if link != self._link:
+                self._link = link
+                self.socketio.emit(ev.LINK, link)
+            gevent.sleep(0.5)
+
+
+def register_socketio(socketio: SocketIO, publisher: Publisher, deps: Dependencies) -> None:
+    @socketio.on("connect")
+    def on_connect(auth: Any = None) -> bool:
+        user_id = session.get("user_id")
+        user = off_hub(lambda: deps.users.get(user_id)) if isinstance(user_id, int) else None
+        if user is None:
+            return False  # not signed in: the client sees connect_error
+        publisher.connect(request.sid, user)  # type: ignore[attr-defined]
+        return True
+
+    @socketio.on("disconnect")
+    def on_disconnect(*_: Any) -> None:
+        publisher.disconnect(request.sid)  # type: ignore[attr-defined]

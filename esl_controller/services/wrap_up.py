@@ -1,0 +1,92 @@
+"""After-call work: an agent whose page is open stays out of offers after a call until a
+disposition is saved (at most ``limit`` seconds), and the disposition lands on the call's
+record.
+
+mod_callcenter's own ``wrap_up_time`` is a fixed gate after every bridge; a product wants
+"until the agent has filled in the form". The service sets the agent's ``ready_time`` in
+the future when a call ends and back to 0 when the disposition is saved. It listens to the
+floor's change records through a queue and talks to FreeSWITCH from its own greenlet, so
+neither the floor nor a request waits on it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Callable
+
+import gevent
+import gevent.queue
+
+from esl_controller.domain.model import CallView, Change
+from esl_controller.errors import CallCenterError, NotFound
+from esl_controller.services.agents import AgentService
+from esl_controller.services.recorder import Recorder
+
+log = logging.getLogger(__name__)
+KEPT_CALLS = 20
+
+
+class WrapUpService:
+    def __init__(
+        self,
+        agents: AgentService,
+        recorder: Recorder,
+        *,
+        limit: int = 120,
+        wanted: Callable[[str], bool] = lambda agent: True,
+    ) -> None:
+        self.agents = agents
+        self.recorder = recorder
+        self.limit = limit
+        self.wanted = wanted  # which agents get the wrap-up hold (those with a page open)
+        self.pending: dict[str, str] = {}  # agent -> call uuid awaiting a disposition
+        self.recent: dict[str, collections.deque[str]] = {}
+        self._inbox: gevent.queue.Queue = gevent.queue.Queue()
+        self._worker: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        if self._worker is None:
+            self._worker = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.kill(block=False)
+            self._worker = None
+
+    def on_changes(self, changes: list[Change]) -> None:
+        for change in changes:
+            if change.kind == "call_ended" and isinstance(change.view, CallView):
+                call = change.view
+                if call.agent and call.answered_at is not None:
+                    self._inbox.put(call)
+
+    def _run(self) -> None:
+        while True:
+            call: CallView = self._inbox.get()
+            agent = call.agent or ""
+            self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS)).append(call.uuid)
+            if not self.wanted(agent):
+                continue
+            self.pending[agent] = call.uuid
+            try:
+                self.agents.hold_wrap_up(agent, self.limit)
+            except CallCenterError as exc:
+                log.warning("wrap-up hold for %s failed: %s", agent, exc)
+
+    def last_call(self, agent: str) -> str | None:
+        calls = self.recent.get(agent)
+        return calls[-1] if calls else None
+
+    def save(self, agent: str, disposition: str, notes: str, call_uuid: str | None) -> str:
+        """Record the disposition on the agent's call (the last one by default) and let
+        offers come again. Returns the call's uuid."""
+        target = call_uuid or self.last_call(agent)
+        if target is None or target not in self.recent.get(agent, ()):
+            raise NotFound(f"{agent} has no finished call {call_uuid or ''}".strip(),
+                           code="no_call")  # fmt: skip
+        self.recorder.annotate_call(target, disposition=disposition, notes=notes)
+        if self.pending.get(agent) == target:
+            del self.pending[agent]
+        self.agents.end_wrap_up(agent)
+        return target
