@@ -1,22 +1,39 @@
 # Two commands on a fresh Debian machine with Python 3.11:
-#   make run   - install into .venv and start the service with the simulator at http://127.0.0.1:5000
-#   make test  - install into .venv and run lint, type checks and every test
+#   make run   - install into .venv (and node_modules) and start the service with the
+#                simulator at http://127.0.0.1:5000
+#   make test  - install, then run lint, type checks and every test (browser tests too)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean browsers
 
 $(STAMP): setup.cfg pyproject.toml
 	@# Debian splits venv out of python3: install it when it is missing (needs root).
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
-	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+	  apt-get update -qq && $(APT) install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser libraries the dashboard serves (socket.io client, SIP.js), from npm.
+$(NODE_STAMP): package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update -qq && $(APT) install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
+
+# Browser tests drive Debian's Chromium; the softphone test talks SIP over WebSocket to
+# Kamailio. Both come from Debian's packages (never a browser download).
+browsers:
+	@test -x /usr/bin/chromium && command -v kamailio >/dev/null && \
+	  test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/websocket.so -o \
+	       -f /usr/lib/aarch64-linux-gnu/kamailio/modules/websocket.so || { \
+	  apt-get update -qq && $(APT) install -y -qq chromium kamailio kamailio-websocket-modules; }
 
 run: install
 	$(BIN)/callcenter serve --simulate --host 127.0.0.1 --port 5000
@@ -28,7 +45,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browsers
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
@@ -37,4 +54,4 @@ bench: install
 	$(BIN)/python bench/esl_throughput.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--conf", default=None, help="FreeSWITCH conf dir for --simulate")
+    serve.add_argument("--calls-per-minute", type=float, default=4.0,
+                       help="--simulate: demo callers per minute (0: none)")  # fmt: skip
 
     sim = sub.add_parser("simulate", help="the FreeSWITCH simulator alone")
     sim.add_argument("--host", default="127.0.0.1")

@@ -15,22 +15,18 @@ from gevent.pywsgi import WSGIServer
 from sqlalchemy.orm import sessionmaker
 
 from dashboard import create_app
-from dashboard.deps import Dependencies, WebSettings
+from dashboard.deps import WebSettings
+from dashboard.wiring import build_dependencies, start_dashboard_parts
 from esl_controller.config import Settings, load_settings
 from esl_controller.entrypoints.demo import ensure_demo_users
 from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import EslClient, Health
 from esl_controller.esl.commands import callcenter as cc
-from esl_controller.services.agents import AgentService
-from esl_controller.services.calls import CallService
-from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
-from esl_controller.services.supervisor import SupervisorService
 from esl_controller.services.users import UserService
-from esl_controller.services.wrap_up import WrapUpService
 from esl_controller.store.engine import database_url, make_engine, session_scope
 from esl_controller.store.migrate import upgrade
 from esl_controller.store.repositories import seed_defaults
@@ -73,16 +69,16 @@ def start_simulator(args: argparse.Namespace, password: str):
     return sim
 
 
-def populate_simulated_floor(sim, demo_extensions: list[str]) -> None:
+def populate_simulated_floor(sim, demo_extensions: list[str], calls_per_minute: float) -> None:
     """A live floor to look at: every configured agent logged in with an auto-answering
     phone, except the demo users' agents, whose phones ring until the page answers."""
     agents = sim.traffic.log_in_agents(len(sim.callcenter.tables.agents))
     for extension in demo_extensions:
         sim.execute_api(str(cc.agent_set_status(f"{extension}@default", "Logged Out")))
         sim.execute_api(f"sim_phone {extension} noanswer")
-    sim.traffic.start(4.0)
+    sim.traffic.start(calls_per_minute)
     print(f"simulator: {agents - len(demo_extensions)} simulated agents taking calls, "
-          "4 callers per minute")  # fmt: skip
+          f"{calls_per_minute:g} callers per minute")  # fmt: skip
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -117,15 +113,9 @@ def run_serve(args: argparse.Namespace) -> int:
     sip_domain = settings.sip_domain or (sim.global_vars.get("domain") if sim else None)
     demo = ensure_demo_users(users, sip_domain or "") if args.simulate else []
     if sim is not None:
-        populate_simulated_floor(sim, [ext for _, role, _, ext in demo
-                                       if role == "agent" and ext])  # fmt: skip
+        humans = [ext for _, role, _, ext in demo if role == "agent" and ext]
+        populate_simulated_floor(sim, humans, args.calls_per_minute)
 
-    agents = AgentService(client.api, floor)
-    calls = CallService(client.api, floor, bgapi=client.bgapi)
-    supervisor = SupervisorService(client.api, calls, bgapi=client.bgapi, audit=recorder.audit)
-    page_open: dict[str, object] = {}
-    wrap_up = WrapUpService(agents, recorder, limit=settings.wrap_up_limit,
-                            wanted=lambda agent: page_open["p"].page_open(agent))  # type: ignore[attr-defined]  # fmt: skip
     web = WebSettings(
         secret_key=secret_key(settings),
         cookie_secure=settings.cookie_secure
@@ -136,18 +126,16 @@ def run_serve(args: argparse.Namespace) -> int:
         xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
         xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
     )  # fmt: skip
-    deps = Dependencies(
-        health=lambda: client.health, floor=floor, agents=agents, calls=calls,
-        supervisor=supervisor, users=users, sessions=sessions, recorder=recorder,
-        customers=CustomerLookup(sessions, crm_url_template=settings.crm_url_template),
-        wrap_up=wrap_up, settings=web, extra={"redis_url": settings.redis_url},
+    deps = build_dependencies(
+        api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,
+        sessions=sessions, recorder=recorder, settings=web,
+        wrap_up_limit=settings.wrap_up_limit, redis_url=settings.redis_url,
     )  # fmt: skip
     app = create_app(deps)
-    publisher = app.extensions["callcenter.publisher"]
-    page_open["p"] = publisher
-    floor.listeners += [recorder.on_changes, publisher.on_changes, wrap_up.on_changes]
-    for part in (recorder, floor, publisher, wrap_up):
-        part.start()
+    floor.listeners.append(recorder.on_changes)
+    start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
+    recorder.start()
+    floor.start()
     reconciler = Reconciler(client.api, floor, interval=30.0)
     reconciler.start()
     print(f"history: {db_url.split('@')[-1]}")
@@ -175,7 +163,7 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         client.stop()
-        for part in (floor, reconciler, publisher, wrap_up):
+        for part in (floor, reconciler, app.extensions["callcenter.publisher"], deps.wrap_up):
             part.stop()
         recorder.drained(timeout=5)
         recorder.stop()

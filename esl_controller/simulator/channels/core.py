@@ -84,6 +84,12 @@ class CallCore:
         waiter = self._answer_waiters.pop(channel.uuid, None)
         if waiter is not None and not waiter.ready():
             waiter.set(True)
+        # FreeSWITCH runs ``execute_on_answer`` ("app args") on the channel once it is
+        # answered (switch_channel_execute_on); click-to-call uses it for callcenter_track.
+        on_answer = channel.variables.get("execute_on_answer")
+        if on_answer:
+            app, _, data = on_answer.strip().partition(" ")
+            gevent.spawn(self.execute, channel, app, data)
 
     def early(self, channel: Channel) -> None:
         """Early media; a loopback -b leg passes it to its -a leg first."""

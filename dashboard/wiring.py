@@ -1,0 +1,76 @@
+"""Building the dashboard's dependencies from the controller's parts: one function for
+the serve command and the tests alike, so both run the same wiring."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import gevent
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.deps import Dependencies, WebSettings
+from esl_controller.esl.client import Health
+from esl_controller.services.agents import AgentService
+from esl_controller.services.calls import CallService
+from esl_controller.services.customers import CustomerLookup
+from esl_controller.services.floor_service import FloorService
+from esl_controller.services.recorder import Recorder
+from esl_controller.services.supervisor import SupervisorService
+from esl_controller.services.users import UserService
+from esl_controller.services.wrap_up import WrapUpService
+
+ApiCall = Callable[[object], str]
+
+
+def build_dependencies(
+    *,
+    api: ApiCall,
+    bgapi: ApiCall,
+    health: Callable[[], Health],
+    floor: FloorService,
+    sessions: sessionmaker[Session],
+    recorder: Recorder,
+    settings: WebSettings,
+    wrap_up_limit: int = 120,
+    redis_url: str | None = None,
+) -> Dependencies:
+    agents = AgentService(api, floor)
+    calls = CallService(api, floor, bgapi=bgapi)
+    supervisor = SupervisorService(api, calls, bgapi=bgapi, audit=recorder.audit)
+    deps = Dependencies(
+        health=health, floor=floor, agents=agents, calls=calls, supervisor=supervisor,
+        users=UserService(sessions), sessions=sessions, recorder=recorder,
+        customers=CustomerLookup(sessions, crm_url_template=settings.crm_url_template,
+                                 timeout=settings.crm_timeout),
+        wrap_up=WrapUpService(agents, recorder, limit=wrap_up_limit,
+                              wanted=LinkedAgents(UserService(sessions))),
+        settings=settings, extra={"redis_url": redis_url},
+    )  # fmt: skip
+    return deps
+
+
+class LinkedAgents:
+    """Wrap-up holds only agents that people sign in as (the product's users); agents
+    worked from desk phones alone keep mod_callcenter's own wrap-up time."""
+
+    def __init__(self, users: UserService, ttl: float = 30.0) -> None:
+        self.users = users
+        self.ttl = ttl
+        self._names: set[str] = set()
+        self._until = 0.0
+
+    def __call__(self, agent: str) -> bool:
+        if time.monotonic() >= self._until:
+            pool = gevent.get_hub().threadpool
+            self._names = set(pool.spawn(self.users.agent_names).get())
+            self._until = time.monotonic() + self.ttl
+        return agent in self._names
+
+
+def start_dashboard_parts(deps: Dependencies, publisher: object) -> None:
+    """Listen to the floor and start the greenlets the dashboard needs."""
+    deps.extra["publisher"] = publisher
+    deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes]  # type: ignore[attr-defined]
+    publisher.start()  # type: ignore[attr-defined]
+    deps.wrap_up.start()

@@ -1,0 +1,118 @@
+"""Agent endpoints over a live simulator: what FreeSWITCH ends up with, what the floor
+and the reply show, and the errors a browser or an attacker gets."""
+
+from __future__ import annotations
+
+from esl_controller.store.engine import session_scope
+from esl_controller.store.models import AuditEntry
+from tests.web.conftest import Web
+from tests.wire.conftest import wait_until
+
+
+def fs_agent(web: Web, name: str):  # type: ignore[no-untyped-def]
+    return web.sim.callcenter.tables.agents[name]
+
+
+def test_login_ready_not_ready_logout(web: Web) -> None:
+    http, token = web.login("alice")
+    # Signed in to the queues but not ready: On Break "Login", state Waiting.
+    assert fs_agent(web, "agent1000").status == "On Break"
+    assert fs_agent(web, "agent1000").state == "Waiting"
+    status = http.get("/call-center/api/agent/status").get_json()
+    assert status["agent"]["pause_reason"] == "Login"
+
+    reply = web.post(http, token, "agent/ready")
+    assert reply.status_code == 200
+    assert reply.get_json()["agent"]["status"] == "Available"
+    assert fs_agent(web, "agent1000").status == "Available"
+
+    reasons = http.get("/call-center/api/pause-reasons").get_json()["items"]
+    assert {"code": "lunch", "label": "Lunch"} in reasons
+    reply = web.post(http, token, "agent/not-ready", {"reason": "lunch"})
+    assert reply.status_code == 200
+    assert reply.get_json()["agent"] == reply.get_json()["agent"] | {
+        "status": "On Break", "pause_reason": "Lunch"}  # fmt: skip
+    assert fs_agent(web, "agent1000").status == "On Break"
+
+    assert web.post(http, token, "agent/logout").status_code == 200
+    assert fs_agent(web, "agent1000").status == "Logged Out"
+    assert http.get("/call-center/api/agent/status").status_code == 401
+
+
+def test_sign_in_errors_and_rate_limit(web: Web) -> None:
+    http = web.app.test_client()
+    bad = http.post("/call-center/api/agent/login", json={"username": "alice", "password": "x"})
+    assert bad.status_code == 401
+    assert bad.get_json()["error"]["code"] == "bad_credentials"
+    assert fs_agent(web, "agent1000").status == "Logged Out"  # nothing sent to FreeSWITCH
+    for _ in range(4):
+        http.post("/call-center/api/agent/login", json={"username": "alice", "password": "y"})
+    limited = http.post("/call-center/api/agent/login",
+                        json={"username": "alice", "password": "alice-password"})  # fmt: skip
+    assert limited.status_code == 429  # even the right password waits out the window
+    assert int(limited.headers["Retry-After"]) > 0
+    assert http.post("/call-center/api/agent/login", data="not json").status_code == 400
+    extra = http.post("/call-center/api/agent/login",
+                      json={"username": "bob", "password": "b", "admin": True})  # fmt: skip
+    assert extra.status_code == 400 and "admin" in extra.get_json()["error"]["message"]
+
+
+def test_csrf_and_roles(web: Web) -> None:
+    http, token = web.login("alice")
+    no_token = http.post("/call-center/api/agent/ready")
+    assert no_token.status_code == 403 and no_token.get_json()["error"]["code"] == "csrf_failed"
+    assert fs_agent(web, "agent1000").status == "On Break"  # the forged request did nothing
+    # An agent is refused every supervisor endpoint.
+    assert http.get("/call-center/api/floor").status_code == 403
+    forced = web.post(http, token, "supervisor/agent/agent1001/status", {"status": "Available"})
+    assert forced.status_code == 403
+    assert fs_agent(web, "agent1001").status == "Logged Out"
+    anonymous = web.app.test_client()
+    assert anonymous.get("/call-center/api/agent/status").status_code == 401
+    assert anonymous.get("/agent").status_code == 302  # pages send you to sign in
+
+    sup, sup_token = web.login("sue")
+    floor = sup.get("/call-center/api/floor").get_json()
+    assert {q["name"] for q in floor["queues"]} >= {"support@default", "sales@default"}
+    reply = web.post(sup, sup_token, "supervisor/agent/agent1001/status", {"status": "On Break"})
+    assert reply.status_code == 200
+    assert fs_agent(web, "agent1001").status == "On Break"
+    # A supervisor is not an agent: agent endpoints say so.
+    assert web.post(sup, sup_token, "agent/ready").get_json()["error"]["code"] == "not_an_agent"
+    assert web.recorder.drained(timeout=5)
+    with session_scope(web.deps.sessions) as session:
+        entry = session.query(AuditEntry).filter_by(action="force_status").one()
+        assert (entry.actor, entry.target, entry.outcome) == ("sue", "agent1001", "ok")
+
+
+def test_injection_attempts_are_refused_before_freeswitch(web: Web) -> None:
+    http, token = web.login("alice")
+    attempts = [
+        ("agent/not-ready", {"reason": "lunch\r\n\r\napi hupall"}),
+        ("agent/not-ready", {"reason": "${system(id)}"}),
+        ("call/transfer", {"destination": "9664\napi hupall", "mode": "blind"}),
+        ("call/transfer", {"destination": "${x}", "mode": "attended"}),
+        ("call/dial", {"number": "123 &park()"}),
+        ("call/dtmf", {"digits": "1'2"}),
+        ("agent/wrap-up", {"disposition": "resolved\r\n", "notes": ""}),
+        ("supervisor/agent/agent1000%0d%0aapi%20hupall/status", {"status": "Available"}),
+    ]
+    for path, body in attempts:
+        reply = web.post(http, token, path, body)
+        assert 400 <= reply.status_code < 500, (path, reply.status_code)
+        assert "error" in reply.get_json()
+    assert fs_agent(web, "agent1000").status == "On Break"
+    assert wait_until(lambda: web.client.health.connected, 2)
+
+
+def test_freeswitch_down_is_503_and_the_link_comes_back(web: Web) -> None:
+    http, token = web.login("alice")
+    web.sim.stop()
+    assert wait_until(lambda: not web.client.health.connected)
+    reply = web.post(http, token, "agent/ready")
+    assert reply.status_code == 503
+    assert reply.get_json()["error"]["code"].startswith("freeswitch_")
+    assert web.app.test_client().get("/health").status_code == 503
+    web.sim.start()
+    assert wait_until(lambda: web.client.health.connected, 15)
+    assert wait_until(lambda: web.post(http, token, "agent/ready").status_code == 200, 10)
