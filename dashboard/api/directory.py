@@ -15,10 +15,15 @@ from esl_controller.store.engine import session_scope
 from esl_controller.store.models import Agent, User
 
 
+MAX_ID = 2**31 - 1
+
+
 def register(api: Api) -> None:
     @api.endpoint("GET", "/customer/<int:customer_id>", summary="One customer record",
                   tag="customer", response=s.CustomerOut, errors=(404,))  # fmt: skip
     def customer(user: UserRecord, customer_id: int) -> s.CustomerOut:
+        if customer_id > MAX_ID:  # no such row, and SQLite cannot even compare it
+            raise NotFound(f"no customer {customer_id}")
         found = customer_out(off_hub(lambda: deps().customers.get(customer_id)))
         if found is None:
             raise NotFound(f"no customer {customer_id}")

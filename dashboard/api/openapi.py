@@ -41,7 +41,7 @@ def build_document(docs: list[EndpointDoc], prefix: str, error_model: type[BaseM
         for converter, name in _PARAM.findall(doc.rule):
             kind = {"int": "integer"}.get(converter, "string")
             params.append({"name": name, "in": "path", "required": True,
-                           "schema": {"type": kind, **({"minimum": 0} if kind == "integer"
+                           "schema": {"type": kind, **({"minimum": 0, "maximum": 2**31 - 1} if kind == "integer"
                                                        else {})}})  # fmt: skip
         if doc.query is not None:
             props = doc.query.model_json_schema().get("properties", {})
