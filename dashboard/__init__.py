@@ -16,7 +16,7 @@ from flask_socketio import SocketIO
 
 from dashboard.api import PREFIX, build_api
 from dashboard.api.context import EXTENSION_KEY
-from dashboard.auth import LoginLimiter
+from dashboard.auth import LoginLimiter, RevokedSessions
 from dashboard.deps import Dependencies
 from dashboard.errors import register_error_handlers
 from dashboard.pages import build_pages
@@ -45,6 +45,8 @@ def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> F
         "login_limiter", LoginLimiter(settings.login_attempts, settings.login_window)
     )
     app.extensions[EXTENSION_KEY] = deps
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    app.extensions["callcenter.revoked_sessions"] = RevokedSessions(lifetime)
 
     blueprint, api = build_api(VERSION)
     app.register_blueprint(blueprint)

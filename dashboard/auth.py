@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from dashboard.db import off_hub
 from esl_controller.errors import CallCenterError
@@ -86,6 +86,34 @@ class LoginLimiter:
             self._failures.pop(username_key, None)
 
 
+class RevokedSessions:
+    """Cookie sessions live in the browser; signing out must still end them on the
+    server. Each session carries a random id; signing out records it here until the
+    session would have expired anyway."""
+
+    def __init__(self, lifetime: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.lifetime = lifetime
+        self.clock = clock
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def revoke(self, session_id: str) -> None:
+        now = self.clock()
+        with self._lock:
+            self._until[session_id] = now + self.lifetime
+            for key in [k for k, t in self._until.items() if t <= now]:
+                del self._until[key]
+
+    def __contains__(self, session_id: object) -> bool:
+        with self._lock:
+            until = self._until.get(session_id) if isinstance(session_id, str) else None
+        return until is not None and until > self.clock()
+
+
+def revoked() -> RevokedSessions:
+    return current_app.extensions["callcenter.revoked_sessions"]
+
+
 def csrf_token() -> str:
     token = session.get("csrf")
     if not isinstance(token, str):
@@ -107,19 +135,25 @@ def sign_in(user: UserRecord) -> str:
     """Open a fresh session for ``user`` (a new id and token: no session fixation)."""
     session.clear()
     session["user_id"] = user.id
+    session["sid"] = secrets.token_urlsafe(16)
     session.permanent = True
     g.user = user
     return csrf_token()
 
 
 def sign_out() -> None:
+    if isinstance(session.get("sid"), str):
+        revoked().revoke(session["sid"])
     session.clear()
 
 
 def current_user(users: UserService) -> UserRecord | None:
     if "user" not in g:
         user_id = session.get("user_id")
-        g.user = off_hub(lambda: users.get(user_id)) if isinstance(user_id, int) else None
+        if not isinstance(user_id, int) or session.get("sid") in revoked():
+            g.user = None
+        else:
+            g.user = off_hub(lambda: users.get(user_id))
     return g.user
 
 

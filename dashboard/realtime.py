@@ -19,6 +19,7 @@ from flask import request, session
 from flask_socketio import SocketIO, join_room
 
 from dashboard import events as ev
+from dashboard.auth import revoked
 from dashboard.db import off_hub
 from dashboard.deps import Dependencies
 from esl_controller.domain.model import AgentView, CallView, Change, QueueView
@@ -130,7 +131,9 @@ def register_socketio(socketio: SocketIO, publisher: Publisher, deps: Dependenci
     @socketio.on("connect")
     def on_connect(auth: Any = None) -> bool:
         user_id = session.get("user_id")
-        user = off_hub(lambda: deps.users.get(user_id)) if isinstance(user_id, int) else None
+        user = None
+        if isinstance(user_id, int) and session.get("sid") not in revoked():
+            user = off_hub(lambda: deps.users.get(user_id))
         if user is None:
             return False  # not signed in: the client sees connect_error
         publisher.connect(request.sid, user)  # type: ignore[attr-defined]

@@ -14,7 +14,6 @@ from esl_controller.services.users import UserRecord
 from esl_controller.store.engine import session_scope
 from esl_controller.store.models import Agent, User
 
-
 MAX_ID = 2**31 - 1
 
 

@@ -40,9 +40,10 @@ def build_document(docs: list[EndpointDoc], prefix: str, error_model: type[BaseM
         params = []
         for converter, name in _PARAM.findall(doc.rule):
             kind = {"int": "integer"}.get(converter, "string")
-            params.append({"name": name, "in": "path", "required": True,
-                           "schema": {"type": kind, **({"minimum": 0, "maximum": 2**31 - 1} if kind == "integer"
-                                                       else {})}})  # fmt: skip
+            schema: dict[str, Any] = {"type": kind}
+            if kind == "integer":
+                schema |= {"minimum": 0, "maximum": 2**31 - 1}
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
         if doc.query is not None:
             props = doc.query.model_json_schema().get("properties", {})
             required = set(doc.query.model_json_schema().get("required", []))

@@ -34,9 +34,15 @@ def test_login_ready_not_ready_logout(web: Web) -> None:
         "status": "On Break", "pause_reason": "Lunch"}  # fmt: skip
     assert fs_agent(web, "agent1000").status == "On Break"
 
+    cookie = http.get_cookie("callcenter_session")
+    assert cookie is not None
     assert web.post(http, token, "agent/logout").status_code == 200
     assert fs_agent(web, "agent1000").status == "Logged Out"
     assert http.get("/call-center/api/agent/status").status_code == 401
+    # A copy of the old cookie does not bring the session back.
+    replay = web.app.test_client()
+    replay.set_cookie("callcenter_session", cookie.value)
+    assert replay.get("/call-center/api/agent/status").status_code == 401
 
 
 def test_sign_in_errors_and_rate_limit(web: Web) -> None:

@@ -1,0 +1,290 @@
+"""mod_xml_curl's directory lookups, answered from the dashboard's users table.
+
+FreeSWITCH (``freeswitch_conf/autoload_configs/xml_curl.conf.xml``) POSTs a form to
+``/freeswitch/directory`` for every directory lookup: each digest challenge answer of a
+REGISTER or INVITE (``action=sip_auth``), each ``user/<ext>@<domain>`` dial
+(``user_call``), ``user_data`` and the like. The fields read here are ``section``,
+``tag_name``/``key_name``/``key_value`` (the domain being located), ``key`` (the user
+attribute matched, always ``id`` for user lookups), ``user`` and ``domain``.
+
+A user is served when its ``extension`` is the requested user, the domain is the SIP
+domain, it is active and it has a SIP HA1. The answer carries the HA1 as ``a1-hash``
+(never a password: none is stored), the domain's ``dial-string`` (without one,
+``user/`` calls to the user fail), ``user_context``, caller-id, ``callcenter_role``,
+``eavesdrop_group`` (the supervisor extensions find the user's calls by it) and, for a
+user linked to a mod_callcenter agent (``cc_agents.user_id``), ``callcenter_agent``.
+Anything else gets the ``not found`` result, on which FreeSWITCH falls back to the
+static ``directory/*.xml``.
+
+FreeSWITCH runs the answer through its XML pre-processor before parsing it: ``$${var}``
+is expanded, a line holding ``<?`` is dropped and a line mentioning "X-PRE-PROCESS"
+without ``<`` before it is dropped too. So every element is written on its own line
+with no XML declaration, every value is XML-escaped, and free text (the display name)
+loses control characters, braces and that keyword before it is written.
+
+Basic auth (``gateway-credentials``) is required when a user name and password are
+configured: anything else gets 401, compared in constant time. Without credentials only
+loopback clients are answered (403 otherwise): an HA1 is as good as the SIP password.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.db import off_hub
+from esl_controller.store.models import ROLES, Agent, User
+
+log = logging.getLogger("callcenter.directory")
+
+PATH = "/freeswitch/directory"
+CONTENT_TYPE = "text/xml; charset=utf-8"
+REALM = "freeswitch-directory"
+NOT_FOUND = (
+    '<document type="freeswitch/xml">\n'
+    '  <section name="result">\n'
+    '    <result status="not found"/>\n'
+    "  </section>\n"
+    "</document>\n"
+)
+# The same dial-string as freeswitch_conf/directory/default.xml's domain.
+DIAL_STRING = (
+    "{^^:sip_invite_domain=${dialed_domain}:presence_id=${dialed_user}@${dialed_domain}"
+    ":eavesdrop_group=${dialed_user}@${dialed_domain}}"
+    "${sofia_contact(*/${dialed_user}@${dialed_domain})}"
+)
+USER_CONTEXT = "default"
+MAX_FORM_BYTES = 16 * 1024
+
+# What a requested user may be: the dashboard's extensions (users.EXTENSION_RE's
+# grammar); anything else is not a user of ours and is not looked up.
+_USER_RE = re.compile(r"^[0-9]{2,10}$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DOMAIN_RE = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+_HA1_RE = re.compile(r"^[0-9a-fA-F]{32}$")
+_AGENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]{0,63}@[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+_PREPROCESSOR_RE = re.compile(r"x-pre-process", re.IGNORECASE)
+MAX_CALLER_NAME = 64
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    """What FreeSWITCH gets for one user (every field already validated)."""
+
+    extension: str
+    ha1: str
+    caller_name: str
+    role: str
+    agent: str | None
+
+
+def caller_id_text(value: str) -> str:
+    """Free text made safe for a caller-id name: no control or format characters (no
+    line breaks), no braces (no ``${...}``/``$${...}`` expansion by FreeSWITCH), no
+    pre-processor keyword, single spaces, at most 64 characters."""
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in value
+        if ch not in "{}" and (ch.isspace() or not unicodedata.category(ch).startswith("C"))
+    )
+    kept = _PREPROCESSOR_RE.sub("", kept)
+    return " ".join(kept.split())[:MAX_CALLER_NAME].strip()
+
+
+def xml_attr(value: str) -> str:
+    """A value for a double-quoted XML attribute."""
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&apos;")
+    )
+
+
+def render_user(entry: DirectoryEntry, domain: str) -> str:
+    """The directory document for one user, one element per line."""
+    variables = [
+        ("user_context", USER_CONTEXT),
+        ("effective_caller_id_name", entry.caller_name),
+        ("effective_caller_id_number", entry.extension),
+        ("callcenter_role", entry.role),
+        ("eavesdrop_group", f"{entry.extension}@{domain}"),
+    ]
+    if entry.agent is not None:
+        variables.append(("callcenter_agent", entry.agent))
+    lines = [
+        '<document type="freeswitch/xml">',
+        '  <section name="directory">',
+        f'    <domain name="{xml_attr(domain)}">',
+        "      <params>",
+        f'        <param name="dial-string" value="{xml_attr(DIAL_STRING)}"/>',
+        "      </params>",
+        "      <users>",
+        f'        <user id="{xml_attr(entry.extension)}">',
+        "          <params>",
+        f'            <param name="a1-hash" value="{xml_attr(entry.ha1)}"/>',
+        "          </params>",
+        "          <variables>",
+        *(
+            f'            <variable name="{xml_attr(name)}" value="{xml_attr(value)}"/>'
+            for name, value in variables
+        ),
+        "          </variables>",
+        "        </user>",
+        "      </users>",
+        "    </domain>",
+        "  </section>",
+        "</document>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def find_entry(session: Session, extension: str) -> DirectoryEntry | None:
+    """The active user with this extension and a usable HA1, or None."""
+    user = session.scalars(
+        select(User).where(User.extension == extension)
+    ).first()
+    if user is None:
+        return None
+    ha1 = user.sip_ha1 or ""
+    if not _HA1_RE.match(ha1):
+        log.debug("directory: user %s has no SIP HA1", extension)
+        return None
+    if user.role not in ROLES:
+        log.warning("directory: user %s has an unknown role, not served", extension)
+        return None
+    agent_name = session.scalars(
+        select(Agent.name).where(Agent.user_id == user.id).order_by(Agent.id)
+    ).first()
+    if agent_name is not None and not _AGENT_RE.match(agent_name):
+        log.warning("directory: agent name of user %s is not usable, left out", extension)
+        agent_name = None
+    fallback = user.username if _USERNAME_RE.match(user.username or "") else extension
+    return DirectoryEntry(
+        extension=extension,
+        ha1=ha1.lower(),
+        caller_name=caller_id_text(user.display_name or "") or fallback,
+        role=user.role,
+        agent=agent_name,
+    )
+
+
+def _credentials_ok(header: str | None, username: str, password: str) -> bool:
+    """Basic auth against the configured pair, in constant time."""
+    sent_user, sent_password = b"", b""
+    scheme, _, encoded = (header or "").partition(" ")
+    if scheme.lower() == "basic" and encoded:
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            decoded = b""
+        sent_user, _, sent_password = decoded.partition(b":")
+    user_ok = hmac.compare_digest(sent_user, username.encode("utf-8"))
+    password_ok = hmac.compare_digest(sent_password, password.encode("utf-8"))
+    return user_ok & password_ok
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _xml(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, content_type=CONTENT_TYPE)
+
+
+def _requested(form: Any, domain: str) -> str | None:
+    """The extension a lookup asks for, or None when it is not a user lookup of ours
+    (another section, another key, another domain, no user or a malformed one)."""
+    if form.get("section") != "directory":
+        return None
+    if form.get("key", "id") != "id":
+        return None
+    if form.get("tag_name") and form.get("tag_name") != "domain":
+        return None
+    names = [form.get("domain", "")]
+    if form.get("key_name") == "name" and form.get("key_value"):
+        names.append(form.get("key_value", ""))
+    if not domain or not any(names):
+        return None
+    for name in names:
+        if name and name.lower() != domain.lower():
+            return None
+    user = form.get("user", "")
+    if not isinstance(user, str) or not _USER_RE.match(user):
+        return None
+    return user
+
+
+def directory_blueprint(
+    session_factory: sessionmaker[Session],
+    *,
+    domain: str,
+    username: str | None,
+    password: str | None,
+) -> Blueprint:
+    """``POST /freeswitch/directory`` for mod_xml_curl. ``domain`` is the SIP domain
+    (SIP_DOMAIN; empty answers every lookup with not found); ``username``/``password``
+    are xml_curl.conf.xml's ``gateway-credentials`` (both or neither)."""
+    if domain and not _DOMAIN_RE.match(domain):
+        raise ValueError(f"SIP domain {domain[:64]!r} is not a host name")
+    if (username is None) != (password is None) or username == "" or password == "":
+        raise ValueError("mod_xml_curl credentials need both a user name and a password")
+    if username is not None and ":" in username:
+        raise ValueError("the mod_xml_curl user name cannot contain ':'")
+    if not domain:
+        log.warning("SIP_DOMAIN is not set: the FreeSWITCH directory serves no users")
+    if username is None:
+        log.warning("mod_xml_curl directory without credentials (XML_CURL_USERNAME/"
+                    "XML_CURL_PASSWORD): answering loopback clients only")  # fmt: skip
+
+    blueprint = Blueprint("freeswitch_directory", __name__)
+
+    @blueprint.post(PATH)
+    def directory() -> Response:
+        if username is not None and password is not None:
+            if not _credentials_ok(request.headers.get("Authorization"), username, password):
+                response = Response("authentication required\n", status=401,
+                                    content_type="text/plain; charset=utf-8")  # fmt: skip
+                response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+                return response
+        elif not _is_loopback(request.remote_addr):
+            return Response("forbidden\n", status=403, content_type="text/plain; charset=utf-8")
+        if (request.content_length or 0) > MAX_FORM_BYTES:
+            return _xml(NOT_FOUND, 413)
+        extension = _requested(request.form, domain)
+        if extension is None:
+            return _xml(NOT_FOUND)
+
+        def lookup() -> DirectoryEntry | None:
+            with session_factory() as session:
+                return find_entry(session, extension)
+
+        try:
+            entry = off_hub(lookup)
+        except SQLAlchemyError:
+            log.exception("directory: database error looking up %s", extension)
+            return _xml(NOT_FOUND, 503)
+        if entry is None:
+            log.debug("directory: %s@%s not found", extension, domain)
+            return _xml(NOT_FOUND)
+        log.debug("directory: %s@%s served (%s)", extension, domain, request.form.get("action"))
+        return _xml(render_user(entry, domain))
+
+    return blueprint

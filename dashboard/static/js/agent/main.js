@@ -1,0 +1,217 @@
+// The agent's page: wires the store, the API, the phone driver, the Socket.IO link and
+// the panels. Everything shown about the agent and calls comes from the server.
+
+import { createRunner } from "./actions.js";
+import { createApi } from "./api.js";
+import { mountBanner } from "./banner.js";
+import { mountCallPanel } from "./call-panel.js";
+import { mountDialerPanel } from "./dialer-panel.js";
+import { mountHistoryPanel } from "./history-panel.js";
+import { mountRingingPanel, ringingSubject } from "./ringing-panel.js";
+import { connectSocket } from "./socket.js";
+import {
+  applyAgent,
+  applyCall,
+  applyCallEnded,
+  applyLink,
+  applySnapshot,
+  createStore,
+  currentCall,
+  initialState,
+  isStale,
+} from "./state.js";
+import { mountStatusPanel } from "./status-panel.js";
+import { mountWrapUpPanel } from "./wrapup-panel.js";
+import { byTestId } from "./dom.js";
+import { createPhone } from "../phone/driver.js";
+
+const HISTORY_LIMIT = 10;
+const OWED_WRAP_UP_SECONDS = 3600; // on load, offer wrap-up for a last call this recent
+
+const root = document.getElementById("agent-app");
+const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const driver = root.dataset.phoneDriver === "sip" ? "sip" : "simulator";
+const store = createStore(initialState({ agentName: root.dataset.agent, driver }));
+const { run, fail, notify } = createRunner(store);
+
+const api = createApi({
+  csrfToken,
+  onUnavailable: (error) => store.update({ freeswitchError: error.message }),
+  onReachedFreeswitch: () => {
+    if (store.get().freeswitchError) {
+      store.update({ freeswitchError: null });
+    }
+  },
+  onSignedOut: () => store.update({ socket: "signed-out" }),
+});
+
+// -- the phone ----------------------------------------------------------------------
+
+const phone = createPhone({ driver, api, audioElement: byTestId(document, "remote-audio") });
+function updatePhone(patch) {
+  store.update((state) => ({ phone: { ...state.phone, ...patch } }));
+}
+phone.on("registration", ({ state, reason }) =>
+  updatePhone({ registration: state, reason: reason ?? phone.registrationReason ?? "" }),
+);
+phone.on("incoming", ({ from, displayName }) =>
+  updatePhone({ call: { state: "ringing", from, displayName } }),
+);
+phone.on("established", () =>
+  store.update((s) => ({ phone: { ...s.phone, call: { ...s.phone.call, state: "established" } } })),
+);
+phone.on("held", ({ held }) =>
+  store.update((s) => ({
+    phone: { ...s.phone, call: s.phone.call && { ...s.phone.call, state: held ? "held" : "established" } },
+  })),
+);
+phone.on("ended", () => updatePhone({ call: null, muted: false }));
+phone.on("error", ({ message }) => fail("call", `Phone: ${message}`));
+
+// -- data from the API ----------------------------------------------------------------
+
+async function loadChoices(path, key) {
+  try {
+    const data = await api.get(path);
+    store.update({ [key]: data.items });
+  } catch (error) {
+    fail("status", `Cannot load ${key}: ${error.message}`);
+  }
+}
+
+let historyLoads = 0;
+async function loadHistory() {
+  try {
+    const data = await api.get(`/history?limit=${HISTORY_LIMIT}`);
+    historyLoads += 1;
+    const patch = { history: data.items };
+    const state = store.get();
+    const last = data.items[0];
+    if (historyLoads === 1 && last && state.wrapUps.length === 0 && !currentCall(state)) {
+      const ended = last.ended_at ? Date.parse(last.ended_at) / 1000 : null;
+      const recent = ended && Date.now() / 1000 - ended < OWED_WRAP_UP_SECONDS;
+      if (last.answered_at && recent && !last.disposition) {
+        // The server's history says the last call this agent answered has no disposition.
+        patch.wrapUps = [{ ...last, uuid: last.call_uuid }];
+      }
+    }
+    store.update(patch);
+    fail("history", null);
+  } catch (error) {
+    fail("history", `Recent calls unavailable: ${error.message}`);
+  }
+}
+
+async function loadTargets() {
+  try {
+    const data = await api.get("/transfer-targets");
+    store.update({ targets: data.items });
+  } catch (error) {
+    fail("call", `Transfer targets unavailable: ${error.message}`);
+  }
+}
+
+// -- the ringing call's caller and customer (the popup shows before they arrive) --------
+
+store.subscribe((state) => {
+  const subject = ringingSubject(state);
+  if (!subject) {
+    if (state.ringing) {
+      store.update({ ringing: null, errors: { ...state.errors, ringing: null } });
+    }
+    return;
+  }
+  if (state.ringing?.key === subject.key) {
+    return;
+  }
+  store.update({ ringing: { key: subject.key, status: "loading" } });
+  const lookup =
+    subject.source === "queue"
+      ? api.post("/call/ringing")
+      : api.get(`/customer/lookup?number=${encodeURIComponent(subject.from)}`);
+  lookup.then(
+    (data) => {
+      if (store.get().ringing?.key === subject.key) {
+        const call = data.call && data.call.uuid === subject.uuid ? data.call : null;
+        store.update({ ringing: { key: subject.key, status: "ready", call, customer: data.customer } });
+      }
+    },
+    (error) => {
+      if (store.get().ringing?.key === subject.key) {
+        const status = error.status === 404 ? "gone" : "error";
+        store.update({
+          ringing: { key: subject.key, status, error: `Caller lookup failed: ${error.message}` },
+        });
+      }
+    },
+  );
+});
+
+// -- the server's events ------------------------------------------------------------------
+
+let historyTimer = null;
+function refreshHistorySoon() {
+  clearTimeout(historyTimer);
+  historyTimer = setTimeout(loadHistory, 600); // the recorder writes the call just after
+}
+
+connectSocket({
+  onStatus(status) {
+    store.update((state) =>
+      status === "connected" ? { socket: "connected" } : { socket: status, snapshotSeen: false },
+    );
+  },
+  snapshot(snap) {
+    store.update((state) => applySnapshot(state, snap));
+    const state = store.get();
+    loadHistory();
+    if (state.reasons.length === 0) {
+      loadChoices("/pause-reasons", "reasons");
+    }
+    if (state.dispositions.length === 0) {
+      loadChoices("/dispositions", "dispositions");
+    }
+  },
+  agent: (agent) => store.update((state) => applyAgent(state, agent)),
+  call: (call) => store.update((state) => applyCall(state, call)),
+  call_ended(call) {
+    store.update((state) => applyCallEnded(state, call));
+    if (!currentCall(store.get()) && phone.muted && driver === "simulator") {
+      phone.mute(false);
+      updatePhone({ muted: false });
+    }
+    refreshHistorySoon();
+  },
+  link: (link) => store.update((state) => applyLink(state, link)),
+});
+
+// -- the panels ---------------------------------------------------------------------------
+
+const context = { store, run, fail, notify, api, phone, loadHistory, loadTargets };
+const status = mountStatusPanel(root, context);
+const call = mountCallPanel(root, context);
+const renderers = [
+  mountBanner(document.getElementById("banner")),
+  status.render,
+  mountRingingPanel(root, context),
+  call.render,
+  mountWrapUpPanel(root, context),
+  mountDialerPanel(root, context),
+  mountHistoryPanel(root),
+];
+
+function render(state) {
+  for (const renderer of renderers) {
+    renderer(state);
+  }
+  root.classList.toggle("stale", isStale(state));
+  root.dataset.ready = String(state.snapshotSeen);
+  root.dataset.socket = state.socket;
+}
+store.subscribe(render);
+render(store.get());
+setInterval(() => {
+  const state = store.get();
+  status.tick(state);
+  call.tick(state);
+}, 1000);

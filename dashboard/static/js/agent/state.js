@@ -1,0 +1,165 @@
+// The page's state and how server reports change it. Pure functions: a snapshot or an
+// event in, a new state out. The page renders only from here, and what is here about
+// agents and calls came from the server (snapshot, Socket.IO events, API replies).
+
+export function initialState({ agentName, driver }) {
+  return {
+    me: agentName, // the mod_callcenter agent this page belongs to, e.g. "1000@default"
+    socket: "connecting", // connecting | connected | disconnected | signed-out
+    snapshotSeen: false,
+    link: null, // FreeSWITCH link {connected, state, since}, from the server
+    freeswitchError: null, // message of the last 503 reply, until a request gets through
+    agent: null, // AgentOut
+    calls: new Map(), // uuid -> CallOut: this agent's live calls
+    ringing: null, // {uuid, status: loading|ready|gone|error, call, customer, error}
+    consult: null, // {callUuid, destination}: an attended transfer the server accepted
+    wrapUps: [], // ended calls this agent answered, awaiting a disposition (oldest first)
+    busy: new Set(), // action groups with a request in flight
+    errors: {}, // group -> message
+    notices: {}, // group -> message (a successful reply worth telling)
+    phone: { driver, registration: "connecting", reason: "", muted: false, call: null },
+    reasons: [],
+    dispositions: [],
+    targets: [],
+    history: null, // null until loaded
+  };
+}
+
+/** The store: one state, subscribers called once per turn after changes. */
+export function createStore(state) {
+  let current = state;
+  const listeners = new Set();
+  let scheduled = false;
+  return {
+    get: () => current,
+    update(change) {
+      const patch = typeof change === "function" ? change(current) : change;
+      if (!patch) {
+        return;
+      }
+      current = { ...current, ...patch };
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(() => {
+          scheduled = false;
+          for (const listener of listeners) {
+            listener(current);
+          }
+        });
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
+
+function mine(state, call) {
+  return Boolean(call && call.agent && call.agent === state.me);
+}
+
+// -- server reports -------------------------------------------------------------------
+
+export function applySnapshot(state, snap) {
+  const me = snap.user?.agent || state.me;
+  const calls = new Map();
+  for (const call of snap.calls ?? []) {
+    if (call.agent === me && call.ended_at == null) {
+      calls.set(call.uuid, call);
+    }
+  }
+  const live = [...calls.values()].some((c) => c.answered_at != null);
+  return {
+    me,
+    snapshotSeen: true,
+    agent: snap.agent && snap.agent.name === me ? snap.agent : null,
+    calls,
+    link: snap.link ?? state.link,
+    freeswitchError: snap.link?.connected ? null : state.freeswitchError,
+    consult: live && state.consult && calls.has(state.consult.callUuid) ? state.consult : null,
+  };
+}
+
+export function applyAgent(state, agent) {
+  if (!agent || agent.name !== state.me) {
+    return null;
+  }
+  return { agent };
+}
+
+export function applyCall(state, call) {
+  const calls = new Map(state.calls);
+  if (mine(state, call) && call.ended_at == null) {
+    calls.set(call.uuid, call);
+  } else if (calls.has(call.uuid)) {
+    calls.delete(call.uuid); // it left this agent (e.g. transferred away)
+  } else {
+    return null;
+  }
+  const consult = state.consult && calls.has(state.consult.callUuid) ? state.consult : null;
+  return { calls, consult };
+}
+
+export function applyCallEnded(state, call) {
+  const calls = new Map(state.calls);
+  calls.delete(call.uuid);
+  const patch = { calls };
+  if (state.consult?.callUuid === call.uuid) {
+    patch.consult = null;
+  }
+  if (mine(state, call) && call.answered_at != null) {
+    if (!state.wrapUps.some((c) => c.uuid === call.uuid)) {
+      patch.wrapUps = [...state.wrapUps, call];
+    }
+  }
+  return patch;
+}
+
+export function applyLink(state, link) {
+  return { link, freeswitchError: link.connected ? null : state.freeswitchError };
+}
+
+/** An agent from an API reply, taken only when it is newer than what events said. */
+export function applyAgentReply(state, agent) {
+  if (!agent || agent.name !== state.me) {
+    return null;
+  }
+  const stamp = (a) => Math.max(a?.status_since ?? 0, a?.state_since ?? 0);
+  return !state.agent || stamp(agent) > stamp(state.agent) ? { agent } : null;
+}
+
+// -- selectors ------------------------------------------------------------------------
+
+/** The call the agent is talking on (answered, not ended), if any. */
+export function currentCall(state) {
+  for (const call of state.calls.values()) {
+    if (call.answered_at != null && call.ended_at == null) {
+      return call;
+    }
+  }
+  return null;
+}
+
+/** The uuid of the call ringing for this agent, as FreeSWITCH reports it (state Receiving). */
+export function ringingUuid(state) {
+  const agent = state.agent;
+  if (!agent || agent.state !== "Receiving" || !agent.call_uuid) {
+    return null;
+  }
+  const call = state.calls.get(agent.call_uuid);
+  return call && call.answered_at != null ? null : agent.call_uuid;
+}
+
+export function pendingWrapUp(state) {
+  return state.wrapUps[0] ?? null;
+}
+
+export function isBusy(state, group) {
+  return state.busy.has(group);
+}
+
+/** True while the page cannot trust what it shows (no live connection to the server). */
+export function isStale(state) {
+  return state.socket !== "connected" || !state.snapshotSeen;
+}

@@ -1,0 +1,93 @@
+// My status: status, state and time in status as FreeSWITCH reports them; Ready and
+// Not Ready with a reason; the phone's registration.
+
+import { byTestId, fillSelect, setDisabled, setError, setShown, setText } from "./dom.js";
+import { duration, since } from "./format.js";
+import { applyAgentReply, isBusy, isStale } from "./state.js";
+
+function phoneText(state) {
+  const { phone, agent } = state;
+  if (agent?.phone_online === false) {
+    return "offline (FreeSWITCH reports the phone unregistered)";
+  }
+  const reason = phone.reason ? ` (${phone.reason})` : "";
+  if (phone.driver === "simulator") {
+    return phone.registration === "registered" ? `registered${reason}` : phone.registration;
+  }
+  return `softphone ${phone.registration}${reason}`;
+}
+
+export function mountStatusPanel(root, { store, run, api }) {
+  const el = {
+    status: byTestId(root, "agent-status"),
+    reason: byTestId(root, "pause-reason"),
+    state: byTestId(root, "agent-state"),
+    timer: byTestId(root, "status-timer"),
+    phone: byTestId(root, "phone-registration"),
+    gate: byTestId(root, "wrap-up-gate"),
+    ready: byTestId(root, "ready"),
+    select: byTestId(root, "reason-select"),
+    notReady: byTestId(root, "not-ready"),
+    error: byTestId(root, "status-error"),
+  };
+  let reasons = null;
+
+  el.ready.addEventListener("click", async () => {
+    const result = await run("status", () => api.post("/agent/ready"));
+    if (result.ok) {
+      store.update((state) => applyAgentReply(state, result.value?.agent));
+    }
+  });
+  el.notReady.addEventListener("click", async () => {
+    const reason = el.select.value;
+    if (!reason) {
+      setError(el.error, "Choose a reason first.");
+      return;
+    }
+    const result = await run("status", () => api.post("/agent/not-ready", { reason }));
+    if (result.ok) {
+      store.update((state) => applyAgentReply(state, result.value?.agent));
+    }
+  });
+
+  function tick(state) {
+    const agent = state.agent;
+    setText(el.timer, agent ? (duration(since(agent.status_since)) ?? "–") : "–");
+    const until = agent?.wrap_up_until;
+    const left = until ? until - Date.now() / 1000 : 0;
+    setShown(el.gate, left > 0);
+    if (left > 0) {
+      setText(el.gate, `Wrap-up: FreeSWITCH offers you calls again in ${Math.ceil(left)} s.`);
+    }
+  }
+
+  function render(state) {
+    const agent = state.agent;
+    if (state.reasons !== reasons) {
+      reasons = state.reasons;
+      fillSelect(el.select, reasons, { placeholder: "Reason…" });
+    }
+    if (!state.snapshotSeen) {
+      setText(el.status, "Waiting for the server…");
+    } else if (!agent) {
+      setText(el.status, "Not reported by FreeSWITCH yet");
+    } else {
+      setText(el.status, agent.status);
+    }
+    const onBreak = agent?.status === "On Break" && agent.pause_reason;
+    setShown(el.reason, Boolean(onBreak));
+    setText(el.reason, onBreak ? `(${agent.pause_reason})` : "");
+    setText(el.state, agent?.state ?? "–");
+    root.dataset.status = agent?.status ?? "";
+    root.dataset.state = agent?.state ?? "";
+    setText(el.phone, phoneText(state));
+    const blocked = isStale(state) || isBusy(state, "status") || !agent || state.link?.connected === false;
+    setDisabled(el.ready, blocked || agent?.status === "Available");
+    setDisabled(el.notReady, blocked || reasons.length === 0);
+    setDisabled(el.select, isBusy(state, "status"));
+    setError(el.error, state.errors.status);
+    tick(state);
+  }
+
+  return { render, tick };
+}

@@ -1,0 +1,170 @@
+/**
+ * Choosing the agent's phone driver: "simulator" (phone/simulated.js, REST) or "sip" (the
+ * browser softphone, phone/sipjs.js, with the agent's own credentials from
+ * GET agent/sip-credentials).
+ *
+ * The SIP driver is wrapped so the page keeps one interface whatever happens: when the
+ * softphone cannot load or register, or the call is not on it (e.g. answered elsewhere),
+ * answer / hangup / hold / DTMF fall back to the REST API, which acts on the agent's call
+ * in FreeSWITCH. Transfers and dial-out never go through the phone.
+ *
+ * @module phone/driver
+ */
+
+import { SimulatedPhone } from "./simulated.js";
+
+const SIP_MODULE = "/static/js/phone/sipjs.js";
+const EVENTS = ["registration", "incoming", "established", "held", "ended", "error"];
+
+/** The SIP.js softphone with REST fallbacks; same interface as SimulatedPhone. */
+class SipDriver {
+  constructor({ api }) {
+    this.kind = "sip";
+    this.canReject = true;
+    this._rest = new SimulatedPhone({ api });
+    this._sip = null;
+    this._handlers = new Map();
+    this._registration = "connecting";
+    this._reason = "";
+    this._muted = false;
+  }
+
+  get registrationState() {
+    return this._sip ? this._sip.registrationState : this._registration;
+  }
+
+  get registrationReason() {
+    return this._sip ? this._sip.registrationReason : this._reason;
+  }
+
+  get callState() {
+    return this._sip ? this._sip.callState : "idle";
+  }
+
+  get muted() {
+    return this._sip ? this._sip.muted : this._muted;
+  }
+
+  on(event, handler) {
+    if (!EVENTS.includes(event)) {
+      throw new TypeError(`phone: unknown event "${event}"`);
+    }
+    if (!this._handlers.has(event)) {
+      this._handlers.set(event, new Set());
+    }
+    this._handlers.get(event).add(handler);
+    return () => this._handlers.get(event)?.delete(handler);
+  }
+
+  _emit(event, payload) {
+    for (const handler of this._handlers.get(event) ?? []) {
+      try {
+        handler(payload);
+      } catch (error) {
+        console.error(`phone: '${event}' handler threw`, error);
+      }
+    }
+  }
+
+  _fail(reason) {
+    this._registration = "failed";
+    this._reason = reason;
+    this._emit("registration", { state: "failed", reason });
+  }
+
+  /** Fetch the agent's credentials, load the softphone module and register. */
+  async start({ api, audioElement, autoAnswer = false }) {
+    let credentials;
+    try {
+      credentials = await api.get("/agent/sip-credentials");
+    } catch (error) {
+      this._fail(`no SIP account: ${error.message}`);
+      return;
+    }
+    let SipPhone;
+    try {
+      ({ SipPhone } = await import(SIP_MODULE));
+      if (typeof SipPhone !== "function") {
+        throw new Error("the module exports no SipPhone");
+      }
+    } catch (error) {
+      this._fail(`the softphone cannot load (${error.message})`);
+      return;
+    }
+    try {
+      this._sip = new SipPhone({
+        wssUrl: credentials.wss_url,
+        domain: credentials.domain,
+        extension: credentials.extension,
+        ha1: credentials.ha1,
+        displayName: credentials.display_name,
+        audioElement,
+        autoAnswer,
+      });
+    } catch (error) {
+      this._fail(`the softphone refused its settings (${error.message})`);
+      return;
+    }
+    for (const event of EVENTS) {
+      this._sip.on(event, (payload) => this._emit(event, payload));
+    }
+    this._sip.start().catch(() => undefined); // failures arrive as 'registration' events
+  }
+
+  async stop() {
+    await this._sip?.stop();
+  }
+
+  _onPhone(...states) {
+    return Boolean(this._sip) && states.includes(this._sip.callState);
+  }
+
+  async answer() {
+    return this._onPhone("ringing") ? this._sip.answer() : this._rest.answer();
+  }
+
+  async reject() {
+    if (!this._onPhone("ringing")) {
+      throw new Error("the softphone has no ringing call to decline");
+    }
+    return this._sip.reject();
+  }
+
+  async hangup() {
+    return this._onPhone("established", "held") ? this._sip.hangup() : this._rest.hangup();
+  }
+
+  async hold() {
+    return this._onPhone("established") ? this._sip.hold() : this._rest.hold();
+  }
+
+  async unhold() {
+    return this._onPhone("held") ? this._sip.unhold() : this._rest.unhold();
+  }
+
+  mute(on) {
+    this._muted = Boolean(on);
+    this._sip?.mute(this._muted);
+  }
+
+  async sendDtmf(digits) {
+    return this._onPhone("established", "held")
+      ? this._sip.sendDtmf(digits)
+      : this._rest.sendDtmf(digits);
+  }
+}
+
+/**
+ * The phone for `driver` ("simulator" | "sip"), started. Never throws: a softphone that
+ * cannot start reports registration "failed" with a reason.
+ */
+export function createPhone({ driver, api, audioElement }) {
+  if (driver === "sip") {
+    const phone = new SipDriver({ api });
+    queueMicrotask(() => phone.start({ api, audioElement }));
+    return phone;
+  }
+  const phone = new SimulatedPhone({ api });
+  queueMicrotask(() => phone.start());
+  return phone;
+}
