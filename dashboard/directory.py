@@ -156,7 +156,7 @@ def render_user(entry: DirectoryEntry, domain: str) -> str:
 def find_entry(session: Session, extension: str) -> DirectoryEntry | None:
     """The active user with this extension and a usable HA1, or None."""
     user = session.scalars(
-        select(User).where(User.extension == extension)
+        select(User).where(User.extension == extension, User.active.is_(True))
     ).first()
     if user is None:
         return None

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import gevent
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.deps import Dependencies, WebSettings
+from dashboard.realtime import Publisher
 from esl_controller.esl.client import Health
 from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
+from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.supervisor import SupervisorService
 from esl_controller.services.users import UserService
@@ -68,9 +71,17 @@ class LinkedAgents:
         return agent in self._names
 
 
-def start_dashboard_parts(deps: Dependencies, publisher: object) -> None:
-    """Listen to the floor and start the greenlets the dashboard needs."""
-    deps.extra["publisher"] = publisher
-    deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes]  # type: ignore[attr-defined]
-    publisher.start()  # type: ignore[attr-defined]
-    deps.wrap_up.start()
+class Part(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part]:
+    """Listen to the floor and start the greenlets the dashboard needs; returns them so
+    the caller can stop them."""
+    phones = PhoneWatch(deps.agents)
+    deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes]
+    parts: list[Part] = [publisher, deps.wrap_up, phones]
+    for part in parts:
+        part.start()
+    return parts

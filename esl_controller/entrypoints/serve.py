@@ -133,7 +133,7 @@ def run_serve(args: argparse.Namespace) -> int:
     )  # fmt: skip
     app = create_app(deps)
     floor.listeners.append(recorder.on_changes)
-    start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
+    parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
     recorder.start()
     floor.start()
     reconciler = Reconciler(client.api, floor, interval=30.0)
@@ -163,7 +163,9 @@ def run_serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         client.stop()
-        for part in (floor, reconciler, app.extensions["callcenter.publisher"], deps.wrap_up):
+        floor.stop()
+        reconciler.stop()
+        for part in parts:
             part.stop()
         recorder.drained(timeout=5)
         recorder.stop()

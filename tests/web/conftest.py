@@ -14,7 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from dashboard import create_app
 from dashboard.deps import Dependencies, WebSettings
-from dashboard.wiring import build_dependencies, start_dashboard_parts
+from dashboard.wiring import Part, build_dependencies, start_dashboard_parts
 from esl_controller.esl.client import EslClient, EslSettings
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.recorder import Recorder
@@ -42,6 +42,7 @@ class Web:
     deps: Dependencies
     app: Flask
     recorder: Recorder
+    parts: list[Part]
 
     def login(self, name: str) -> tuple[FlaskClient, str]:
         """A browser-like client signed in as ``name``, and its CSRF token."""
@@ -84,7 +85,7 @@ def build_web(db_url: str, **settings: Any) -> Web:
                               settings=web_settings, wrap_up_limit=60)  # fmt: skip
     app = create_app(deps, config={"TESTING": True})
     floor.listeners.append(recorder.on_changes)
-    start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
+    parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
     recorder.start()
     floor.start()
     client.start()
@@ -93,14 +94,14 @@ def build_web(db_url: str, **settings: Any) -> Web:
                        display_name=name.capitalize(), sip_password=f"{name}-sip-secret",
                        sip_realm="127.0.0.1")  # fmt: skip
     assert wait_until(lambda: floor.resyncs >= 1)
-    return Web(sim, client, floor, deps, app, recorder)
+    return Web(sim, client, floor, deps, app, recorder, parts)
 
 
 def stop_web(web: Web) -> None:
     web.client.stop()
     web.floor.stop()
-    web.app.extensions["callcenter.publisher"].stop()
-    web.deps.wrap_up.stop()
+    for part in web.parts:
+        part.stop()
     web.recorder.drained(timeout=5)
     web.recorder.stop()
     web.sim.stop()

@@ -122,3 +122,19 @@ def test_freeswitch_down_is_503_and_the_link_comes_back(web: Web) -> None:
     web.sim.start()
     assert wait_until(lambda: web.client.health.connected, 15)
     assert wait_until(lambda: web.post(http, token, "agent/ready").status_code == 200, 10)
+
+
+def test_phone_going_offline_pauses_an_available_agent(web: Web) -> None:
+    web.sim.execute_api("sim_phone 1000 register")
+    http, token = web.login("alice")
+    assert web.post(http, token, "agent/ready").status_code == 200
+    assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].phone_online is True)
+    web.sim.execute_api("sim_phone 1000 unregister")  # the softphone's tab closed
+    assert wait_until(lambda: fs_agent(web, "agent1000").status == "On Break")
+    status = http.get("/call-center/api/agent/status").get_json()["agent"]
+    assert (status["status"], status["pause_reason"]) == ("On Break", "Phone offline")
+    # An agent already on break stays as it was when its phone comes and goes.
+    web.sim.execute_api("sim_phone 1000 register")
+    web.sim.execute_api("sim_phone 1000 unregister")
+    assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].phone_online is False)
+    assert web.floor.snapshot().agents["agent1000"].pause_reason == "Phone offline"

@@ -10,10 +10,10 @@ function phoneText(state) {
   if (agent?.phone_online === false) {
     return "offline (FreeSWITCH reports the phone unregistered)";
   }
-  const reason = phone.reason ? ` (${phone.reason})` : "";
   if (phone.driver === "simulator") {
-    return phone.registration === "registered" ? `registered${reason}` : phone.registration;
+    return phone.registration === "registered" ? "registered (simulator)" : phone.registration;
   }
+  const reason = phone.reason ? `: ${phone.reason}` : "";
   return `softphone ${phone.registration}${reason}`;
 }
 
