@@ -1,7 +1,9 @@
 """The whole event path against bare greenswitch on the same stream, in one run.
 
 Ours: socket -> frames -> events -> typed views -> floor reducers (one owner) -> change
-fan-out -> recorder queue. Baseline: greenswitch 0.0.19 with a no-op handler. The stream
+fan-out -> Socket.IO publisher (payloads built, emitted to the agent and supervisor
+rooms of a real Flask-SocketIO server) and recorder queue; timed until the publisher
+has emitted the last change. Baseline: greenswitch 0.0.19 with a no-op handler. The stream
 is the recorded FreeSWITCH calls (channel events of 2-8 KB and callcenter::info) repeated
 with fresh uuids per copy, so the floor really creates and ends calls. Also printed: how
 large a floor one process holds (agents, concurrent calls) and its memory.
@@ -19,8 +21,12 @@ import re
 import resource
 import sys
 import time
+import types
 import uuid
 
+import gevent
+from flask import Flask
+from flask_socketio import SocketIO
 from gevent.event import Event as GeventEvent
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -29,7 +35,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from esl_throughput import Feeder, run_greenswitch  # noqa: E402
 
+from dashboard.realtime import Publisher  # noqa: E402
 from esl_controller.domain.floor import Floor  # noqa: E402
+from esl_controller.esl.client import Health  # noqa: E402
 from esl_controller.esl.connection import EslConnection  # noqa: E402
 from esl_controller.esl.events import Event  # noqa: E402
 from esl_controller.esl.typed_events import typed_event  # noqa: E402
@@ -58,12 +66,22 @@ def build_stream(copies: int) -> tuple[bytes, int]:
     return bytes(out), len(frames) * copies
 
 
+def make_publisher(floor: Floor) -> Publisher:
+    """The dashboard's publisher on a real Socket.IO server (no browser connected)."""
+    app = Flask(__name__)
+    socketio = SocketIO(app, async_mode="gevent")
+    parts = types.SimpleNamespace(floor=floor, health=lambda: Health(state="connected"))
+    return Publisher(socketio, parts)  # type: ignore[arg-type]
+
+
 def run_ours(port: int, count: int) -> tuple[float, Floor, Recorder]:
     done = GeventEvent()
     seen = [0]
     floor = Floor()
     recorder = Recorder(sessions=None)  # type: ignore[arg-type]  # queue only: no writer
-    listeners = [recorder.on_changes]
+    publisher = make_publisher(floor)
+    publisher.start()
+    listeners = [recorder.on_changes, publisher.on_changes]
 
     def on_event(event: Event) -> None:
         view = typed_event(event)
@@ -81,8 +99,11 @@ def run_ours(port: int, count: int) -> tuple[float, Floor, Recorder]:
     start = time.perf_counter()
     conn.send("event plain ALL")
     done.wait()
+    while publisher._inbox.qsize():  # everything the floor changed has been emitted
+        gevent.sleep(0.001)
     elapsed = time.perf_counter() - start
     conn.stop()
+    publisher.stop()
     return count / elapsed, floor, recorder
 
 
@@ -136,7 +157,8 @@ def main() -> None:
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
     )
     print(f"greenswitch 0.0.19 (no-op handler): {best['greenswitch']:.0f} events/s")
-    print(f"ours (parse, typed, floor, fan-out, recorder queue): {best['ours']:.0f} events/s")
+    what = "parse, typed, floor, Socket.IO publish, recorder queue"
+    print(f"ours ({what}): {best['ours']:.0f} events/s")
     print(f"ratio: {best['ours'] / best['greenswitch']:.2f}")
 
 
