@@ -57,11 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def not_built(what: str) -> int:
-    print(f"callcenter {what}: not built yet (see README, 'Status').", file=sys.stderr)
-    return 2
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from gevent import monkey
@@ -91,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         from esl_controller.entrypoints.users import run_user
 
         return run_user(args)
-    return not_built(f"{args.command} {args.action}")
+    print(f"callcenter: unknown command {args.command}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

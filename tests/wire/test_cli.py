@@ -56,12 +56,6 @@ def test_console_says_clearly_when_the_password_is_wrong(sim: Simulator) -> None
     assert "ESL_PASSWORD" in done.stderr
 
 
-def test_commands_not_built_yet_say_so(sim: Simulator) -> None:
-    done = run_cli(sim, "user", "add", "alice", "--role", "agent", "--password", "x")
-    assert done.returncode == 2
-    assert "not built yet" in done.stderr
-
-
 def test_db_upgrade_creates_the_schema(sim: Simulator, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
 
