@@ -3,29 +3,16 @@
 
 import { buildKeys, byTestId, option, setDisabled, setError, setShown, setText } from "./dom.js";
 import { callerName, duration, queueName, since } from "./format.js";
-import { currentCall, isBusy, isStale } from "./state.js";
+import { currentCall, isBusy, isStale, shownCall } from "./state.js";
 
 const DESTINATION = /^[0-9*#+]{1,32}$/;
-
-/** The call to show: the server's queue call, else a call only the softphone knows. */
-export function shownCall(state) {
-  const call = currentCall(state);
-  if (call) {
-    return { source: "queue", call, held: call.held };
-  }
-  const phoneCall = state.phone.call;
-  if (phoneCall && (phoneCall.state === "established" || phoneCall.state === "held")) {
-    return { source: "phone", call: null, held: phoneCall.state === "held", phoneCall };
-  }
-  return null;
-}
 
 function targetLabel(target) {
   const status = target.status ? ` (${target.status})` : "";
   return `${target.extension} — ${target.name}${status}`;
 }
 
-export function mountCallPanel(root, { store, run, fail, api, phone, loadTargets }) {
+export function mountCallPanel(root, { store, run, fail, notify, api, phone, loadTargets }) {
   const el = {
     panel: byTestId(root, "call-panel"),
     name: byTestId(root, "call-name"),
@@ -52,6 +39,7 @@ export function mountCallPanel(root, { store, run, fail, api, phone, loadTargets
     complete: byTestId(root, "transfer-complete"),
     cancel: byTestId(root, "transfer-cancel"),
     error: byTestId(root, "call-error"),
+    notice: byTestId(root, "call-notice"),
   };
   let targets = null;
   let callKey = null;
@@ -102,9 +90,11 @@ export function mountCallPanel(root, { store, run, fail, api, phone, loadTargets
       fail("call", "Only a queue call can be transferred from here.");
       return;
     }
+    notify("call", null);
     const result = await run("call", () => api.post("/call/transfer", { destination, mode }));
     if (result.ok && mode === "attended") {
-      store.update({ consult: { callUuid: call.uuid, destination } });
+      const held = currentCall(store.get())?.held === true;
+      store.update({ consult: { callUuid: call.uuid, destination, sawHeld: held } });
     }
     if (result.ok) {
       el.destination.value = "";
@@ -112,10 +102,11 @@ export function mountCallPanel(root, { store, run, fail, api, phone, loadTargets
     }
   });
   el.complete.addEventListener("click", async () => {
+    const mark = (completing) => (state) =>
+      state.consult ? { consult: { ...state.consult, completing } } : null;
+    store.update(mark(true)); // the caller comes off hold as the transfer completes
     const result = await run("call", () => api.post("/call/transfer/complete"));
-    if (result.ok) {
-      store.update({ consult: null });
-    }
+    store.update(result.ok ? { consult: null } : mark(false));
   });
   el.cancel.addEventListener("click", async () => {
     const result = await run("call", () => api.post("/call/transfer/cancel"));
@@ -193,6 +184,7 @@ export function mountCallPanel(root, { store, run, fail, api, phone, loadTargets
     setDisabled(el.complete, busy);
     setDisabled(el.cancel, busy);
     setError(el.error, state.errors.call);
+    setError(el.notice, state.notices.call);
     tick(state);
   }
 

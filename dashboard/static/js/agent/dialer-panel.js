@@ -1,8 +1,7 @@
 // Dial out (click-to-call): POST call/dial rings the agent's phone first, then the number.
 
 import { buildKeys, byTestId, setDisabled, setError, setText } from "./dom.js";
-import { isBusy, isStale } from "./state.js";
-import { shownCall } from "./call-panel.js";
+import { isBusy, isStale, shownCall } from "./state.js";
 
 const NUMBER = /^\+?[0-9]{2,20}$/;
 

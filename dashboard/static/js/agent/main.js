@@ -132,7 +132,11 @@ store.subscribe((state) => {
   lookup.then(
     (data) => {
       if (store.get().ringing?.key === subject.key) {
-        const call = data.call && data.call.uuid === subject.uuid ? data.call : null;
+        if (subject.source === "queue" && data.call?.uuid !== subject.uuid) {
+          store.update({ ringing: { key: subject.key, status: "gone" } }); // another call now
+          return;
+        }
+        const call = data.call ?? null;
         store.update({ ringing: { key: subject.key, status: "ready", call, customer: data.customer } });
       }
     },
@@ -176,6 +180,10 @@ connectSocket({
   call: (call) => store.update((state) => applyCall(state, call)),
   call_ended(call) {
     store.update((state) => applyCallEnded(state, call));
+    if (!currentCall(store.get())) {
+      fail("call", null);
+      notify("call", null);
+    }
     if (!currentCall(store.get()) && phone.muted && driver === "simulator") {
       phone.mute(false);
       updatePhone({ muted: false });

@@ -66,7 +66,7 @@ export function mountRingingPanel(root, { run, phone }) {
     const status = info?.status ?? "loading";
     const customer = status === "ready" ? info.customer : null;
     setShown(el.loading, status === "loading");
-    setShown(el.unknown, status !== "loading" && !customer);
+    setShown(el.unknown, (status === "ready" || status === "error") && !customer);
     setShown(el.record, Boolean(customer));
     setShown(el.vip, Boolean(customer?.vip));
     setText(el.customerName, customer?.name ?? "");

@@ -11,8 +11,8 @@ export function initialState({ agentName, driver }) {
     freeswitchError: null, // message of the last 503 reply, until a request gets through
     agent: null, // AgentOut
     calls: new Map(), // uuid -> CallOut: this agent's live calls
-    ringing: null, // {uuid, status: loading|ready|gone|error, call, customer, error}
-    consult: null, // {callUuid, destination}: an attended transfer the server accepted
+    ringing: null, // {key, status: loading|ready|gone|error, call, customer, error}
+    consult: null, // {callUuid, destination, sawHeld}: an attended transfer the server accepted
     wrapUps: [], // ended calls this agent answered, awaiting a disposition (oldest first)
     busy: new Set(), // action groups with a request in flight
     errors: {}, // group -> message
@@ -97,8 +97,30 @@ export function applyCall(state, call) {
   } else {
     return null;
   }
-  const consult = state.consult && calls.has(state.consult.callUuid) ? state.consult : null;
-  return { calls, consult };
+  const patch = { calls, consult: consultAfter(state.consult, calls) };
+  if (state.consult && !patch.consult && calls.has(state.consult.callUuid) && !state.consult.completing) {
+    patch.notices = {
+      ...state.notices,
+      call: `The consult with ${state.consult.destination} ended; you are back with the caller.`,
+    };
+  }
+  return patch;
+}
+
+/**
+ * An attended transfer holds the caller while the agent consults; FreeSWITCH takes the
+ * caller off hold when the consult ends (cancelled, not answered, hung up). So a consult
+ * lasts while the server reports its call held, once it has been seen held.
+ */
+function consultAfter(consult, calls) {
+  const call = consult && calls.get(consult.callUuid);
+  if (!call) {
+    return null;
+  }
+  if (call.held) {
+    return consult.sawHeld ? consult : { ...consult, sawHeld: true };
+  }
+  return consult.sawHeld ? null : consult;
 }
 
 export function applyCallEnded(state, call) {
@@ -149,6 +171,19 @@ export function ringingUuid(state) {
   }
   const call = state.calls.get(agent.call_uuid);
   return call && call.answered_at != null ? null : agent.call_uuid;
+}
+
+/** The call to show: the server's queue call, else a call only the softphone knows. */
+export function shownCall(state) {
+  const call = currentCall(state);
+  if (call) {
+    return { source: "queue", call, held: call.held };
+  }
+  const phoneCall = state.phone.call;
+  if (phoneCall && (phoneCall.state === "established" || phoneCall.state === "held")) {
+    return { source: "phone", call: null, held: phoneCall.state === "held", phoneCall };
+  }
+  return null;
 }
 
 export function pendingWrapUp(state) {

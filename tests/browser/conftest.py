@@ -1,0 +1,69 @@
+"""Fixtures for the agent page's browser tests: the real server as a subprocess and
+Debian's Chromium driven by Playwright (never a downloaded browser).
+
+A missing /usr/bin/chromium skips these tests, except under ``CI=true``, where it fails
+them. Fixture names are specific to the agent page so other browser tests in this folder
+keep their own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.server import REPO, CallCenterServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUTPUT = REPO / "test-output"
+
+
+def require_chromium() -> None:
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{CHROMIUM} is missing (CI=true: the browser tests must run)")
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def agent_browser():  # type: ignore[no-untyped-def]
+    """One Chromium per test module (Playwright's sync API allows one driver at a time)."""
+    require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def cc_server(tmp_path_factory) -> Iterator[CallCenterServer]:  # type: ignore[no-untyped-def]
+    """``callcenter serve --simulate`` with its demo users, on a fresh database."""
+    require_chromium()
+    server = CallCenterServer(tmp_path_factory.mktemp("callcenter"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        print(f"--- server output (tail) ---\n{server.output()[-4000:]}")
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    return OUTPUT
