@@ -1,6 +1,7 @@
 """Every error leaves as JSON ``{"error": {"code", "message"}}`` with a 4xx status (5xx
 only for FreeSWITCH being unreachable or a bug) — never an HTML page or a traceback.
-Pages (not under the API prefix) get the same for 401/403 as a redirect to sign in."""
+Pages (not under the API prefix) answer 401 with a redirect to sign in and 403 with a
+redirect to the user's own home page."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from flask import Flask, jsonify, redirect, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from dashboard.auth import NotSignedIn, TooManyAttempts
+from dashboard.auth import Forbidden, NotSignedIn, TooManyAttempts
 from esl_controller.errors import CallCenterError
 
 log = logging.getLogger(__name__)
@@ -23,8 +24,11 @@ def error_body(code: str, message: str, status: int) -> Any:
 def register_error_handlers(app: Flask, api_prefix: str) -> None:
     @app.errorhandler(CallCenterError)
     def typed(exc: CallCenterError) -> Any:
-        if isinstance(exc, NotSignedIn) and not request.path.startswith(api_prefix):
-            return redirect(url_for("pages.login", next=request.path))
+        if not request.path.startswith(api_prefix):
+            if isinstance(exc, NotSignedIn):
+                return redirect(url_for("pages.login", next=request.path))
+            if isinstance(exc, Forbidden):  # a page for another role: back to one's own
+                return redirect(url_for("pages.index"))
         reply = error_body(exc.code, exc.message, exc.http_status)
         if isinstance(exc, TooManyAttempts):
             reply[0].headers["Retry-After"] = str(exc.retry_after)

@@ -7,8 +7,10 @@ engineers see the whole floor). An agent never receives another agent's call.
 =============  ===========================  ===========================================
 event          to                           payload
 =============  ===========================  ===========================================
-snapshot       the connecting client, and   ``{"user", "agent", "calls", "link"}``, plus
-               everyone after a resync      ``"floor"`` (agents, calls, queues) for
+snapshot       the connecting client, and   ``{"user", "agent", "calls", "link",``
+               everyone after a resync      ``"wrap_up"}`` (the call awaiting a
+                                            disposition, or null), plus
+                                            ``"floor"`` (agents, calls, queues) for
                                             supervisors
 agent          agent room, supervisors      an agent (``AgentOut``)
 call           agent room, supervisors      a live call (``CallOut``)
@@ -58,7 +60,8 @@ def link_payload(health: Health) -> dict[str, Any]:
 
 
 def snapshot_payload(user: dict[str, Any], agent: str | None, supervisor: bool,
-                     snap: Snapshot, health: Health, now: float) -> dict[str, Any]:  # fmt: skip
+                     snap: Snapshot, health: Health, now: float,
+                     wrap_up: tuple[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
     """What one client may see right now."""
     view = snap.agents.get(agent) if agent else None
     payload: dict[str, Any] = {
@@ -66,6 +69,7 @@ def snapshot_payload(user: dict[str, Any], agent: str | None, supervisor: bool,
         "agent": agent_payload(view, now) if view else None,
         "calls": [call_payload(c) for c in snap.calls.values() if agent and c.agent == agent],
         "link": link_payload(health),
+        "wrap_up": {"call_uuid": wrap_up[0], "until": wrap_up[1]} if wrap_up else None,
     }
     if supervisor:
         payload["floor"] = {

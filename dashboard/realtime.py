@@ -78,9 +78,10 @@ class Publisher:
     def snapshot_for(self, user: UserRecord) -> dict[str, Any]:
         who = {"username": user.username, "role": user.role, "agent": user.agent,
                "extension": user.extension, "display_name": user.display_name}  # fmt: skip
+        wrap_up = self.deps.wrap_up.waiting_for(user.agent) if user.agent else None
         return ev.snapshot_payload(who, user.agent, user.has_role("supervisor"),
                                    self.deps.floor.snapshot(), self.deps.health(),
-                                   time.time())  # fmt: skip
+                                   time.time(), wrap_up)  # fmt: skip
 
     # -- the publisher greenlet ------------------------------------------------------
 

@@ -45,6 +45,12 @@ def has_status(snap: Snapshot, agent: str, status: str, reason: str | None = Non
     )
 
 
+def status_out(agent: str) -> s.AgentStatusOut:
+    pending = deps().wrap_up.waiting_for(agent)
+    wrap_up = s.WrapUpOut(call_uuid=pending[0], until=pending[1]) if pending else None
+    return s.AgentStatusOut(agent=agent_out(agent), call=current_call_out(agent), wrap_up=wrap_up)
+
+
 def pause_label(code: str) -> str:
     def find() -> str | None:
         with session_scope(deps().sessions) as session:
@@ -103,7 +109,7 @@ def register(api: Api) -> None:
         agent = agent_of(user)
         deps().agents.ready(agent)
         settle(lambda snap: has_status(snap, agent, "Available"))
-        return s.AgentStatusOut(agent=agent_out(agent), call=current_call_out(agent))
+        return status_out(agent)
 
     @api.endpoint("POST", "/agent/not-ready", summary="On Break with a pause reason",
                   tag="agent", body=s.NotReadyBody, response=s.AgentStatusOut,
@@ -113,13 +119,13 @@ def register(api: Api) -> None:
         label = pause_label(body.reason)
         deps().agents.not_ready(agent, label)
         settle(lambda snap: has_status(snap, agent, "On Break", label))
-        return s.AgentStatusOut(agent=agent_out(agent), call=current_call_out(agent))
+        return status_out(agent)
 
     @api.endpoint("GET", "/agent/status", summary="The agent's status, state and call",
                   tag="agent", response=s.AgentStatusOut)  # fmt: skip
     def agent_status(user: UserRecord) -> s.AgentStatusOut:
         agent = agent_of(user)
-        return s.AgentStatusOut(agent=agent_out(agent), call=current_call_out(agent))
+        return status_out(agent)
 
     @api.endpoint("POST", "/agent/wrap-up", summary="Save the disposition and notes of the "
                   "agent's last call; offers come again", tag="agent", body=s.WrapUpBody,

@@ -190,9 +190,15 @@ class LoginOut(BaseModel):
     agent: AgentOut | None
 
 
+class WrapUpOut(BaseModel):
+    call_uuid: str
+    until: float = Field(description="offers are held until then unless a disposition is saved")
+
+
 class AgentStatusOut(BaseModel):
     agent: AgentOut | None = Field(description="null until FreeSWITCH has reported the agent")
     call: CallOut | None
+    wrap_up: WrapUpOut | None = Field(default=None, description="a disposition is awaited")
 
 
 class CustomerOut(BaseModel):

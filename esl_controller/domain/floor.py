@@ -263,7 +263,40 @@ class Floor:
 
     # -- channels --------------------------------------------------------------------
 
+    def _click_to_call(self, e: ev.ChannelEvent) -> list[Change] | None:
+        """The product's dial-out: the agent's own leg rings first (it can be answered
+        like an offer), then is bridged to the number; None for events handled below."""
+        agent = e.click_to_call_agent or ""
+        now = self._now(e.meta)
+        call = self.calls.get(e.uuid)
+        if e.name == "CHANNEL_CREATE" and call is None:
+            self.ringing[agent] = e.uuid
+            return self._put_call(CallView(
+                uuid=e.uuid, direction="outbound", queue=None, member_uuid=None, agent=agent,
+                agent_leg=e.uuid, cid_name="", cid_number=e.click_to_call_number or "",
+                joined_at=now, offered_at=now, answered_at=None, held_since=None,
+                hold_seconds=0.0, transferred_at=None, ended_at=None, cause=None, outcome=None,
+            ))  # fmt: skip
+        if e.name in ("CHANNEL_ANSWER", "CHANNEL_HANGUP") and self.ringing.get(agent) == e.uuid:
+            del self.ringing[agent]
+        if call is None:
+            return []
+        if e.name == "CHANNEL_ANSWER" and call.answered_at is None:
+            return self._put_call(replace(call, answered_at=now))
+        if e.name == "CHANNEL_HANGUP_COMPLETE":
+            held = call.hold_seconds + (now - call.held_since if call.held_since else 0.0)
+            ended = replace(call, ended_at=now, cause=e.hangup_cause, held_since=None,
+                            hold_seconds=held,
+                            outcome="answered" if call.answered_at else "no_answer")  # fmt: skip
+            del self.calls[e.uuid]
+            return [Change("call_ended", e.uuid, ended)]
+        return None
+
     def _channel(self, e: ev.ChannelEvent) -> list[Change]:
+        if e.click_to_call_agent:
+            handled = self._click_to_call(e)
+            if handled is not None:
+                return handled
         if e.cc_side == "agent" and e.cc_agent:
             # mod_callcenter's originate variables name the agent on its ringing leg.
             if e.name == "CHANNEL_CREATE":

@@ -327,6 +327,8 @@ class ChannelEvent:
     cc_agent: str | None
     cc_member_session_uuid: str | None
     cc_tracked_agent: str | None
+    click_to_call_agent: str | None  # the product's dial-out legs (see click_to_call)
+    click_to_call_number: str | None
     billsec: int | None
     duration: int | None
 
@@ -374,6 +376,8 @@ def _channel(e: Event) -> ChannelEvent:
         cc_agent=get("variable_cc_agent"),
         cc_member_session_uuid=get("variable_cc_member_session_uuid"),
         cc_tracked_agent=get("variable_cc_tracked_agent"),
+        click_to_call_agent=get("variable_click_to_call_agent"),
+        click_to_call_number=get("variable_click_to_call_number"),
         billsec=to_int(get("variable_billsec")),
         duration=to_int(get("variable_duration")),
     )

@@ -12,17 +12,21 @@ The floor says which legs are the agent's. Telephony choices made here:
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 
+import gevent
+
 from esl_controller.domain.model import CallView
-from esl_controller.errors import InvalidArgument, NotFound
+from esl_controller.errors import CallCenterError, InvalidArgument, NotFound
 from esl_controller.esl import replies
 from esl_controller.esl.commands import channels as ch
 from esl_controller.esl.commands import originate as og
 from esl_controller.services.floor_service import FloorService
 
 ApiCall = Callable[[object], str]
+log = logging.getLogger(__name__)
 
 
 class CallService:
@@ -94,6 +98,15 @@ class CallService:
         command = og.click_to_call(
             call_uuid=call_uuid, agent=agent, agent_endpoint=agent_endpoint,
             destination_dial=og.dial_string(self.outbound_dial(number)),
-            caller_id_number=caller_id,
+            caller_id_number=caller_id, number=number,
         )  # fmt: skip
-        return replies.originate(self.bgapi(command))
+        # originate only answers once the agent's phone is answered (or gives up): the
+        # call shows on the floor meanwhile; the outcome is logged, not waited for.
+        gevent.spawn(self._originate, agent, command)
+        return call_uuid
+
+    def _originate(self, agent: str, command: object) -> None:
+        try:
+            replies.originate(self.bgapi(command))
+        except CallCenterError as exc:
+            log.info("click-to-call for %s did not connect: %s", agent, exc)

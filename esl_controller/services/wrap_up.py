@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import time
 from collections.abc import Callable
 
 import gevent
@@ -40,7 +41,7 @@ class WrapUpService:
         self.recorder = recorder
         self.limit = limit
         self.wanted = wanted  # which agents get the wrap-up hold (those with a page open)
-        self.pending: dict[str, str] = {}  # agent -> call uuid awaiting a disposition
+        self.pending: dict[str, tuple[str, float]] = {}  # agent -> (call uuid, hold until)
         self.recent: dict[str, collections.deque[str]] = {}
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
         self._worker: gevent.Greenlet | None = None
@@ -68,11 +69,18 @@ class WrapUpService:
             self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS)).append(call.uuid)
             if not self.wanted(agent):
                 continue
-            self.pending[agent] = call.uuid
+            self.pending[agent] = (call.uuid, time.time() + self.limit)
             try:
                 self.agents.hold_wrap_up(agent, self.limit)
             except CallCenterError as exc:
                 log.warning("wrap-up hold for %s failed: %s", agent, exc)
+
+    def waiting_for(self, agent: str) -> tuple[str, float] | None:
+        """The call whose disposition is awaited, and until when offers are held."""
+        entry = self.pending.get(agent)
+        if entry is None or entry[1] <= time.time():
+            return None
+        return entry
 
     def last_call(self, agent: str) -> str | None:
         calls = self.recent.get(agent)
@@ -86,7 +94,7 @@ class WrapUpService:
             raise NotFound(f"{agent} has no finished call {call_uuid or ''}".strip(),
                            code="no_call")  # fmt: skip
         self.recorder.annotate_call(target, disposition=disposition, notes=notes)
-        if self.pending.get(agent) == target:
+        if self.pending.get(agent, ("",))[0] == target:
             del self.pending[agent]
         self.agents.end_wrap_up(agent)
         return target

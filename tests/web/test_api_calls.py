@@ -105,17 +105,34 @@ def test_attended_transfer_to_another_agent(web: Web) -> None:
 
 def test_click_to_call_rings_the_agent_then_the_number(web: Web) -> None:
     web.sim.execute_api("sim_phone 1000 register")
-    web.sim.execute_api("sim_phone 1000 answer 0.2")
+    web.sim.execute_api("sim_phone 1000 noanswer")
     http, token = ready(web, "alice")
     reply = web.post(http, token, "call/dial", {"number": "9196"})
     assert reply.status_code == 200, reply.get_json()
     uuid = reply.get_json()["call_uuid"]
+    # The agent's phone rings first; the page answers it like an offer.
+    assert wait_until(lambda: uuid in web.floor.snapshot().calls)
+    ringing_call = web.floor.snapshot().calls[uuid]
+    assert (ringing_call.direction, ringing_call.cid_number) == ("outbound", "9196")
+    assert web.post(http, token, "call/answer").status_code == 200
     assert wait_until(lambda: web.sim.core.engine.get(uuid) is not None
                       and web.sim.core.engine.get(uuid).answered)  # type: ignore[union-attr]  # fmt: skip
     # callcenter_track: mod_callcenter counts the agent's outbound call, and queues that
     # skip agents with external calls offer it nothing meanwhile.
     assert wait_until(lambda: web.sim.callcenter.tables.agents["agent1000"]
                       .external_calls_count == 1)  # fmt: skip
+    status = http.get("/call-center/api/agent/status").get_json()
+    assert status["call"]["uuid"] == uuid and status["call"]["answered_at"] is not None
+    assert web.post(http, token, "call/hold").get_json()["call"]["held"] is True
+    assert web.post(http, token, "call/drop").status_code == 200
+    assert wait_until(lambda: uuid not in web.floor.snapshot().calls)
+    assert wait_until(lambda: http.get("/call-center/api/agent/status").get_json()["wrap_up"]
+                      is not None)  # fmt: skip
+    assert web.post(http, token, "agent/wrap-up", {"disposition": "callback"}).status_code == 200
+    assert web.recorder.drained(timeout=5)
+    item = http.get("/call-center/api/history").get_json()["items"][0]
+    assert (item["call_uuid"], item["direction"], item["cid_number"]) == (uuid, "outbound", "9196")
+    assert item["disposition"] == "callback" and item["hold_seconds"] > 0
 
 
 def test_disposition_lands_on_postgresql(web_pg: Web) -> None:

@@ -184,16 +184,22 @@ def click_to_call(
     destination_dial: str,
     caller_id_number: str,
     caller_id_name: str | None = None,
+    number: str | None = None,
 ) -> ApiCommand:
     """Ring the agent's phone first, then bridge to the customer. ``callcenter_track`` on
-    answer keeps mod_callcenter from offering queue calls to the agent meanwhile."""
+    answer keeps mod_callcenter from offering queue calls to the agent meanwhile. The
+    ``click_to_call_*`` variables ride on the agent's leg's events so the floor can show
+    the call (mod_callcenter itself knows nothing of it)."""
     variables: dict[str, str | int | bool] = {
         "origination_uuid": v.uuid("call uuid", call_uuid),
         "origination_caller_id_number": v.extension("caller id number", caller_id_number),
         "ignore_early_media": True,
         "hangup_after_bridge": True,
         "execute_on_answer": f"callcenter_track {v.name('agent', agent)}",
+        "click_to_call_agent": agent,
     }
+    if number is not None:
+        variables["click_to_call_number"] = v.extension("number", number)
     if caller_id_name:
         variables["origination_caller_id_name"] = caller_id_name
     return originate(dial_string(agent_endpoint, variables), app_bridge(destination_dial))
