@@ -64,7 +64,15 @@ class CallService:
         replies.expect_ok(self.api(ch.uuid_answer(self.ringing_leg(agent))))
 
     def drop(self, agent: str) -> None:
-        replies.expect_ok(self.api(ch.uuid_kill(self._leg(agent))))
+        """Hang up the agent's call, or cancel a dial-out still ringing the agent's phone."""
+        try:
+            leg = self._leg(agent)
+        except NotFound:
+            leg = self.floor.floor.ringing.get(agent) or ""
+            call = self.floor.snapshot().calls.get(leg)
+            if call is None or call.direction != "outbound":
+                raise
+        replies.expect_ok(self.api(ch.uuid_kill(leg)))
 
     def hold(self, agent: str) -> None:
         replies.expect_ok(self.api(ch.uuid_hold(self._leg(agent))))

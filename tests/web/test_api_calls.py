@@ -148,3 +148,15 @@ def test_disposition_lands_on_postgresql(web_pg: Web) -> None:
     with session_scope(web.deps.sessions) as session:
         row = session.scalar(select(Call).where(Call.call_uuid == call["uuid"]))
         assert row is not None and row.disposition == "sale" and row.cid_number == "5559990000"
+
+
+def test_a_dial_out_can_be_cancelled_while_the_agent_phone_rings(web: Web) -> None:
+    web.sim.execute_api("sim_phone 1000 register")
+    web.sim.execute_api("sim_phone 1000 noanswer")
+    http, token = ready(web, "alice")
+    uuid = web.post(http, token, "call/dial", {"number": "9196"}).get_json()["call_uuid"]
+    assert wait_until(lambda: uuid in web.floor.snapshot().calls)
+    assert web.post(http, token, "call/drop").status_code == 200
+    assert wait_until(lambda: web.sim.core.engine.get(uuid) is None)
+    assert wait_until(lambda: uuid not in web.floor.snapshot().calls)
+    assert web.sim.callcenter.tables.agents["agent1000"].external_calls_count == 0

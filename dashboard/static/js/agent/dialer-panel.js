@@ -1,11 +1,11 @@
 // Dial out (click-to-call): POST call/dial rings the agent's phone first, then the number.
 
-import { buildKeys, byTestId, setDisabled, setError, setText } from "./dom.js";
-import { isBusy, isStale, shownCall } from "./state.js";
+import { buildKeys, byTestId, setDisabled, setError, setShown, setText } from "./dom.js";
+import { dialingCall, isBusy, isStale, shownCall } from "./state.js";
 
 const NUMBER = /^\+?[0-9]{2,20}$/;
 
-export function mountDialerPanel(root, { store, run, fail, notify, api }) {
+export function mountDialerPanel(root, { store, run, fail, notify, api, phone }) {
   const el = {
     form: byTestId(root, "dial-form"),
     number: byTestId(root, "dial-number"),
@@ -14,7 +14,15 @@ export function mountDialerPanel(root, { store, run, fail, notify, api }) {
     clear: byTestId(root, "dial-clear"),
     status: byTestId(root, "dial-status"),
     error: byTestId(root, "dial-error"),
+    dialing: byTestId(root, "dialing"),
+    dialingNumber: byTestId(root, "dialing-number"),
+    dialingAnswer: byTestId(root, "dialing-answer"),
+    dialingCancel: byTestId(root, "dialing-cancel"),
   };
+  // The dialled call rings the agent's own phone first (the server reports it as an
+  // outbound call of this agent's, not answered yet).
+  el.dialingAnswer.addEventListener("click", () => run("dial", () => phone.answer()));
+  el.dialingCancel.addEventListener("click", () => run("dial", () => api.post("/call/drop")));
   const keys = buildKeys(
     el.keys,
     (key) => {
@@ -53,7 +61,12 @@ export function mountDialerPanel(root, { store, run, fail, notify, api }) {
       setDisabled(key, isBusy(state, "dial"));
     }
     setDisabled(el.number, isBusy(state, "dial"));
-    setText(el.status, state.notices.dial || "");
+    const dialing = dialingCall(state);
+    setShown(el.dialing, Boolean(dialing));
+    setText(el.dialingNumber, dialing?.cid_number ?? "");
+    setDisabled(el.dialingAnswer, isStale(state) || isBusy(state, "dial"));
+    setDisabled(el.dialingCancel, isStale(state) || isBusy(state, "dial"));
+    setText(el.status, dialing ? "" : state.notices.dial || "");
     setError(el.error, state.errors.dial);
   };
 }

@@ -163,6 +163,16 @@ export function currentCall(state) {
   return null;
 }
 
+/** A call this agent dialled whose first leg (the agent's own phone) is still ringing. */
+export function dialingCall(state) {
+  for (const call of state.calls.values()) {
+    if (call.direction === "outbound" && call.answered_at == null && call.ended_at == null) {
+      return call;
+    }
+  }
+  return null;
+}
+
 /** The uuid of the call ringing for this agent, as FreeSWITCH reports it (state Receiving). */
 export function ringingUuid(state) {
   const agent = state.agent;
