@@ -54,6 +54,10 @@ def held(snap: Snapshot, agent: str, on: bool) -> bool:
                for c in snap.calls.values() if c.ended_at is None)  # fmt: skip
 
 
+def consulting(snap: Snapshot, agent: str) -> bool:
+    return any(c.agent == agent and c.consult_leg for c in snap.calls.values())
+
+
 def done(agent: str) -> s.CallActionOut:
     return s.CallActionOut(call=current_call_out(agent))
 
@@ -117,8 +121,8 @@ def register(api: Api) -> None:
         else:
             # The consult leg runs the dialplan like a dialled call: agents, queues and
             # outside numbers alike.
-            target = og.dial_string(og.loopback(body.destination, "default"))
-            deps().calls.transfer_attended(agent, target)
+            deps().calls.transfer_attended(agent, body.destination)
+            settle(lambda snap: consulting(snap, agent))
         return done(agent)
 
     @api.endpoint("POST", "/call/transfer/complete", summary="Attended transfer: join the "

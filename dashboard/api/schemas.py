@@ -125,6 +125,11 @@ class AgentOut(BaseModel):
         )  # fmt: skip
 
 
+class ConsultOut(BaseModel):
+    destination: str | None
+    answered: bool
+
+
 class CallOut(BaseModel):
     uuid: str
     direction: str
@@ -142,6 +147,9 @@ class CallOut(BaseModel):
     ended_at: float | None
     cause: str | None
     outcome: str | None
+    consult: ConsultOut | None = Field(
+        default=None, description="attended transfer: who is being consulted, answered yet"
+    )
 
     @classmethod
     def of(cls, view: CallView) -> CallOut:
@@ -152,6 +160,9 @@ class CallOut(BaseModel):
             held=view.held_since is not None, held_since=view.held_since,
             hold_seconds=view.hold_seconds, transferred_at=view.transferred_at,
             ended_at=view.ended_at, cause=view.cause, outcome=view.outcome,
+            consult=None if view.consult_leg is None else ConsultOut(
+                destination=view.consult_destination,
+                answered=view.consult_answered_at is not None),
         )  # fmt: skip
 
 

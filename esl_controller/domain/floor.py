@@ -292,7 +292,27 @@ class Floor:
             return [Change("call_ended", e.uuid, ended)]
         return None
 
+    def _consult(self, e: ev.ChannelEvent) -> list[Change]:
+        """The consult leg of an attended transfer names the call it belongs to."""
+        call = self.calls.get(e.consult_call_uuid or "")
+        if call is None:
+            return []
+        now = self._now(e.meta)
+        if e.name == "CHANNEL_CREATE" and call.consult_leg is None:
+            return self._put_call(replace(call, consult_leg=e.uuid,
+                                          consult_destination=e.consult_destination))  # fmt: skip
+        if call.consult_leg != e.uuid:
+            return []
+        if e.name == "CHANNEL_ANSWER" and call.consult_answered_at is None:
+            return self._put_call(replace(call, consult_answered_at=now))
+        if e.name == "CHANNEL_HANGUP":
+            return self._put_call(replace(call, consult_leg=None, consult_destination=None,
+                                          consult_answered_at=None))  # fmt: skip
+        return []
+
     def _channel(self, e: ev.ChannelEvent) -> list[Change]:
+        if e.consult_call_uuid:
+            return self._consult(e)
         if e.click_to_call_agent:
             handled = self._click_to_call(e)
             if handled is not None:

@@ -53,6 +53,10 @@ class CallView:
     ended_at: float | None
     cause: str | None
     outcome: str | None  # answered | abandoned | timeout | no_agent | exit_key | transferred
+    # An attended transfer in progress: the consulted party's leg, who, and when it answered.
+    consult_leg: str | None = None
+    consult_destination: str | None = None
+    consult_answered_at: float | None = None
 
     @property
     def wait_seconds(self) -> float | None:

@@ -329,6 +329,8 @@ class ChannelEvent:
     cc_tracked_agent: str | None
     click_to_call_agent: str | None  # the product's dial-out legs (see click_to_call)
     click_to_call_number: str | None
+    consult_call_uuid: str | None  # an attended transfer's consult leg (see calls service)
+    consult_destination: str | None
     billsec: int | None
     duration: int | None
 
@@ -378,6 +380,8 @@ def _channel(e: Event) -> ChannelEvent:
         cc_tracked_agent=get("variable_cc_tracked_agent"),
         click_to_call_agent=get("variable_click_to_call_agent"),
         click_to_call_number=get("variable_click_to_call_number"),
+        consult_call_uuid=get("variable_consult_call_uuid"),
+        consult_destination=get("variable_consult_destination"),
         billsec=to_int(get("variable_billsec")),
         duration=to_int(get("variable_duration")),
     )

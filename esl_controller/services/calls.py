@@ -19,7 +19,7 @@ from collections.abc import Callable
 import gevent
 
 from esl_controller.domain.model import CallView
-from esl_controller.errors import CallCenterError, InvalidArgument, NotFound
+from esl_controller.errors import CallCenterError, CommandFailed, InvalidArgument, NotFound
 from esl_controller.esl import replies
 from esl_controller.esl.commands import channels as ch
 from esl_controller.esl.commands import originate as og
@@ -87,14 +87,30 @@ class CallService:
         call = self.current_call(agent)
         replies.expect_ok(self.api(ch.uuid_transfer(call.uuid, destination)))
 
-    def transfer_attended(self, agent: str, target_dial_string: str) -> None:
-        """Consult: the caller is held and the target rung (complete / cancel next)."""
-        replies.expect_ok(self.api(ch.att_xfer(self._leg(agent), target_dial_string)))
+    def transfer_attended(self, agent: str, destination: str, context: str = "default") -> None:
+        """Consult: the caller is held and the destination rung through the dialplan
+        (complete / cancel next). The consult leg carries the call's uuid so the floor
+        can show the consultation and whether the other side answered."""
+        call = self.current_call(agent)
+        if call.consult_leg is not None:
+            raise CommandFailed("a consultation is already in progress", code="consulting")
+        target = og.dial_string(og.loopback(destination, context), {
+            "consult_call_uuid": call.uuid, "consult_destination": destination,
+        })  # fmt: skip
+        replies.expect_ok(self.api(ch.att_xfer(self._leg(agent), target)))
 
     def transfer_complete(self, agent: str) -> None:
+        """Join the caller and the consulted party; only once the latter has answered
+        (att_xfer reads ``*`` only then: earlier it would be lost)."""
+        call = self.current_call(agent)
+        if call.consult_leg is None or call.consult_answered_at is None:
+            raise CommandFailed("the consulted party has not answered yet",
+                                code="consult_not_answered")  # fmt: skip
         replies.expect_ok(self.api(ch.uuid_recv_dtmf(self._leg(agent), "*")))
 
     def transfer_cancel(self, agent: str) -> None:
+        if self.current_call(agent).consult_leg is None:
+            raise CommandFailed("no consultation is in progress", code="not_consulting")
         replies.expect_ok(self.api(ch.uuid_recv_dtmf(self._leg(agent), "#")))
 
     def dial(self, agent: str, agent_endpoint: str, number: str, caller_id: str) -> str:

@@ -85,22 +85,46 @@ def test_blind_transfer_frees_the_agent(web: Web) -> None:
     assert http.get("/call-center/api/agent/status").get_json()["call"] is None
 
 
+def consult_of(http):  # type: ignore[no-untyped-def]
+    call = http.get("/call-center/api/agent/status").get_json()["call"]
+    return None if call is None else call["consult"]
+
+
 def test_attended_transfer_to_another_agent(web: Web) -> None:
+    web.sim.execute_api("sim_phone 1001 register")
+    web.sim.execute_api("sim_phone 1001 answer 1.5")
+    http, token = ready(web, "alice")
+    ring(web)
+    call = answered_call(web, http, token)
+    assert web.post(http, token, "call/transfer/cancel").get_json()["error"]["code"] == (
+        "not_consulting")  # fmt: skip
+    reply = web.post(http, token, "call/transfer", {"destination": "1001", "mode": "attended"})
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["call"]["consult"] == {"destination": "1001", "answered": False}
+    assert web.sim.core.engine.get(call["uuid"]).held  # type: ignore[union-attr]
+    # Too early: 1001 has not answered, and a '*' now would be lost.
+    early = web.post(http, token, "call/transfer/complete")
+    assert (early.status_code, early.get_json()["error"]["code"]) == (409, "consult_not_answered")
+    assert wait_until(lambda: (consult_of(http) or {}).get("answered") is True, 15)
+    assert web.post(http, token, "call/transfer/complete").status_code == 200
+    assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].call_uuid is None, 15)
+    caller = web.sim.core.engine.get(call["uuid"])
+    assert caller is not None and caller.answered and not caller.held  # now with 1001
+
+
+def test_attended_transfer_cancelled_returns_to_the_caller(web: Web) -> None:
     web.sim.execute_api("sim_phone 1001 register")
     web.sim.execute_api("sim_phone 1001 answer 0.2")
     http, token = ready(web, "alice")
     ring(web)
     call = answered_call(web, http, token)
-    reply = web.post(http, token, "call/transfer", {"destination": "1001", "mode": "attended"})
-    assert reply.status_code == 200, reply.get_json()
-    # The consult leg rings 1001 through the dialplan; once it answers, complete.
-    assert wait_until(lambda: any(c.name.startswith("sofia/") and "1001" in c.name
-                                  and c.answered for c in web.sim.core.engine.channels.values()),
-                      15)  # fmt: skip
-    assert web.post(http, token, "call/transfer/complete").status_code == 200
-    assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].call_uuid is None, 15)
-    caller = web.sim.core.engine.get(call["uuid"])
-    assert caller is not None and caller.answered  # the caller is now with 1001
+    web.post(http, token, "call/transfer", {"destination": "1001", "mode": "attended"})
+    assert wait_until(lambda: (consult_of(http) or {}).get("answered") is True, 15)
+    assert web.post(http, token, "call/transfer/cancel").status_code == 200
+    assert wait_until(lambda: consult_of(http) is None and http.get(
+        "/call-center/api/agent/status").get_json()["call"]["held"] is False, 15)  # fmt: skip
+    status = http.get("/call-center/api/agent/status").get_json()
+    assert status["call"]["uuid"] == call["uuid"]  # still alice's call, caller back
 
 
 def test_click_to_call_rings_the_agent_then_the_number(web: Web) -> None:
