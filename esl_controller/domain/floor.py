@@ -69,6 +69,7 @@ class Floor:
             ev.AgentAdded: lambda e: self._touch_agent(e.agent),
             ev.AgentContactChanged: self._contact,
             ev.AgentMaxNoAnswer: self._max_no_answer,
+            ev.AgentSettingsRead: self._settings,
             ev.MemberQueueStart: self._member_start,
             ev.AgentOffering: self._offering,
             ev.BridgeAgentStart: self._bridge_start,
@@ -162,6 +163,14 @@ class Floor:
         if match:
             self.contacts[match.group(1)] = e.agent
         return self._touch_agent(e.agent)
+
+    def _settings(self, e: ev.AgentSettingsRead) -> list[Change]:
+        view = self._agent(e.agent)
+        ended = view.last_call_ended_at
+        if e.last_bridge_end and (ended is None or e.last_bridge_end > ended):
+            ended = e.last_bridge_end
+        return self._put_agent(replace(view, wrap_up_time=e.wrap_up_time,
+                                       last_call_ended_at=ended))  # fmt: skip
 
     def _max_no_answer(self, e: ev.AgentMaxNoAnswer) -> list[Change]:
         view = replace(self._agent(e.agent), missed_in_a_row=e.no_answer_count or 0)

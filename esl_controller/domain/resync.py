@@ -31,6 +31,8 @@ def agent_events(rows: Iterable[Row]) -> list[object]:
             out.append(ev.AgentContactChanged(since, name, row["contact"]))
         out.append(ev.AgentStatusChanged(since, name, row.get("status", "Logged Out")))
         out.append(ev.AgentStateChanged(since, name, row.get("state", "Waiting")))
+        out.append(ev.AgentSettingsRead(since, name, ev.to_int(row.get("wrap_up_time")) or 0,
+                                        _num(row.get("last_bridge_end"))))  # fmt: skip
     return out
 
 

@@ -87,6 +87,17 @@ class AgentContactChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentSettingsRead:
+    """From ``callcenter_config agent list`` (resync): mod_callcenter fires no event when
+    ``wrap_up_time`` changes, and its wrap-up gate is ``last_bridge_end + wrap_up_time``."""
+
+    meta: Meta
+    agent: str
+    wrap_up_time: int
+    last_bridge_end: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class AgentValueRead:
     """agent-status-get / agent-state-get / agent-uuid-get (fired by ``agent get``)."""
 

@@ -99,3 +99,18 @@ def test_snapshot_is_a_copy() -> None:
     snap = floor.snapshot()
     floor.agents.clear()
     assert "agent7000" in snap.agents
+
+
+def test_resync_reads_the_wrap_up_gate_from_the_agent_list() -> None:
+    from esl_controller.domain.resync import agent_events
+
+    rows = [{"name": "1000@default", "status": "Available", "state": "Waiting",
+             "wrap_up_time": "30", "last_bridge_end": "1000", "last_status_change": "900"},
+            {"name": "1001@default", "status": "Available", "state": "Waiting",
+             "wrap_up_time": "10", "last_bridge_end": "0"}]  # fmt: skip
+    floor = Floor()
+    for event in agent_events(rows):
+        floor.apply(event)
+    busy, idle = floor.snapshot().agents["1000@default"], floor.snapshot().agents["1001@default"]
+    assert busy.wrap_up_time == 30 and busy.in_wrap_up(1020.0) and not busy.in_wrap_up(1031.0)
+    assert idle.wrap_up_time == 10 and not idle.in_wrap_up(1020.0)  # never bridged
