@@ -3,6 +3,8 @@ and the reply show, and the errors a browser or an attacker gets."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from esl_controller.store.engine import session_scope
 from esl_controller.store.models import AuditEntry
 from tests.web.conftest import Web
@@ -138,3 +140,18 @@ def test_phone_going_offline_pauses_an_available_agent(web: Web) -> None:
     web.sim.execute_api("sim_phone 1000 unregister")
     assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].phone_online is False)
     assert web.floor.snapshot().agents["agent1000"].pause_reason == "Phone offline"
+
+
+def test_sip_credentials_go_only_to_their_own_agent(web: Web) -> None:
+    from esl_controller.services.users import sip_ha1
+
+    web.deps.settings = dataclasses.replace(web.deps.settings, sip_wss_url="wss://sip.test:7443")
+    alice, _ = web.login("alice")
+    bob, _ = web.login("bob")
+    mine = alice.get("/call-center/api/agent/sip-credentials").get_json()
+    assert mine["uri"] == "sip:1000@127.0.0.1" and mine["wss_url"] == "wss://sip.test:7443"
+    assert mine["ha1"] == sip_ha1("1000", "127.0.0.1", "alice-sip-secret")
+    assert "password" not in str(mine).lower()
+    assert bob.get("/call-center/api/agent/sip-credentials").get_json()["ha1"] == sip_ha1(
+        "1001", "127.0.0.1", "bob-sip-secret")  # fmt: skip
+    assert web.app.test_client().get("/call-center/api/agent/sip-credentials").status_code == 401
