@@ -75,6 +75,18 @@ def check_disposition(code: str) -> None:
                               code="unknown_disposition")  # fmt: skip
 
 
+def choices(model: type[PauseReason] | type[Disposition]) -> s.ChoicesOut:
+    """The active codes of a reference table, by label."""
+
+    def rows() -> list[s.Choice]:
+        with session_scope(deps().sessions) as session:
+            query = select(model.code, model.label).where(model.active.is_(True))
+            rows = session.execute(query.order_by(model.label))
+            return [s.Choice(code=code, label=label) for code, label in rows]
+
+    return s.ChoicesOut(items=off_hub(rows))
+
+
 def register(api: Api) -> None:
     @api.endpoint("POST", "/agent/login", summary="Sign in; agents are also signed in to "
                   "their queues (On Break 'Login' until Ready)", tag="agent", role=None,
@@ -152,21 +164,9 @@ def register(api: Api) -> None:
     @api.endpoint("GET", "/pause-reasons", summary="Reasons an agent can give for Not Ready",
                   tag="reference", response=s.ChoicesOut)  # fmt: skip
     def pause_reasons(user: UserRecord) -> s.ChoicesOut:
-        def rows() -> list[s.Choice]:
-            with session_scope(deps().sessions) as session:
-                query = select(PauseReason).where(PauseReason.active.is_(True))
-                return [s.Choice(code=r.code, label=r.label) for r in session.scalars(
-                    query.order_by(PauseReason.label))]  # fmt: skip
-
-        return s.ChoicesOut(items=off_hub(rows))
+        return choices(PauseReason)
 
     @api.endpoint("GET", "/dispositions", summary="Outcomes an agent can record for a call",
                   tag="reference", response=s.ChoicesOut)  # fmt: skip
     def dispositions(user: UserRecord) -> s.ChoicesOut:
-        def rows() -> list[s.Choice]:
-            with session_scope(deps().sessions) as session:
-                query = select(Disposition).where(Disposition.active.is_(True))
-                return [s.Choice(code=r.code, label=r.label) for r in session.scalars(
-                    query.order_by(Disposition.label))]  # fmt: skip
-
-        return s.ChoicesOut(items=off_hub(rows))
+        return choices(Disposition)

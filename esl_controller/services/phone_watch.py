@@ -12,34 +12,22 @@ from __future__ import annotations
 
 import logging
 
-import gevent
-import gevent.queue
-
 from esl_controller.domain.model import AgentView, Change
 from esl_controller.errors import CallCenterError
 from esl_controller.services.agents import AgentService
+from esl_controller.services.worker import QueueWorker
 
 log = logging.getLogger(__name__)
 PHONE_OFFLINE = "Phone offline"
 TAKING_CALLS = ("Available", "Available (On Demand)")
 
 
-class PhoneWatch:
+class PhoneWatch(QueueWorker[str]):
     def __init__(self, agents: AgentService) -> None:
+        super().__init__()
         self.agents = agents
         self.online: dict[str, bool | None] = {}
         self.paused: list[str] = []
-        self._inbox: gevent.queue.Queue = gevent.queue.Queue()
-        self._worker: gevent.Greenlet | None = None
-
-    def start(self) -> None:
-        if self._worker is None:
-            self._worker = gevent.spawn(self._run)
-
-    def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.kill(block=False)
-            self._worker = None
 
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
@@ -49,15 +37,13 @@ class PhoneWatch:
             was = self.online.get(view.name)
             self.online[view.name] = view.phone_online
             if was is True and view.phone_online is False and view.status in TAKING_CALLS:
-                self._inbox.put(view.name)
+                self.submit(view.name)
 
-    def _run(self) -> None:
-        while True:
-            agent = self._inbox.get()
-            try:
-                self.agents.not_ready(agent, PHONE_OFFLINE)
-            except CallCenterError as exc:
-                log.warning("could not pause %s after its phone went offline: %s", agent, exc)
-                continue
-            self.paused.append(agent)
-            log.info("paused %s: its phone went offline while Available", agent)
+    def handle(self, agent: str) -> None:
+        try:
+            self.agents.not_ready(agent, PHONE_OFFLINE)
+        except CallCenterError as exc:
+            log.warning("could not pause %s after its phone went offline: %s", agent, exc)
+            return
+        self.paused.append(agent)
+        log.info("paused %s: its phone went offline while Available", agent)

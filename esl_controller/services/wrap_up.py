@@ -16,19 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 
-import gevent
-import gevent.queue
-
 from esl_controller.domain.model import CallView, Change
 from esl_controller.errors import CallCenterError, NotFound
 from esl_controller.services.agents import AgentService
 from esl_controller.services.recorder import Recorder
+from esl_controller.services.worker import QueueWorker
 
 log = logging.getLogger(__name__)
 KEPT_CALLS = 20
 
 
-class WrapUpService:
+class WrapUpService(QueueWorker[CallView]):
     def __init__(
         self,
         agents: AgentService,
@@ -37,43 +35,31 @@ class WrapUpService:
         limit: int = 120,
         wanted: Callable[[str], bool] = lambda agent: True,
     ) -> None:
+        super().__init__()
         self.agents = agents
         self.recorder = recorder
         self.limit = limit
         self.wanted = wanted  # which agents get the wrap-up hold (those with a page open)
         self.pending: dict[str, tuple[str, float]] = {}  # agent -> (call uuid, hold until)
         self.recent: dict[str, collections.deque[str]] = {}
-        self._inbox: gevent.queue.Queue = gevent.queue.Queue()
-        self._worker: gevent.Greenlet | None = None
-
-    def start(self) -> None:
-        if self._worker is None:
-            self._worker = gevent.spawn(self._run)
-
-    def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.kill(block=False)
-            self._worker = None
 
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
             if change.kind == "call_ended" and isinstance(change.view, CallView):
                 call = change.view
                 if call.agent and call.answered_at is not None:
-                    self._inbox.put(call)
+                    self.submit(call)
 
-    def _run(self) -> None:
-        while True:
-            call: CallView = self._inbox.get()
-            agent = call.agent or ""
-            self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS)).append(call.uuid)
-            if not self.wanted(agent):
-                continue
-            self.pending[agent] = (call.uuid, time.time() + self.limit)
-            try:
-                self.agents.hold_wrap_up(agent, self.limit)
-            except CallCenterError as exc:
-                log.warning("wrap-up hold for %s failed: %s", agent, exc)
+    def handle(self, call: CallView) -> None:
+        agent = call.agent or ""
+        self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS)).append(call.uuid)
+        if not self.wanted(agent):
+            return
+        self.pending[agent] = (call.uuid, time.time() + self.limit)
+        try:
+            self.agents.hold_wrap_up(agent, self.limit)
+        except CallCenterError as exc:
+            log.warning("wrap-up hold for %s failed: %s", agent, exc)
 
     def waiting_for(self, agent: str) -> tuple[str, float] | None:
         """The call whose disposition is awaited, and until when offers are held."""
