@@ -107,6 +107,8 @@ const caller = {
   events: [],
   rtpPayloadCounts: {},
   telephoneEventPts: [],
+  dtmfEvents: [], // RFC 4733 event codes received (0-9, 10 = *, 11 = #), one per event
+  lastDtmfStamp: null,
   probing: false,
 
   record(type, data = {}) {
@@ -227,13 +229,31 @@ const caller = {
     const counts = this.rtpPayloadCounts;
     const { readable, writable } = receiver.createEncodedStreams();
     const probe = new TransformStream({
-      transform(frame, controller) {
-        const pt = frame.getMetadata().payloadType;
+      transform: (frame, controller) => {
+        const metadata = frame.getMetadata();
+        const pt = metadata.payloadType;
         counts[pt] = (counts[pt] || 0) + 1;
+        if (this.telephoneEventPts.includes(pt)) {
+          this.recordDtmf(frame, metadata);
+        }
         controller.enqueue(frame);
       },
     });
     readable.pipeThrough(probe).pipeTo(writable).catch(() => undefined);
+  },
+
+  /**
+   * A telephone-event packet (RFC 4733): the payload's first byte is the event code. Every
+   * packet of one event (start, updates, the repeated end packets) has the same RTP timestamp,
+   * so an event is recorded once, on its first packet.
+   */
+  recordDtmf(frame, metadata) {
+    const stamp = metadata.rtpTimestamp ?? frame.timestamp;
+    if (stamp === this.lastDtmfStamp || frame.data.byteLength < 4) {
+      return;
+    }
+    this.lastDtmfStamp = stamp;
+    this.dtmfEvents.push(new Uint8Array(frame.data)[0]);
   },
 
   /** With encoded streams on, senders need their streams piped too or they send nothing. */

@@ -117,7 +117,7 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
 
   function tick(state) {
     const shown = shownCall(state);
-    const answered = shown?.call?.answered_at;
+    const answered = shown?.call ? shown.call.answered_at : shown?.phoneCall?.answeredAt;
     setText(el.timer, answered ? duration(since(answered)) : "");
   }
 
@@ -152,6 +152,9 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
     const what = consult ? `Consulting ${consult.destination}` : shown.held ? "On hold" : "Talking";
     setText(el.state, what);
     setShown(el.held, shown.held);
+    // A queue caller hears FreeSWITCH's hold music; a direct softphone call hears nothing.
+    const heldText = call ? "the caller hears music" : "the other side hears silence";
+    setText(el.held, `On hold — ${heldText}`);
     setText(el.muteState, state.phone.muted ? "muted" : "on");
     el.mute.setAttribute("aria-pressed", String(state.phone.muted));
     setText(el.mute, state.phone.muted ? "Unmute" : "Mute");

@@ -57,8 +57,18 @@ phone.on("registration", ({ state, reason }) =>
 phone.on("incoming", ({ from, displayName }) =>
   updatePhone({ call: { state: "ringing", from, displayName } }),
 );
+// answeredAt: when this browser saw the softphone's call established (its talk timer).
 phone.on("established", () =>
-  store.update((s) => ({ phone: { ...s.phone, call: { ...s.phone.call, state: "established" } } })),
+  store.update((s) => ({
+    phone: {
+      ...s.phone,
+      call: {
+        ...s.phone.call,
+        state: "established",
+        answeredAt: s.phone.call?.answeredAt ?? Date.now() / 1000,
+      },
+    },
+  })),
 );
 phone.on("held", ({ held }) =>
   store.update((s) => ({

@@ -81,6 +81,8 @@ export function mountStatusPanel(root, { store, run, api }) {
     root.dataset.status = agent?.status ?? "";
     root.dataset.state = agent?.state ?? "";
     setText(el.phone, phoneText(state));
+    el.phone.dataset.registration =
+      state.agent?.phone_online === false ? "offline" : state.phone.registration;
     const blocked = isStale(state) || isBusy(state, "status") || !agent || state.link?.connected === false;
     setDisabled(el.ready, blocked || agent?.status === "Available");
     setDisabled(el.notReady, blocked || reasons.length === 0);

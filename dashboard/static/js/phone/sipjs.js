@@ -892,7 +892,8 @@ export class SipPhone {
    * Send DTMF digits. RFC 4733 telephone-events through the session description handler
    * (`RTCDTMFSender`); falls back to one SIP INFO (`application/dtmf-relay`) per digit when no
    * DTMF sender is available (telephone-event not negotiated), or always with
-   * `{method: "info"}` / option `dtmfMethod: "info"`.
+   * `{method: "info"}` / option `dtmfMethod: "info"`. RFC 4733 digits are queued after the
+   * tones of earlier calls that are still playing.
    * @param {string} digits `0-9`, `*`, `#`, `A-D`; `,` pauses for two seconds
    * @param {{method?: "rfc4733"|"info"}} [options]
    * @returns {Promise<"rfc4733"|"info">} the transport used
@@ -907,7 +908,13 @@ export class SipPhone {
     const duration = this._o.dtmfDuration;
     if (method !== "info") {
       const sdh = session.sessionDescriptionHandler;
-      const sent = sdh?.sendDtmf?.(tones, { duration, interToneGap: this._o.dtmfInterToneGap });
+      // insertDTMF() replaces the tones still waiting to be played: keys pressed faster than
+      // the tones play would be lost, so queue these after the pending ones.
+      const pending = sdh?.peerConnection?.getSenders()[0]?.dtmf?.toneBuffer ?? "";
+      const sent = sdh?.sendDtmf?.(pending + tones, {
+        duration,
+        interToneGap: this._o.dtmfInterToneGap,
+      });
       if (sent) {
         return "rfc4733";
       }
