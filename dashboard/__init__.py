@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask
 from flask_socketio import SocketIO
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api import PREFIX, build_api
 from dashboard.api.context import EXTENSION_KEY
@@ -41,6 +42,9 @@ def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> F
     )
     if config:
         app.config.update(config)
+    if settings.proxies:
+        n = settings.proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     deps.extra.setdefault(
         "login_limiter", LoginLimiter(settings.login_attempts, settings.login_window)
     )

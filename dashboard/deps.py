@@ -39,6 +39,9 @@ class WebSettings:
     vendor_dir: str | None = None  # node_modules with socket.io-client and sip.js
     xml_curl_username: str | None = None
     xml_curl_password: str | None = None
+    # Reverse proxies in front (nginx...): their X-Forwarded-For / -Proto are trusted, so
+    # the login limit counts real client addresses rather than the proxy's.
+    proxies: int = 0
 
 
 @dataclass(slots=True)

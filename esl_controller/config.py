@@ -27,6 +27,7 @@ class Settings:
     crm_url_template: str | None
     cookie_secure: bool | None = None  # None: secure unless serving on loopback
     wrap_up_limit: int = 120
+    proxies: int = 0  # reverse proxies in front of the dashboard
 
     @property
     def default_esl_password(self) -> bool:
@@ -44,6 +45,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise InvalidArgument(f"{name} must be positive")
     return value
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    raw = (env.get(name) or "0").strip()
+    if not raw.isdigit() or int(raw) > 5:
+        raise InvalidArgument(f"{name} must be a number of proxies from 0 to 5, not {raw!r}")
+    return int(raw)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool | None:
@@ -87,4 +95,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crm_url_template=env.get("CRM_URL_TEMPLATE") or None,
         cookie_secure=_flag(env, "SESSION_COOKIE_SECURE"),
         wrap_up_limit=int(_float(env, "WRAP_UP_LIMIT", 120.0)),
+        proxies=_count(env, "BEHIND_PROXIES"),
     )

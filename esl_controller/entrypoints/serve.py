@@ -125,6 +125,7 @@ def run_serve(args: argparse.Namespace) -> int:
         phone_driver="sip" if settings.sip_wss_url and not args.simulate else "simulator",
         xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
         xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
+        proxies=settings.proxies,
     )  # fmt: skip
     deps = build_dependencies(
         api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,

@@ -155,3 +155,27 @@ def test_sip_credentials_go_only_to_their_own_agent(web: Web) -> None:
     assert bob.get("/call-center/api/agent/sip-credentials").get_json()["ha1"] == sip_ha1(
         "1001", "127.0.0.1", "bob-sip-secret")  # fmt: skip
     assert web.app.test_client().get("/call-center/api/agent/sip-credentials").status_code == 401
+
+
+def test_behind_a_proxy_the_login_limit_counts_client_addresses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import build_web, stop_web
+
+    web = build_web(f"sqlite:///{tmp_path / 'cc.db'}", proxies=1)
+    try:
+        http = web.app.test_client()
+
+        def attempt(address: str, password: str = "wrong-one") -> int:
+            reply = http.post("/call-center/api/agent/login",
+                              json={"username": "alice", "password": password},
+                              headers={"X-Forwarded-For": address})  # fmt: skip
+            return int(reply.status_code)
+
+        assert [attempt("198.51.100.7") for _ in range(5)] == [401] * 5
+        assert attempt("198.51.100.7") == 429
+        # Another client behind the same proxy is not locked out by that one's address,
+        # though the user name itself is (it was guessed at 5 times).
+        assert attempt("203.0.113.9", "alice-password") == 429
+        web.deps.extra["login_limiter"].succeeded("user:alice")  # type: ignore[attr-defined]
+        assert attempt("203.0.113.9", "alice-password") == 200
+    finally:
+        stop_web(web)
