@@ -69,8 +69,9 @@ def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> F
             username=settings.xml_curl_username, password=settings.xml_curl_password,
         ))  # fmt: skip
 
-    socketio = SocketIO(app, async_mode="gevent", message_queue=deps.extra.get("redis_url"),
-                        cors_allowed_origins=None)  # fmt: skip
+    # One process holds the ESL link and serves every dashboard; a Redis message queue
+    # for several web workers (REDIS_URL) is not wired yet.
+    socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins=None)
     publisher = Publisher(socketio, deps)
     register_socketio(socketio, publisher, deps)
     app.extensions["callcenter.publisher"] = publisher

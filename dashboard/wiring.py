@@ -36,7 +36,6 @@ def build_dependencies(
     recorder: Recorder,
     settings: WebSettings,
     wrap_up_limit: int = 120,
-    redis_url: str | None = None,
 ) -> Dependencies:
     agents = AgentService(api, floor)
     calls = CallService(api, floor, bgapi=bgapi)
@@ -48,7 +47,7 @@ def build_dependencies(
                                  timeout=settings.crm_timeout),
         wrap_up=WrapUpService(agents, recorder, limit=wrap_up_limit,
                               wanted=LinkedAgents(UserService(sessions))),
-        settings=settings, extra={"redis_url": redis_url},
+        settings=settings,
     )  # fmt: skip
     return deps
 

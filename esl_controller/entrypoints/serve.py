@@ -89,7 +89,10 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.simulate:
         sim = start_simulator(args, esl.password)
         esl = dataclasses.replace(esl, host="127.0.0.1", port=sim.port)
-    elif settings.default_esl_password:
+    if settings.redis_url:
+        log.warning("REDIS_URL is set but not used yet: this process serves every dashboard "
+                    "itself (run one `callcenter serve`)")  # fmt: skip
+    if not args.simulate and settings.default_esl_password:
         log.warning(
             "ESL_PASSWORD is FreeSWITCH's default 'ClueCon': change it in "
             "event_socket.conf.xml and set ESL_PASSWORD"
@@ -130,7 +133,7 @@ def run_serve(args: argparse.Namespace) -> int:
     deps = build_dependencies(
         api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,
         sessions=sessions, recorder=recorder, settings=web,
-        wrap_up_limit=settings.wrap_up_limit, redis_url=settings.redis_url,
+        wrap_up_limit=settings.wrap_up_limit,
     )  # fmt: skip
     app = create_app(deps)
     floor.listeners.append(recorder.on_changes)
