@@ -142,8 +142,12 @@ def sign_in(user: UserRecord) -> str:
 
 
 def sign_out() -> None:
-    if isinstance(session.get("sid"), str):
-        revoked().revoke(session["sid"])
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        revoked().revoke(session_id)
+        publisher = current_app.extensions.get("callcenter.publisher")
+        if publisher is not None:
+            publisher.signed_out(session_id)
     session.clear()
 
 

@@ -33,6 +33,7 @@ class Publisher:
         self.socketio = socketio
         self.deps = deps
         self.clients: dict[str, UserRecord] = {}  # sid -> user
+        self.sessions: dict[str, str] = {}  # socket sid -> web session id
         self.agents_online: Counter[str] = Counter()
         self._call_agent: dict[str, str] = {}
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
@@ -59,8 +60,9 @@ class Publisher:
 
     # -- clients ---------------------------------------------------------------------
 
-    def connect(self, sid: str, user: UserRecord) -> None:
+    def connect(self, sid: str, user: UserRecord, session_id: str = "") -> None:
         self.clients[sid] = user
+        self.sessions[sid] = session_id
         if user.agent:
             join_room(ev.agent_room(user.agent))
             self.agents_online[user.agent] += 1
@@ -68,7 +70,14 @@ class Publisher:
             join_room(ev.SUPERVISORS)
         self.socketio.emit(ev.SNAPSHOT, self.snapshot_for(user), to=sid)
 
+    def signed_out(self, session_id: str) -> None:
+        """A web session ended: its pages' sockets go too (they would keep receiving)."""
+        for sid, owner in list(self.sessions.items()):
+            if owner == session_id:
+                self.socketio.server.disconnect(sid)
+
     def disconnect(self, sid: str) -> None:
+        self.sessions.pop(sid, None)
         user = self.clients.pop(sid, None)
         if user is not None and user.agent:
             self.agents_online[user.agent] -= 1
@@ -137,7 +146,9 @@ def register_socketio(socketio: SocketIO, publisher: Publisher, deps: Dependenci
             user = off_hub(lambda: deps.users.get(user_id))
         if user is None:
             return False  # not signed in: the client sees connect_error
-        publisher.connect(request.sid, user)  # type: ignore[attr-defined]
+        session_id = session.get("sid")
+        publisher.connect(request.sid, user,  # type: ignore[attr-defined]
+                          session_id if isinstance(session_id, str) else "")  # fmt: skip
         return True
 
     @socketio.on("disconnect")

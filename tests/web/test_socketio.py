@@ -73,3 +73,12 @@ def test_resync_sends_a_fresh_snapshot(web: Web) -> None:
     assert snapshot["link"]["connected"] and snapshot["agent"]["name"] == "agent1000"
     assert wait_until(lambda: any(e["name"] == "link" and e["args"][0]["connected"]
                                   for e in received(alice, seen)))  # fmt: skip
+
+
+def test_signing_out_closes_that_session_s_sockets(web: Web) -> None:
+    alice, http, token = connect(web, "alice")
+    other, _, _ = connect(web, "bob")
+    assert alice.is_connected() and other.is_connected()
+    assert web.post(http, token, "agent/logout").status_code == 200
+    assert wait_until(lambda: not alice.is_connected())
+    assert other.is_connected()  # bob's session is his own
