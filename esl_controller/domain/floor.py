@@ -103,6 +103,15 @@ class Floor:
         view = replace(self._agent(agent), pause_reason=reason)
         return self._put_agent(view)
 
+    def mark_transferred(self, call_uuid: str, at: float | None) -> list[Change]:
+        """The product blind-transferred this call (uuid_transfer): FreeSWITCH's events
+        only show the queue call ending, as if the caller had simply finished. ``None``
+        takes the mark back (the transfer command failed)."""
+        call = self.calls.get(call_uuid)
+        if call is None or call.transferred_at == at:
+            return []
+        return self._put_call(replace(call, transferred_at=at))
+
     # -- helpers ---------------------------------------------------------------------
 
     def _now(self, meta: ev.Meta | None = None) -> float:

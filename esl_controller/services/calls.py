@@ -85,7 +85,14 @@ class CallService:
 
     def transfer_blind(self, agent: str, destination: str) -> None:
         call = self.current_call(agent)
-        replies.expect_ok(self.api(ch.uuid_transfer(call.uuid, destination)))
+        # Marked first, so the queue call's end (which follows at once) reads "transferred".
+        command = ch.uuid_transfer(call.uuid, destination)
+        self.floor.mark_transferred(call.uuid)
+        try:
+            replies.expect_ok(self.api(command))
+        except CallCenterError:
+            self.floor.unmark_transferred(call.uuid)
+            raise
 
     def transfer_attended(self, agent: str, destination: str, context: str = "default") -> None:
         """Consult: the caller is held and the destination rung through the dialplan

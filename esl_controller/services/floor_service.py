@@ -62,6 +62,13 @@ class FloorService:
         if view is not None:
             self._inbox.put(("event", view))
 
+    def mark_transferred(self, call_uuid: str) -> None:
+        """Record that the product transferred the call away (outcome "transferred")."""
+        self._inbox.put(("transferred", (call_uuid, time.time())))
+
+    def unmark_transferred(self, call_uuid: str) -> None:
+        self._inbox.put(("transferred", (call_uuid, None)))
+
     def set_pause_reason(self, agent: str, reason: str | None) -> None:
         """Record why the product paused an agent (FreeSWITCH has no reason field)."""
         self._inbox.put(("pause_reason", (agent, reason)))
@@ -115,6 +122,8 @@ class FloorService:
                 changes.append(Change("snapshot", "floor", fresh.snapshot()))
             elif kind == "pause_reason":
                 changes = self.floor.set_pause_reason(*payload)
+            elif kind == "transferred":
+                changes = self.floor.mark_transferred(*payload)
             else:
                 changes = self.floor.apply(payload)
             if changes:

@@ -83,6 +83,10 @@ def test_blind_transfer_frees_the_agent(web: Web) -> None:
     assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].call_uuid is None)
     assert web.sim.core.engine.get(call["uuid"]) is not None  # the caller lives on, parked
     assert http.get("/call-center/api/agent/status").get_json()["call"] is None
+    assert web.post(http, token, "agent/wrap-up", {"disposition": "escalated"}).status_code == 200
+    assert web.recorder.drained(timeout=5)
+    item = http.get("/call-center/api/history").get_json()["items"][0]
+    assert (item["call_uuid"], item["outcome"]) == (call["uuid"], "transferred")
 
 
 def consult_of(http):  # type: ignore[no-untyped-def]
