@@ -154,8 +154,9 @@ class Pages:
         self.pages: dict[str, Any] = {}
         self.console: list[str] = []
 
-    def context(self, name: str) -> Any:
-        context = self.browser.new_context(viewport={"width": 1280, "height": 800})
+    def context(self, name: str, browser: Any = None) -> Any:
+        """A new context of ``browser`` (default: the module's browser) named ``name``."""
+        context = (browser or self.browser).new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(TIMEOUT_MS)
         context.on("page", lambda page: self._watch(name, page))
         self.contexts.append(context)

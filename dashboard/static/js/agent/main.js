@@ -7,6 +7,8 @@ import { mountBanner } from "./banner.js";
 import { mountCallPanel } from "./call-panel.js";
 import { mountDialerPanel } from "./dialer-panel.js";
 import { mountHistoryPanel } from "./history-panel.js";
+import { loadPhonePrefs } from "./phone-prefs.js";
+import { mountPhoneSettings } from "./phone-settings-panel.js";
 import { mountRingingPanel, ringingSubject } from "./ringing-panel.js";
 import { connectSocket } from "./socket.js";
 import {
@@ -47,7 +49,14 @@ const api = createApi({
 
 // -- the phone ----------------------------------------------------------------------
 
-const phone = createPhone({ driver, api, audioElement: byTestId(document, "remote-audio") });
+// The softphone starts with this browser's saved settings (auto-answer, microphone, speaker).
+const phonePrefs = driver === "sip" ? loadPhonePrefs() : null;
+const phone = createPhone({
+  driver,
+  api,
+  audioElement: byTestId(document, "remote-audio"),
+  settings: phonePrefs ?? undefined,
+});
 function updatePhone(patch) {
   store.update((state) => ({ phone: { ...state.phone, ...patch } }));
 }
@@ -208,6 +217,9 @@ connectSocket({
 const context = { store, run, fail, notify, api, phone, loadHistory, loadTargets };
 const status = mountStatusPanel(root, context);
 const call = mountCallPanel(root, context);
+if (phone.kind === "sip") {
+  mountPhoneSettings(root, { phone, prefs: phonePrefs });
+}
 const renderers = [
   mountBanner(document.getElementById("banner")),
   status.render,

@@ -8,6 +8,10 @@
  * answer / hangup / hold / DTMF fall back to the REST API, which acts on the agent's call
  * in FreeSWITCH. Transfers and dial-out never go through the phone.
  *
+ * The SIP driver also carries the phone settings (auto-answer, microphone, speaker): given at
+ * creation, changeable at any time with setAutoAnswer / setMicrophone / setSpeaker, and handed
+ * to the softphone when it starts, so a change made before it has loaded is not lost.
+ *
  * @module phone/driver
  */
 
@@ -16,12 +20,27 @@ import { SimulatedPhone } from "./simulated.js";
 const SIP_MODULE = "/static/js/phone/sipjs.js";
 const EVENTS = ["registration", "incoming", "established", "held", "ended", "error"];
 
+/**
+ * @typedef {object} PhoneSettings
+ * @property {boolean} [autoAnswer] answer incoming calls at once
+ * @property {string} [microphoneId] audio input deviceId ("" = the browser's default)
+ * @property {string} [speakerId] audio output deviceId ("" = the browser's default)
+ */
+
 /** The SIP.js softphone with REST fallbacks; same interface as SimulatedPhone. */
 class SipDriver {
-  constructor({ api }) {
+  /** @param {{api: object, audioElement?: HTMLMediaElement, settings?: PhoneSettings}} options */
+  constructor({ api, audioElement = null, settings = {} }) {
     this.kind = "sip";
     this.canReject = true;
     this._rest = new SimulatedPhone({ api });
+    this._audio = audioElement;
+    this._settings = {
+      autoAnswer: Boolean(settings.autoAnswer),
+      microphoneId: settings.microphoneId || "",
+      speakerId: this.canChooseSpeaker ? settings.speakerId || "" : "",
+    };
+    this._module = null;
     this._sip = null;
     this._handlers = new Map();
     this._registration = "connecting";
@@ -43,6 +62,59 @@ class SipDriver {
 
   get muted() {
     return this._sip ? this._sip.muted : this._muted;
+  }
+
+  /** The settings in force: {autoAnswer, microphoneId, speakerId}. */
+  get settings() {
+    return { ...this._settings };
+  }
+
+  /** False where the browser cannot choose the audio output (no HTMLMediaElement.setSinkId). */
+  get canChooseSpeaker() {
+    return typeof this._audio?.setSinkId === "function";
+  }
+
+  /** Auto-answer on or off, for the calls that arrive from now on. */
+  setAutoAnswer(on) {
+    this._settings.autoAnswer = Boolean(on);
+    this._sip?.setAutoAnswer(this._settings.autoAnswer);
+  }
+
+  /** Use microphone `deviceId` ("" = default): at once on a live call, and for later calls. */
+  async setMicrophone(deviceId) {
+    this._settings.microphoneId = deviceId || "";
+    await this._sip?.setMicrophone(this._settings.microphoneId);
+  }
+
+  /** Play calls on speaker `deviceId` ("" = default). Throws where that cannot be chosen. */
+  async setSpeaker(deviceId) {
+    if (!this.canChooseSpeaker) {
+      throw new Error("this browser cannot choose the audio output");
+    }
+    this._settings.speakerId = deviceId || "";
+    if (this._sip) {
+      await this._sip.setSpeaker(this._settings.speakerId);
+    } else {
+      await this._audio.setSinkId(this._settings.speakerId);
+    }
+  }
+
+  /**
+   * The audio devices ({inputs, outputs} of {deviceId, label, groupId}), as SipPhone.devices()
+   * lists them: labels (and ids) are empty until the page may use the microphone.
+   */
+  async devices() {
+    try {
+      const { SipPhone } = await this._load();
+      return await SipPhone.devices();
+    } catch {
+      return { inputs: [], outputs: [] };
+    }
+  }
+
+  _load() {
+    this._module ??= import(SIP_MODULE);
+    return this._module;
   }
 
   on(event, handler) {
@@ -73,7 +145,7 @@ class SipDriver {
   }
 
   /** Fetch the agent's credentials, load the softphone module and register. */
-  async start({ api, audioElement, autoAnswer = false }) {
+  async start({ api }) {
     let credentials;
     try {
       credentials = await api.get("/agent/sip-credentials");
@@ -83,7 +155,7 @@ class SipDriver {
     }
     let SipPhone;
     try {
-      ({ SipPhone } = await import(SIP_MODULE));
+      ({ SipPhone } = await this._load());
       if (typeof SipPhone !== "function") {
         throw new Error("the module exports no SipPhone");
       }
@@ -98,8 +170,8 @@ class SipDriver {
         extension: credentials.extension,
         ha1: credentials.ha1,
         displayName: credentials.display_name,
-        audioElement,
-        autoAnswer,
+        audioElement: this._audio,
+        ...this._settings,
       });
     } catch (error) {
       this._fail(`the softphone refused its settings (${error.message})`);
@@ -156,12 +228,13 @@ class SipDriver {
 
 /**
  * The phone for `driver` ("simulator" | "sip"), started. Never throws: a softphone that
- * cannot start reports registration "failed" with a reason.
+ * cannot start reports registration "failed" with a reason. `settings` (PhoneSettings) apply
+ * to the SIP driver only.
  */
-export function createPhone({ driver, api, audioElement }) {
+export function createPhone({ driver, api, audioElement, settings }) {
   if (driver === "sip") {
-    const phone = new SipDriver({ api });
-    queueMicrotask(() => phone.start({ api, audioElement }));
+    const phone = new SipDriver({ api, audioElement, settings });
+    queueMicrotask(() => phone.start({ api }));
     return phone;
   }
   const phone = new SimulatedPhone({ api });

@@ -3,8 +3,8 @@
  * RFC 7118, with WebRTC media).
  *
  * The agent page talks to a phone driver through one small interface (start/stop, answer,
- * reject, hangup, hold/unhold, mute, sendDtmf, device selection, `on(event, handler)` and the
- * `registrationState` / `callState` getters). This module is the driver for a real browser
+ * reject, hangup, hold/unhold, mute, sendDtmf, device selection, auto-answer,
+ * `on(event, handler)` and the `registrationState` / `callState` getters). This module is the driver for a real browser
  * softphone registered to FreeSWITCH (mod_sofia `ws-binding`/`wss-binding`); another driver
  * drives the simulator over REST.
  *
@@ -74,7 +74,8 @@ const EVENTS = ["registration", "incoming", "established", "held", "ended", "err
  * @property {string} [sipModuleUrl] Where to `import()` SIP.js from
  *   (default {@link DEFAULT_SIP_MODULE_URL}).
  * @property {HTMLMediaElement} [audioElement] Element that plays the remote audio.
- * @property {boolean} [autoAnswer=false] Answer every incoming call immediately.
+ * @property {boolean} [autoAnswer=false] Answer every incoming call immediately (change it
+ *   later with {@link SipPhone#setAutoAnswer}).
  * @property {{debug?: Function, info?: Function, log?: Function, warn?: Function,
  *   error?: Function}} [logger] Console-like logger (default `console`).
  * @property {"rfc4733"|"info"} [dtmfMethod="rfc4733"] Preferred DTMF transport; RFC 4733
@@ -185,6 +186,21 @@ export class SipPhone {
   /** True while the local audio is muted by {@link SipPhone#mute}. */
   get muted() {
     return this._muted;
+  }
+
+  /** True when every incoming call is answered at once (option `autoAnswer`). */
+  get autoAnswer() {
+    return Boolean(this._o.autoAnswer);
+  }
+
+  /**
+   * Turn auto-answer on or off on the running phone (no restart, no re-REGISTER). It applies
+   * to calls that arrive from now on: a call already ringing keeps ringing until answered.
+   * A `Call-Info: ...;answer-after=N` from the server is honoured either way.
+   * @param {boolean} on
+   */
+  setAutoAnswer(on) {
+    this._o.autoAnswer = Boolean(on);
   }
 
   /**
