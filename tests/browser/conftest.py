@@ -8,33 +8,15 @@ keep their own.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.browser.browsers import CHROMIUM_ARGS, require_chromium
 from tests.browser.server import REPO, CallCenterServer
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OUTPUT = REPO / "test-output"
-
-
-def require_chromium() -> None:
-    if os.path.exists(CHROMIUM):
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{CHROMIUM} is missing (CI=true: the browser tests must run)")
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +27,7 @@ def agent_browser():  # type: ignore[no-untyped-def]
 
     expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=require_chromium(), args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 

@@ -32,6 +32,7 @@ import pytest
 
 from tests.browser import test_agent_softphone as softphone
 from tests.browser.agent_page import screenshots, sign_in
+from tests.browser.browsers import CHROMIUM_ARGS, require_chromium
 
 # The fixtures of test_agent_softphone.py, by name: Kamailio, the harness server, Chromium
 # with fake media devices, the call center and the browser contexts of a test.
@@ -102,8 +103,8 @@ PLUG = """
 @pytest.fixture(scope="module")
 def asking_browser(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     """Chromium with fake devices but no fake permission UI: the page must ask first."""
-    args = [arg for arg in softphone.CHROMIUM_ARGS if arg != "--use-fake-ui-for-media-stream"]
-    instance = browser.browser_type.launch(executable_path=softphone._chromium_path(),
+    args = [*CHROMIUM_ARGS, "--use-fake-device-for-media-stream"]  # no fake permission prompt
+    instance = browser.browser_type.launch(executable_path=require_chromium(),
                                            headless=True, args=args)  # fmt: skip
     yield instance
     instance.close()

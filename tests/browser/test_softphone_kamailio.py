@@ -12,56 +12,30 @@ Skips only when kamailio (with its websocket module) or chromium is missing and 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.browser.softphone.http_server import REPO, SIPJS_DIR, HarnessServer
-from tests.browser.softphone.kamailio import Kamailio, find_kamailio, find_module_dir, ha1
+from tests.browser.browsers import (
+    CHROMIUM_ARGS,
+    MEDIA_ARGS,
+    require_chromium,
+    require_softphone_tools,
+)
+from tests.browser.softphone.http_server import REPO, HarnessServer
+from tests.browser.softphone.kamailio import Kamailio, ha1
 
 REALM = "127.0.0.1"
 PASSWORDS = {"1000": "agent-secret-1000", "1001": "caller-secret-1001"}
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 TIMEOUT_MS = 15_000
 OUTPUT = REPO / "test-output"
 
 
-def _missing(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} (CI=true: the softphone browser test must run)")
-    pytest.skip(what)
-
-
-def _chromium_path() -> str | None:
-    if os.path.exists(CHROMIUM):
-        return CHROMIUM
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.fixture(scope="module")
 def requirements() -> None:
-    if find_kamailio() is None:
-        _missing("kamailio is not installed (apt-get install kamailio kamailio-websocket-modules)")
-    if find_module_dir() is None:
-        _missing("kamailio websocket module missing (apt-get install kamailio-websocket-modules)")
-    if _chromium_path() is None:
-        _missing(f"chromium is not installed ({CHROMIUM})")
-    assert (SIPJS_DIR / "lib" / "index.js").exists(), "node_modules/sip.js missing: run npm ci"
+    require_softphone_tools()
 
 
 def _users() -> dict[str, str]:
@@ -91,8 +65,8 @@ def browser(requirements):  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=_chromium_path(), headless=True,
-                                      args=CHROMIUM_ARGS)  # fmt: skip
+        instance = pw.chromium.launch(executable_path=require_chromium(), headless=True,
+                                      args=CHROMIUM_ARGS + MEDIA_ARGS)  # fmt: skip
         yield instance
         instance.close()
 
