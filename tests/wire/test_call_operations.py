@@ -77,16 +77,21 @@ def test_attended_transfer_and_supervisor(stack) -> None:  # type: ignore[no-unt
     call = calls.current_call("agent1000")
     spy = supervisor.eavesdrop("user/1003@127.0.0.1", "agent1000", "whisper")
     assert sim.execute_api(f"uuid_getvar {spy} eavesdrop_mode") == "whisper"
-    calls.transfer_attended("agent1000", "user/1001@127.0.0.1")
+    calls.transfer_attended("agent1000", "1001")  # dialled through the dialplan
     assert wait_until(lambda: sim.core.engine.get(call.uuid).held)  # type: ignore[union-attr]
-    gevent_sleep_until_target = wait_until(lambda: any(
+    assert wait_until(lambda: any(
         ch.name.startswith("sofia/internal/1001@") and ch.answered
         for ch in sim.core.engine.channels.values()))  # fmt: skip
-    assert gevent_sleep_until_target
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].consult_answered_at is not None)
     calls.transfer_complete("agent1000")
     caller = sim.core.engine.get(call.uuid)
+    # The caller is now bridged to the consult leg: 1001's phone, or the loopback pair
+    # that reaches it (the dialplan's bridge to user/1001).
     assert wait_until(lambda: caller is not None and caller.partner is not None
-                      and caller.partner.name.startswith("sofia/internal/1001@"))  # fmt: skip
+                      and caller.partner.name.startswith(("sofia/internal/1001@",
+                                                          "loopback/1001")))  # fmt: skip
+    assert any(ch.name.startswith("sofia/internal/1001@") and ch.answered
+               for ch in sim.core.engine.channels.values())  # fmt: skip
     supervisor.force_status("agent1000", "On Break")
     assert sim.execute_api("callcenter_config agent get status agent1000") == "On Break"
     supervisor.set_level("support@default", "agent1001", 2)
