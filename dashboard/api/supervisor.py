@@ -55,14 +55,16 @@ def register(api: Api) -> None:
                   tag="supervisor", role="supervisor", body=s.TierBody, response=s.Ok,
                   errors=ERRORS)  # fmt: skip
     def tier_add(user: UserRecord, body: s.TierBody) -> s.Ok:
-        deps().supervisor.add_tier(body.queue, body.agent, body.level, body.position)
+        deps().supervisor.add_tier(
+            body.queue, body.agent, body.level, body.position, by=user.username
+        )
         return s.Ok()
 
     @api.endpoint("POST", "/supervisor/tier/remove", summary="Take an agent out of a queue",
                   tag="supervisor", role="supervisor", body=s.TierRemoveBody, response=s.Ok,
                   errors=ERRORS)  # fmt: skip
     def tier_remove(user: UserRecord, body: s.TierRemoveBody) -> s.Ok:
-        deps().supervisor.remove_tier(body.queue, body.agent)
+        deps().supervisor.remove_tier(body.queue, body.agent, by=user.username)
         return s.Ok()
 
     @api.endpoint("POST", "/supervisor/eavesdrop", summary="Ring the supervisor's phone to "
@@ -75,5 +77,7 @@ def register(api: Api) -> None:
                                   code="no_extension")  # fmt: skip
         domain = deps().settings.sip_domain
         endpoint = og.user(user.extension, domain) if domain else og.user(user.extension)
-        uuid = deps().supervisor.eavesdrop(endpoint, v.name("agent", body.agent), body.mode)
+        uuid = deps().supervisor.eavesdrop(
+            endpoint, v.name("agent", body.agent), body.mode, by=user.username
+        )
         return s.DialOut(call_uuid=uuid)

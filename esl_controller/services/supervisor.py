@@ -61,25 +61,38 @@ class SupervisorService:
             lambda: replies.expect_ok(self.api(command)),
         )  # fmt: skip
 
-    def log_out(self, agent: str) -> None:
-        self.force_status(agent, "Logged Out")
+    def log_out(self, agent: str, *, by: str = "supervisor") -> None:
+        self.force_status(agent, "Logged Out", by=by)
 
-    def add_tier(self, queue: str, agent: str, level: int = 1, position: int = 1) -> None:
-        replies.expect_ok(self.api(cc.tier_add(queue, agent, level, position)))
+    def add_tier(self, queue: str, agent: str, level: int = 1, position: int = 1, *,
+                 by: str = "supervisor") -> None:  # fmt: skip
+        command = cc.tier_add(queue, agent, level, position)
+        self._audited(by, "tier_add", agent, {"queue": queue, "level": level,
+                                               "position": position},
+                      lambda: replies.expect_ok(self.api(command)))  # fmt: skip
 
-    def remove_tier(self, queue: str, agent: str) -> None:
-        replies.expect_ok(self.api(cc.tier_del(queue, agent)))
+    def remove_tier(self, queue: str, agent: str, *, by: str = "supervisor") -> None:
+        command = cc.tier_del(queue, agent)
+        self._audited(by, "tier_remove", agent, {"queue": queue},
+                      lambda: replies.expect_ok(self.api(command)))  # fmt: skip
 
-    def set_level(self, queue: str, agent: str, level: int) -> None:
-        replies.expect_ok(self.api(cc.tier_set("level", queue, agent, level)))
+    def set_level(self, queue: str, agent: str, level: int, *, by: str = "supervisor") -> None:
+        command = cc.tier_set("level", queue, agent, level)
+        self._audited(by, "tier_level", agent, {"queue": queue, "level": level},
+                      lambda: replies.expect_ok(self.api(command)))  # fmt: skip
 
-    def eavesdrop(self, supervisor_endpoint: str, agent: str, mode: str = "listen") -> str:
-        """Ring the supervisor's phone; once answered it hears the agent's call."""
-        leg = self.calls.current_call(agent).agent_leg or ""
-        command = og.eavesdrop(
-            call_uuid=str(uuid.uuid4()), supervisor_endpoint=supervisor_endpoint,
-            agent_leg_uuid=leg, mode=mode,
-        )  # fmt: skip
+    def eavesdrop(self, supervisor_endpoint: str, agent: str, mode: str = "listen", *,
+                  by: str = "supervisor") -> str:  # fmt: skip
+        """Ring the supervisor's phone; once answered it hears the agent's call. An
+        attempt on an agent with no call is audited as failed too."""
+
+        def run() -> str:
+            leg = self.calls.current_call(agent).agent_leg or ""
+            command = og.eavesdrop(
+                call_uuid=str(uuid.uuid4()), supervisor_endpoint=supervisor_endpoint,
+                agent_leg_uuid=leg, mode=mode,
+            )  # fmt: skip
+            return replies.originate(self.bgapi(command))
+
         details = {"mode": mode, "from": supervisor_endpoint}
-        return str(self._audited("supervisor", f"eavesdrop_{mode}", agent, details,
-                                 lambda: replies.originate(self.bgapi(command))))  # fmt: skip
+        return str(self._audited(by, f"eavesdrop_{mode}", agent, details, run))

@@ -7,7 +7,7 @@ import dataclasses
 
 from esl_controller.store.engine import session_scope
 from esl_controller.store.models import AuditEntry
-from tests.web.conftest import Web
+from tests.web.conftest import Web, ring
 from tests.wire.conftest import wait_until
 
 
@@ -179,3 +179,38 @@ def test_behind_a_proxy_the_login_limit_counts_client_addresses(tmp_path) -> Non
         assert attempt("203.0.113.9", "alice-password") == 200
     finally:
         stop_web(web)
+
+
+def test_supervisor_tier_changes_and_listen_in_are_audited(web: Web) -> None:
+    web.sim.execute_api("sim_phone 1003 register")
+    web.sim.execute_api("sim_phone 1003 answer 0.2")  # the supervisor's own phone
+    sup, token = web.login("sue")
+    reply = web.post(sup, token, "supervisor/tier",
+                     {"queue": "sales@default", "agent": "agent1000", "level": 2})  # fmt: skip
+    assert reply.status_code == 200
+    assert web.sim.callcenter.tables.tier("sales@default", "agent1000").level == 2  # type: ignore[union-attr]
+    removed = web.post(sup, token, "supervisor/tier/remove",
+                       {"queue": "sales@default", "agent": "agent1000"})  # fmt: skip
+    assert removed.status_code == 200
+    assert web.sim.callcenter.tables.tier("sales@default", "agent1000") is None
+    # Listening in needs a call to listen to: a clear 404 and an audited failure.
+    missing = web.post(sup, token, "supervisor/eavesdrop", {"agent": "agent1000"})
+    assert missing.status_code == 404
+    # A call: alice answers one, sue listens from her phone.
+    alice, alice_token = web.login("alice")
+    web.post(alice, alice_token, "agent/ready")
+    ring(web, "1000", "answer 0.2")
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in web.floor.snapshot().calls.values()), 15)  # fmt: skip
+    listen = web.post(sup, token, "supervisor/eavesdrop", {"agent": "agent1000", "mode": "barge"})
+    assert listen.status_code == 200, listen.get_json()
+    spy = listen.get_json()["call_uuid"]
+    assert wait_until(lambda: web.sim.core.engine.get(spy) is not None)
+    assert web.recorder.drained(timeout=5)
+    with session_scope(web.deps.sessions) as session:
+        rows = [(a.actor, a.action, a.target, a.outcome.split(":")[0])
+                for a in session.query(AuditEntry).order_by(AuditEntry.id)]  # fmt: skip
+    assert rows == [("sue", "tier_add", "agent1000", "ok"),
+                    ("sue", "tier_remove", "agent1000", "ok"),
+                    ("sue", "eavesdrop_listen", "agent1000", "failed"),
+                    ("sue", "eavesdrop_barge", "agent1000", "ok")]  # fmt: skip
