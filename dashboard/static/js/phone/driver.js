@@ -15,10 +15,10 @@
  * @module phone/driver
  */
 
+import { PHONE_EVENTS, PhoneEvents } from "./events.js";
 import { SimulatedPhone } from "./simulated.js";
 
 const SIP_MODULE = "/static/js/phone/sipjs.js";
-const EVENTS = ["registration", "incoming", "established", "held", "ended", "error"];
 
 /**
  * @typedef {object} PhoneSettings
@@ -42,7 +42,7 @@ class SipDriver {
     };
     this._module = null;
     this._sip = null;
-    this._handlers = new Map();
+    this._events = new PhoneEvents("phone");
     this._registration = "connecting";
     this._reason = "";
     this._muted = false;
@@ -118,24 +118,11 @@ class SipDriver {
   }
 
   on(event, handler) {
-    if (!EVENTS.includes(event)) {
-      throw new TypeError(`phone: unknown event "${event}"`);
-    }
-    if (!this._handlers.has(event)) {
-      this._handlers.set(event, new Set());
-    }
-    this._handlers.get(event).add(handler);
-    return () => this._handlers.get(event)?.delete(handler);
+    return this._events.on(event, handler);
   }
 
   _emit(event, payload) {
-    for (const handler of this._handlers.get(event) ?? []) {
-      try {
-        handler(payload);
-      } catch (error) {
-        console.error(`phone: '${event}' handler threw`, error);
-      }
-    }
+    this._events.emit(event, payload);
   }
 
   _fail(reason) {
@@ -177,7 +164,7 @@ class SipDriver {
       this._fail(`the softphone refused its settings (${error.message})`);
       return;
     }
-    for (const event of EVENTS) {
+    for (const event of PHONE_EVENTS) {
       this._sip.on(event, (payload) => this._emit(event, payload));
     }
     this._sip.start().catch(() => undefined); // failures arrive as 'registration' events

@@ -14,7 +14,7 @@
  * @module phone/simulated
  */
 
-const EVENTS = ["registration", "incoming", "established", "held", "ended", "error"];
+import { PhoneEvents } from "./events.js";
 
 export class SimulatedPhone {
   /** @param {{api: {post: (path: string, body?: object) => Promise<any>}}} options */
@@ -25,7 +25,7 @@ export class SimulatedPhone {
     this.kind = "simulator";
     this.canReject = false;
     this._api = api;
-    this._handlers = new Map();
+    this._events = new PhoneEvents("SimulatedPhone");
     this._registration = "unregistered";
     this._muted = false;
   }
@@ -48,24 +48,11 @@ export class SimulatedPhone {
   }
 
   on(event, handler) {
-    if (!EVENTS.includes(event)) {
-      throw new TypeError(`SimulatedPhone: unknown event "${event}"`);
-    }
-    if (!this._handlers.has(event)) {
-      this._handlers.set(event, new Set());
-    }
-    this._handlers.get(event).add(handler);
-    return () => this._handlers.get(event)?.delete(handler);
+    return this._events.on(event, handler);
   }
 
   _emit(event, payload) {
-    for (const handler of this._handlers.get(event) ?? []) {
-      try {
-        handler(payload);
-      } catch (error) {
-        console.error(`SimulatedPhone: '${event}' handler threw`, error);
-      }
-    }
+    this._events.emit(event, payload);
   }
 
   async start() {
