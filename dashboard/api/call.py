@@ -4,6 +4,7 @@ and the agent's recent calls."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -27,9 +28,7 @@ ERRORS = (404, 409, 503, 504)
 def customer_out(record: CustomerRecord | None) -> s.CustomerOut | None:
     if record is None:
         return None
-    return s.CustomerOut(id=record.id, name=record.name, phone=record.phone,
-                         email=record.email, company=record.company, notes=record.notes,
-                         vip=record.vip, source=record.source)  # fmt: skip
+    return s.CustomerOut(**asdict(record))
 
 
 def ringing_call(agent: str) -> s.CallOut:

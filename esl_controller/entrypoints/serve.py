@@ -21,9 +21,9 @@ from esl_controller.config import Settings, load_settings
 from esl_controller.entrypoints.demo import ensure_demo_users
 from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
-from esl_controller.esl.client import EslClient, Health
+from esl_controller.esl.client import Health
 from esl_controller.esl.commands import callcenter as cc
-from esl_controller.services.floor_service import FloorService
+from esl_controller.services.link import link_floor
 from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.users import UserService
@@ -98,14 +98,7 @@ def run_serve(args: argparse.Namespace) -> int:
             "event_socket.conf.xml and set ESL_PASSWORD"
         )
 
-    holder: dict[str, FloorService] = {}
-    client = EslClient(
-        esl,
-        on_event=lambda event: holder["floor"].on_event(event),
-        on_connected=lambda: holder["floor"].on_connected(),
-    )
-    floor = FloorService(client.api)
-    holder["floor"] = floor
+    client, floor = link_floor(esl)
     db_url = database_url()
     upgrade(db_url)  # idempotent: the embedded SQLite default is ready on first run
     sessions = sessionmaker(make_engine(db_url))

@@ -9,8 +9,8 @@ import socket
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from esl_controller.esl.client import EslClient, EslSettings
-from esl_controller.services.floor_service import FloorService
+from esl_controller.esl.client import EslSettings
+from esl_controller.services.link import link_floor
 from esl_controller.services.recorder import Recorder
 from esl_controller.simulator.wire.simulator import Simulator
 from esl_controller.store.engine import make_engine, session_scope
@@ -38,12 +38,7 @@ def test_calls_reach_the_database_once_even_across_a_restart(db_url: str) -> Non
     upgrade(db_url)
     sessions = sessionmaker(make_engine(db_url))
     recorder = Recorder(sessions)
-    holder: dict[str, FloorService] = {}
-    client = EslClient(EslSettings(port=port, backoff_max=0.5, heartbeat_timeout=3),
-                       on_event=lambda e: holder["f"].on_event(e),
-                       on_connected=lambda: holder["f"].on_connected())  # fmt: skip
-    floor = FloorService(client.api)
-    holder["f"] = floor
+    client, floor = link_floor(EslSettings(port=port, backoff_max=0.5, heartbeat_timeout=3))
     floor.listeners.append(recorder.on_changes)
     sim = start_sim(port)
     recorder.start()

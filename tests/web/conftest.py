@@ -17,6 +17,7 @@ from dashboard.deps import Dependencies, WebSettings
 from dashboard.wiring import Part, build_dependencies, start_dashboard_parts
 from esl_controller.esl.client import EslClient, EslSettings
 from esl_controller.services.floor_service import FloorService
+from esl_controller.services.link import link_floor
 from esl_controller.services.recorder import Recorder
 from esl_controller.simulator.wire.simulator import Simulator
 from esl_controller.store.engine import make_engine, session_scope
@@ -68,12 +69,7 @@ def build_web(db_url: str, **settings: Any) -> Web:
     port = free_port()
     sim = Simulator(port=port, conf_dir=CONF)
     sim.start()
-    holder: dict[str, FloorService] = {}
-    client = EslClient(EslSettings(port=port, backoff_max=0.5),
-                       on_event=lambda e: holder["f"].on_event(e),
-                       on_connected=lambda: holder["f"].on_connected())  # fmt: skip
-    floor = FloorService(client.api)
-    holder["f"] = floor
+    client, floor = link_floor(EslSettings(port=port, backoff_max=0.5))
     upgrade(db_url)
     sessions = sessionmaker(make_engine(db_url))
     with session_scope(sessions) as session:

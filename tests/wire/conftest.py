@@ -8,8 +8,8 @@ import time
 import gevent
 import pytest
 
-from esl_controller.esl.client import EslClient, EslSettings
-from esl_controller.services.floor_service import FloorService
+from esl_controller.esl.client import EslSettings
+from esl_controller.services.link import link_floor
 from esl_controller.simulator.wire.simulator import Simulator
 from tests.helpers.fixture_replay import CONF
 
@@ -30,12 +30,7 @@ def stack():  # type: ignore[no-untyped-def]
         port = s.getsockname()[1]
     sim = Simulator(port=port, conf_dir=CONF)
     sim.start()
-    holder: dict[str, FloorService] = {}
-    client = EslClient(EslSettings(port=port, backoff_max=0.5),
-                       on_event=lambda e: holder["f"].on_event(e),
-                       on_connected=lambda: holder["f"].on_connected())  # fmt: skip
-    floor = FloorService(client.api)
-    holder["f"] = floor
+    client, floor = link_floor(EslSettings(port=port, backoff_max=0.5))
     floor.start()
     client.start()
     assert wait_until(lambda: floor.resyncs == 1)
