@@ -139,3 +139,32 @@ class AuditEntry(Base):
     target: Mapped[str | None] = mapped_column(String(256))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     outcome: Mapped[str] = mapped_column(String(32), default="ok")
+
+
+class AgentPresence(Base):
+    """What the product knows about a signed-in agent and FreeSWITCH may forget (it
+    restarted with ``truncate-agents-on-load``, or someone changed the agent by hand): who
+    signed in, the status and pause reason they (or a supervisor) last chose, and the
+    sequence of that choice, so a restart puts the agent back exactly as they left it."""
+
+    __tablename__ = "cc_agent_presence"
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)
+    signed_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(32), default="Logged Out")
+    reason: Mapped[str | None] = mapped_column(String(128))
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    changed_by: Mapped[str | None] = mapped_column(String(64))
+    changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeadLetter(Base):
+    """A history record the database refused even after the recorder bounded its values:
+    kept here with the reason, so the rest of the batch is written and nothing is lost."""
+
+    __tablename__ = "cc_dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # call | activity | audit
+    key: Mapped[str | None] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -1,0 +1,1 @@
+"""Fault suite: the product under restarts, dropped links, hostile frames and outages."""
