@@ -54,6 +54,10 @@ class FloorService:
     def snapshot(self) -> Snapshot:
         return self.floor.snapshot()
 
+    def ringing_leg(self, agent: str) -> str | None:
+        """The leg ringing the agent's phone right now (an offer or a dial-out), if any."""
+        return self.floor.ringing.get(agent)
+
     # -- inputs (any greenlet) -------------------------------------------------------
 
     def on_event(self, event: Event) -> None:
