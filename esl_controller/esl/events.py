@@ -24,6 +24,7 @@ from urllib.parse import unquote
 from xml.etree import ElementTree
 
 from esl_controller.errors import EslProtocolError
+from esl_controller.esl.frames import ascii_int
 
 UNDEF = "_undef_"
 ARRAY_PREFIX = "ARRAY::"
@@ -128,9 +129,10 @@ def parse_plain(raw: bytes) -> Event:
     body = ""
     inner = encoded.pop("Content-Length", None)
     if inner is not None:
-        if not inner.isdigit():
+        length = ascii_int(inner)
+        if length is None:
             raise EslProtocolError(f"bad inner Content-Length: {inner[:40]!r}")
-        body = rest[: int(inner)].decode("utf-8", "replace")
+        body = rest[:length].decode("utf-8", "replace")
     return Event(None, body, "plain", encoded=encoded)
 
 
@@ -185,8 +187,9 @@ def parse_xml(raw: bytes) -> Event:
         text = _decode(body_el.text or "")
         # FreeSWITCH indents the closing tag ("...\n  </body>"): the body is exactly
         # Content-Length characters of the element text.
-        if length_el is not None and (length_el.text or "").isdigit():
-            text = text[: int(length_el.text or "0")]
+        length = ascii_int(length_el.text) if length_el is not None else None
+        if length is not None:
+            text = text[:length]
         body = text
     return Event(headers, body, "xml")
 

@@ -10,6 +10,11 @@ are not URL-encoded (``Reply-Text: +OK Job-UUID: ...`` is literal); only the *in
 The decoder is incremental (bytes in, complete frames out) and never trusts the peer:
 a malformed header block or an absurd Content-Length raises :class:`EslProtocolError`
 instead of hanging or allocating without bound.
+
+Every number read from the wire goes through :func:`ascii_int` (frames, event bodies,
+typed events, replies): ``str.isdigit()`` also accepts ``²`` or ``٣`` (which ``int()``
+refuses or reads as another number) and ``int()`` accepts ``" 1_0 "``; a peer must not be
+able to turn either into an exception in a loop that has to keep running.
 """
 
 from __future__ import annotations
@@ -23,6 +28,23 @@ from esl_controller.errors import EslProtocolError
 MAX_BODY_BYTES = 16 * 1024 * 1024
 # A header block without its blank line after this many bytes is garbage.
 MAX_HEADER_BYTES = 1024 * 1024
+
+
+# FreeSWITCH's numbers are at most 64-bit (µs timestamps have 16 digits); a longer run
+# of digits is garbage, and int() refuses more than 4300 digits with ValueError anyway.
+MAX_DIGITS = 19
+
+
+def ascii_int(value: str | None, *, signed: bool = False) -> int | None:
+    """``value`` as an int when it is only ASCII digits (a leading ``-`` if ``signed``),
+    else ``None``. Surrounding whitespace is ignored; nothing here raises."""
+    if value is None:
+        return None
+    text = value.strip()
+    digits = text[1:] if signed and text[:1] == "-" else text
+    if not digits or len(digits) > MAX_DIGITS or not digits.isascii() or not digits.isdigit():
+        return None
+    return int(text)
 
 
 @dataclass(slots=True)
@@ -65,10 +87,9 @@ def content_length(headers: dict[str, str]) -> int:
     raw = headers.get("Content-Length")
     if raw is None:
         return 0
-    raw = raw.strip()
-    if not raw.isdigit():
+    length = ascii_int(raw)
+    if length is None:
         raise EslProtocolError(f"bad Content-Length: {raw[:40]!r}")
-    length = int(raw)
     if length > MAX_BODY_BYTES:
         raise EslProtocolError(f"Content-Length {length} exceeds {MAX_BODY_BYTES}")
     return length

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from esl_controller.errors import CommandFailed, EslProtocolError, NotFound
+from esl_controller.esl.frames import ascii_int
 
 NO_REPLY = "-ERR no reply"
 
@@ -63,10 +64,10 @@ def bare_value(text: str) -> str | None:
 def count(text: str) -> int:
     if is_error(text):
         raise _fail(text)
-    value = text.strip()
-    if not value.isdigit():
-        raise EslProtocolError(f"expected a count, got {value[:40]!r}")
-    return int(value)
+    number = ascii_int(text)
+    if number is None:
+        raise EslProtocolError(f"expected a count, got {text.strip()[:40]!r}")
+    return number
 
 
 def pipe_table(text: str, *, free_column: str = "contact") -> list[dict[str, str]]:

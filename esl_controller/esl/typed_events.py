@@ -21,16 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from esl_controller.esl.events import Event
-from esl_controller.esl.frames import Frame
+from esl_controller.esl.frames import Frame, ascii_int
 
 
 def to_int(value: str | None) -> int | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if not value or not (value.isdigit() or (value[0] == "-" and value[1:].isdigit())):
-        return None
-    return int(value)
+    """A header as a (possibly negative) int; anything but ASCII digits gives ``None``."""
+    return ascii_int(value, signed=True)
 
 
 def micros_to_seconds(value: str | None) -> float | None:

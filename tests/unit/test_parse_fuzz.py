@@ -1,15 +1,19 @@
 """Random, truncated and corrupted frames against the parser: it returns frames or raises
 EslProtocolError, never anything else, and never hangs (every input is finite and the
-decoder only ever consumes it)."""
+decoder only ever consumes it). Numbers on the wire are ASCII digits or nothing.
+(tests/faults/test_frame_fuzz.py checks that generated events round-trip exactly.)"""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esl_controller.errors import EslProtocolError
+from esl_controller.esl import replies
 from esl_controller.esl.events import PARSERS, parse_event
-from esl_controller.esl.frames import FrameDecoder, encode_frame
+from esl_controller.esl.frames import FrameDecoder, ascii_int, encode_frame
+from esl_controller.esl.typed_events import to_int, typed_event
 from tests.helpers.fixture_replay import FIXTURES, load
 
 REAL_FRAMES = [
@@ -98,3 +102,62 @@ def test_well_formed_frames_survive_any_split(frames, cuts) -> None:  # type: ig
         pos += step
         i += 1
     assert [(f.headers, f.body) for f in got] == expected
+
+
+# -- numbers: ASCII digits only ---------------------------------------------------------
+
+# str.isdigit() accepts all of these; int() refuses the first two and reads the others as
+# numbers FreeSWITCH never writes.
+NOT_ASCII_NUMBERS = ["²", "1²", "١٢", "１２", "1_0", "+5", " ", "", "9" * 20, "9" * 5000]
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_NUMBERS)
+def test_numbers_are_ascii_digits_only(text: str) -> None:
+    assert ascii_int(text) is None
+    assert to_int(text) is None
+    assert to_int(f"-{text}") is None
+    with pytest.raises(EslProtocolError):
+        replies.count(text)
+
+
+def test_ascii_numbers_still_parse() -> None:
+    assert ascii_int(" 42\n") == 42
+    assert to_int("-1") == -1
+    assert ascii_int("-1") is None  # a length is never negative
+    assert to_int("1795514463677475") == 1795514463677475
+    assert replies.count("3\n") == 3
+
+
+@pytest.mark.parametrize("length", NOT_ASCII_NUMBERS)
+def test_bad_outer_content_length_is_a_protocol_error(length: str) -> None:
+    frame = f"Content-Type: text/event-plain\nContent-Length: {length}\n\n".encode()
+    with pytest.raises(EslProtocolError):
+        FrameDecoder().feed(frame)
+
+
+@pytest.mark.parametrize("length", NOT_ASCII_NUMBERS)
+def test_bad_inner_content_length_is_a_protocol_error(length: str) -> None:
+    body = f"Event-Name: BACKGROUND_JOB\nContent-Length: {length}\n\n+OK\n".encode()
+    with pytest.raises(EslProtocolError):
+        parse_event("text/event-plain", body)
+
+
+def test_unicode_digit_in_xml_content_length_keeps_the_whole_body() -> None:
+    xml = (
+        "<event><headers><Event-Name>BACKGROUND_JOB</Event-Name></headers>"
+        "<Content-Length>²</Content-Length><body>+OK done</body></event>"
+    ).encode()
+    event = parse_event("text/event-xml", xml)
+    assert event.name == "BACKGROUND_JOB"
+    assert event.body == "+OK done"
+
+
+def test_unicode_digits_in_callcenter_numbers_read_as_missing() -> None:
+    body = (
+        b"Event-Name: CUSTOM\nEvent-Subclass: callcenter%3A%3Ainfo\nEvent-Sequence: %C2%B2\n"
+        b"CC-Action: members-count\nCC-Queue: support%40default\nCC-Count: %C2%B2\n"
+    )
+    view = typed_event(parse_event("text/event-plain", body))
+    assert view is not None
+    assert view.meta.sequence is None
+    assert view.count is None  # type: ignore[attr-defined]
