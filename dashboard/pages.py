@@ -62,6 +62,9 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
                 "connected": record.connected,
                 "since": record.since,
                 "reconnects": record.reconnects,
+                # Why it is not healthy (refused password, stalled handler, ...); null
+                # while connected.
+                "reason": None if record.connected else (record.last_error or record.state),
             }
         }
         return body, (200 if record.connected else 503)

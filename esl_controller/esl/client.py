@@ -9,8 +9,13 @@
 
 Each connection has a supervisor greenlet: connect, subscribe, watch (EOF, disconnect
 notice, no bytes for ``heartbeat_timeout`` — FreeSWITCH sends a HEARTBEAT every 20 s),
-and reconnect with capped exponential backoff and jitter. A wrong password stops the
-retries with a clear error: hammering FreeSWITCH with a bad password fixes nothing.
+and reconnect with capped exponential backoff and jitter. The supervisor also watches the
+connection's reader and handler greenlets: a dead one, or a handler stuck on one event
+while others wait for ``handler_stall_timeout``, ends the connection (reconnect + resync)
+and :class:`Health` says why, instead of a link that looks alive while nothing is applied.
+A refused password is logged as an error on every attempt and retried at a slow pace
+(``auth_retry_interval``): hammering FreeSWITCH with a bad password fixes nothing, but a
+FreeSWITCH briefly replaced by one with another password must not need a restart of ours.
 When the event connection is (re)subscribed and the command connection is up, the
 ``on_connected`` hook runs so the owner can resync: events first, then the snapshot, so
 nothing that happens in between is missed.
@@ -73,6 +78,11 @@ class EslSettings:
     backoff_initial: float = 0.1
     # Capped low on purpose: a restarted FreeSWITCH is back in service within 2 s.
     backoff_max: float = 1.5
+    # Seconds between attempts while FreeSWITCH refuses the password (slow on purpose).
+    auth_retry_interval: float = 30.0
+    # Seconds the event handler may spend on one event while others wait before the link
+    # is declared stalled and reset. Handlers only parse and enqueue: far below this.
+    handler_stall_timeout: float = 30.0
     events: tuple[str, ...] = DEFAULT_EVENTS
     event_format: str = "plain"
 
@@ -131,6 +141,8 @@ class EslClient:
         self._events_seen = False
         self._health = Health()
         self.fatal: EslError | None = None
+        # Set by stop() and by a successful auth: wakes the slow auth-retry wait.
+        self._wake = GeventEvent()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -139,6 +151,7 @@ class EslClient:
             return
         self._running = True
         self.fatal = None
+        self._wake.clear()
         self._set_health(state="connecting", last_error=None)
         self._greenlets = [
             gevent.spawn(self._supervise, self._events),
@@ -147,6 +160,7 @@ class EslClient:
 
     def stop(self) -> None:
         self._running = False
+        self._wake.set()
         for role in (self._events, self._commands):
             if role.conn is not None:
                 role.conn.stop()
@@ -224,6 +238,20 @@ class EslClient:
     # -- supervision -----------------------------------------------------------------
 
     def _supervise(self, role: _Role) -> None:
+        """One role's supervisor greenlet; it must outlive any bug in what it calls."""
+        while self._running:
+            try:
+                self._supervise_loop(role)
+            except Exception as exc:
+                log.exception("ESL %s: supervisor failed; reconnecting", role.name)
+                if role.conn is not None:
+                    role.conn.abort(f"supervisor failed: {exc}")
+                role.ready.clear()
+                self._set_health(last_error=f"supervisor failed: {type(exc).__name__}: {exc}")
+                self._update_connected_state()
+                gevent.sleep(self.settings.backoff_max)
+
+    def _supervise_loop(self, role: _Role) -> None:
         attempt = 0
         s = self.settings
         while self._running:
@@ -241,12 +269,9 @@ class EslClient:
                 conn.connect()
                 self._subscribe(conn, role)
             except EslAuthFailed as exc:
-                log.error("ESL %s: %s (not retrying)", role.name, exc)
-                self.fatal = exc
-                self._set_health(state="auth_failed", last_error=str(exc))
                 conn.abort("auth failed")
-                self._running = False
-                return
+                self._auth_refused(role, exc)
+                continue
             except EslError as exc:
                 conn.abort(str(exc))
                 delay = backoff_delay(attempt, s.backoff_initial, s.backoff_max, self._rng)
@@ -257,9 +282,24 @@ class EslClient:
                 gevent.sleep(delay)
                 continue
             attempt = 0
+            if self.fatal is not None:
+                # The password is accepted again: the other role need not wait its turn.
+                log.warning("ESL %s: the password is accepted again", role.name)
+                self.fatal = None
+                self._wake.set()
             self._connected(role, conn)
             self._watch(conn)
             self._disconnected(role, conn)
+
+    def _auth_refused(self, role: _Role, exc: EslAuthFailed) -> None:
+        """Say it loudly, every time, and try again slowly (API calls meanwhile raise
+        ``exc``: 503 ``freeswitch_auth_failed`` at the edge)."""
+        interval = self.settings.auth_retry_interval
+        log.error("ESL %s: %s; retrying in %gs", role.name, exc, interval)
+        self.fatal = exc
+        self._set_health(state="auth_failed", last_error=str(exc))
+        self._wake.clear()
+        self._wake.wait(timeout=interval)
 
     def _subscribe(self, conn: EslConnection, role: _Role) -> None:
         words = " ".join(role.events)
@@ -269,10 +309,33 @@ class EslClient:
             raise EslError(f"subscription refused: {text}")
 
     def _watch(self, conn: EslConnection) -> None:
+        """Until the connection ends: end it ourselves when it is silent, when its reader
+        or handler greenlet died, or when the handler stalled with events waiting."""
         limit = self.settings.heartbeat_timeout
+        stall = self.settings.handler_stall_timeout
+        tick = min(1.0, limit / 4, stall / 4)
         while self._running and not conn.lost.is_set():
-            conn.lost.wait(timeout=min(1.0, limit / 4))
-            if not conn.lost.is_set() and conn.idle_for() > limit:
+            conn.lost.wait(timeout=tick)
+            if conn.lost.is_set():
+                break
+            dead = conn.greenlets_dead()
+            if dead is not None:
+                log.error("ESL %s: the %s greenlet died; reconnecting", conn.name, dead)
+                conn.abort(f"{dead} greenlet died", kill_handler=True)
+            elif conn.handler_stalled_for() > stall:
+                waiting = conn.pending_events()
+                log.error(
+                    "ESL %s: event handler stalled (%d events waiting, no progress for "
+                    "%gs); reconnecting",
+                    conn.name,
+                    waiting,
+                    stall,
+                )
+                conn.abort(
+                    f"event handler stalled: {waiting} events waiting, no progress for {stall:g}s",
+                    kill_handler=True,
+                )
+            elif conn.idle_for() > limit:
                 conn.abort(f"no HEARTBEAT or other data for {limit:g}s")
 
     def _connected(self, role: _Role, conn: EslConnection) -> None:
@@ -314,6 +377,8 @@ class EslClient:
             state = "connected"
         elif not self._running:
             state = "stopped"
+        elif self.fatal is not None:
+            state = "auth_failed"
         else:
             state = "reconnecting" if self._events_seen else "connecting"
         since = self._health.since

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 import gevent
 import gevent.lock
@@ -49,6 +51,8 @@ from esl_controller.esl.frames import Frame, FrameDecoder
 log = logging.getLogger(__name__)
 
 RECV_SIZE = 256 * 1024
+# "Event-Name: X" (plain) and '"Event-Name": "X"' (json) alike, for log lines only.
+_DESCRIBE_RE = re.compile(rb'"?(Event-Name|Event-Subclass|Event-Sequence)"?:\s*"?([^"\n,]{0,60})')
 _STOP = object()
 
 EventHandler = Callable[[Event], None]
@@ -84,6 +88,11 @@ class EslConnection(InboundESL):
         self.sock: gevent.socket.socket | None = None
         self._rejected = False
         self._send_lock = gevent.lock.Semaphore()
+        # Watched by the client's supervisor: a handler on one item for too long while
+        # events wait is stalled, and the link is reset rather than silently frozen.
+        self.handler_busy = False
+        self.handler_progress_at = time.monotonic()
+        self.dropped_frames = 0
 
     # -- connect ---------------------------------------------------------------------
 
@@ -159,27 +168,41 @@ class EslConnection(InboundESL):
     # -- reading ---------------------------------------------------------------------
 
     def receive_events(self) -> None:
-        """Reader greenlet: bytes -> frames -> replies to waiters, events to the queue."""
-        decoder = FrameDecoder()
+        """Reader greenlet: bytes -> frames -> replies to waiters, events to the queue.
+
+        A corrupt outer stream (framing lost: nothing after it can be trusted) ends the
+        connection at once so the owner reconnects and resyncs; so does any unexpected
+        error here. The reader never ends without ending the connection.
+        """
         reason = "connection closed by FreeSWITCH"
+        try:
+            reason = self._read_loop()
+        except Exception as exc:
+            log.exception("%s: reader failed", self.name)
+            reason = f"reader failed: {type(exc).__name__}: {exc}"
+        finally:
+            # Also on GreenletExit: a killed reader must not leave a live-looking link.
+            self.abort(reason)
+
+    def _read_loop(self) -> str:
+        decoder = FrameDecoder()
         sock = self.sock
         while self._run and sock is not None:
             try:
                 data = sock.recv(RECV_SIZE)
             except OSError as exc:
-                reason = f"read failed: {exc}"
-                break
+                return f"read failed: {exc}"
             if not data:
-                break
+                return "connection closed by FreeSWITCH"
             self.last_frame_at = time.monotonic()
             try:
                 frames = decoder.feed(data)
             except EslProtocolError as exc:
-                reason = f"corrupt ESL stream: {exc}"
-                break
+                log.error("%s: corrupt ESL stream, reconnecting: %s", self.name, exc)
+                return f"corrupt ESL stream: {exc}"
             for frame in frames:
                 self._route(frame)
-        self.abort(reason)
+        return self.lost_reason or "stopped"
 
     def _route(self, frame: Frame) -> None:
         ctype = frame.content_type
@@ -201,39 +224,96 @@ class EslConnection(InboundESL):
             self._rejected = True
             self._auth_request_event.set()
         else:
-            log.warning("%s: unexpected frame type %r", self.name, ctype)
+            log.warning("%s: unexpected frame type %r", self.name, ctype[:80])
 
     def process_events(self) -> None:
-        """Handler greenlet: parse queued event frames and run the handler, in order."""
+        """Handler greenlet: parse queued event frames and run the handler, in order.
+
+        One unparsable frame or one failing handler call costs that frame only (logged
+        with the event's name and sequence). Anything escaping that, which would leave
+        events piling up with nobody applying them, ends the connection instead.
+        """
+        reason = "event handler stopped"
+        try:
+            self._handle_loop()
+        except Exception as exc:
+            log.exception("%s: event handler loop failed", self.name)
+            reason = f"event handler failed: {type(exc).__name__}: {exc}"
+        finally:
+            self.handler_busy = False
+            self.abort(reason)
+
+    def _handle_loop(self) -> None:
+        queue = self._esl_event_queue
         while True:
-            item = self._esl_event_queue.get()
+            self.handler_busy = False
+            item = queue.get()
+            self.handler_busy = True
+            self.handler_progress_at = time.monotonic()
             if item is _STOP:
                 return
-            frame: Frame = item
-            if frame.content_type == "log/data":
-                if self.on_log is not None:
-                    self._safe(self.on_log, frame)
-                continue
-            try:
-                event = PARSERS[frame.content_type](frame.body)
-            except EslProtocolError as exc:
-                log.warning("%s: dropped an unparsable event: %s", self.name, exc)
-                continue
-            if self.on_event is not None:
-                self._safe(self.on_event, event)
+            self._handle(item)
 
-    def _safe(self, handler: Callable[[Any], None], item: object) -> None:
+    def _handle(self, frame: Frame) -> None:
+        if frame.content_type == "log/data":
+            if self.on_log is not None:
+                self._safe(self.on_log, frame, frame)
+            return
+        try:
+            event = PARSERS[frame.content_type](frame.body)
+        except Exception as exc:
+            # EslProtocolError is the expected verdict; anything else is a parser bug
+            # and still costs only this frame.
+            log.warning("%s: dropped an unparsable event (%s): %s", self.name, describe(frame), exc)
+            self.dropped_frames += 1
+            return
+        if self.on_event is not None:
+            self._safe(self.on_event, event, frame)
+
+    def _safe(self, handler: Callable[[Any], None], item: object, frame: Frame) -> None:
         try:
             handler(item)
         except Exception:
             # One bad event must not kill the handler greenlet (greenswitch's reader dies
             # silently and the connection looks alive forever).
-            log.exception("%s: event handler failed", self.name)
+            log.exception("%s: event handler failed on %s", self.name, describe(frame))
+            self.dropped_frames += 1
+
+    def handler_stalled_for(self) -> float:
+        """Seconds the handler has been on one item while others wait (0 when fine)."""
+        if not self.handler_busy or self.pending_events() == 0:
+            return 0.0
+        return time.monotonic() - self.handler_progress_at
+
+    def pending_events(self) -> int:
+        """Event frames received and not yet handled."""
+        return int(self._esl_event_queue.qsize())
+
+    def greenlets_dead(self) -> str | None:
+        """Which of the reader and handler greenlets ended while the link is up, if any."""
+        if self.lost.is_set():
+            return None
+        for label, greenlet in (
+            ("reader", self._receive_events_greenlet),
+            ("event handler", self._process_events_greenlet),
+        ):
+            if greenlet is not None and greenlet.dead:
+                return label
+        return None
 
     # -- ending ----------------------------------------------------------------------
 
-    def abort(self, reason: str) -> None:
-        """End the connection (idempotent): fail waiters, stop greenlets, close the socket."""
+    def abort(self, reason: str, *, kill_handler: bool = False) -> None:
+        """End the connection (idempotent): fail waiters, stop greenlets, close the socket.
+
+        The handler normally drains the events already received and then stops;
+        ``kill_handler`` (a stalled handler) kills it instead, so a stuck greenlet cannot
+        wake up later and apply stale events after the resync.
+        """
+        if kill_handler:
+            handler = self._process_events_greenlet
+            if handler is not None and handler is not gevent.getcurrent():
+                handler.kill(block=False)
         if self.lost.is_set():
             return
         self.lost_reason = reason
@@ -251,7 +331,10 @@ class EslConnection(InboundESL):
             with contextlib.suppress(OSError):
                 self.sock.close()
         if self.on_lost is not None:
-            self._safe(self.on_lost, reason)
+            try:
+                self.on_lost(reason)
+            except Exception:
+                log.exception("%s: on_lost hook failed", self.name)
 
     def stop(self) -> None:
         """Say ``exit`` if still connected, then close and reap both greenlets."""
@@ -266,3 +349,15 @@ class EslConnection(InboundESL):
     def idle_for(self) -> float:
         """Seconds since the last byte arrived (the heartbeat watchdog reads this)."""
         return time.monotonic() - self.last_frame_at
+
+
+def describe(frame: Frame) -> str:
+    """``Event-Name``/``Event-Subclass``/``Event-Sequence`` of an event frame for a log
+    line, read from the raw body so it works when the frame does not parse."""
+    found: dict[str, str] = {}
+    for match in _DESCRIBE_RE.finditer(frame.body[:65536]):
+        name = match.group(1).decode("ascii")
+        found.setdefault(name, unquote(match.group(2).decode("utf-8", "replace"))[:60])
+    name = found.get("Event-Subclass") or found.get("Event-Name") or "?"
+    sequence = found.get("Event-Sequence", "?")
+    return f"{frame.content_type} {name!r} seq {sequence!r}, {len(frame.body)} bytes"

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import gevent
+import gevent.event
 import pytest
 
 from esl_controller.errors import (
@@ -155,17 +156,108 @@ def test_client_connects_both_links_and_runs_api_and_bgapi(sim: Simulator) -> No
     assert client.health.state == "stopped"
 
 
-def test_client_with_wrong_password_stops_retrying(sim: Simulator) -> None:
-    client = EslClient(settings_for(sim.port, password="nope"))
+def test_refused_password_is_retried_slowly_and_recovers(sim: Simulator) -> None:
+    """FreeSWITCH briefly answers with another password, then the right one again: the
+    client says auth_failed meanwhile, retries at its slow pace, and comes back alone."""
+    sim.password = "SomethingElse"  # noqa: S105 - the switch's password changed
+    client = EslClient(settings_for(sim.port, auth_retry_interval=0.4))
     client.start()
     try:
         assert wait_until(lambda: client.health.state == "auth_failed")
-        sessions = sim.connections_accepted
-        gevent.sleep(0.5)
-        assert sim.connections_accepted == sessions  # no retry loop
+        assert "ESL_PASSWORD" in (client.health.last_error or "")
         with pytest.raises(EslAuthFailed):
             client.api("status")
+
+        # Retried, but slowly: two roles, about one attempt each per 0.4 s, instead of a
+        # reconnect loop at backoff speed (which would make dozens of attempts).
+        before = sim.connections_accepted
+        assert wait_until(lambda: sim.connections_accepted > before)
+        gevent.sleep(1.0)
+        assert sim.connections_accepted - before <= 2 * 5
+        assert client.health.state == "auth_failed"
+
+        sim.password = "ClueCon"  # noqa: S105 - restored
+        assert wait_until(lambda: client.health.connected, timeout=5)
+        assert client.health.state == "connected"
+        assert client.api("version").startswith("FreeSWITCH")
     finally:
+        client.stop()
+
+
+def test_handler_that_raises_costs_one_event_not_the_link(sim: Simulator) -> None:
+    applied: list[str] = []
+
+    def handler(event: Event) -> None:
+        if event.get("CC-Agent") == "boom@default":
+            raise RuntimeError("reducer bug")
+        if event.get("CC-Agent"):
+            applied.append(event.get("CC-Agent") or "")
+
+    client = EslClient(settings_for(sim.port, heartbeat_timeout=5.0), on_event=handler)
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        for agent in ("boom@default", "1000@default"):
+            sim.fire(
+                SimEvent(
+                    "CUSTOM",
+                    [("CC-Agent", agent), ("CC-Action", "agent-status-change"),
+                     ("CC-Agent-Status", "Available")],
+                    subclass="callcenter::info",
+                )
+            )  # fmt: skip
+        assert wait_until(lambda: applied == ["1000@default"])
+        assert client.health.connected and client.health.reconnects == 0
+    finally:
+        client.stop()
+
+
+def test_a_stalled_handler_resets_the_link_and_health_says_why(sim: Simulator) -> None:
+    """A handler stuck on one event while others wait: the link is reset (reconnect and
+    resync), /health's reason names the stall, and events flow again afterwards."""
+    release = gevent.event.Event()
+    seen: list[str] = []
+    resyncs: list[float] = []
+
+    def handler(event: Event) -> None:
+        agent = event.get("CC-Agent") or ""
+        if agent == "stuck@default" and not release.is_set():
+            release.wait()  # stands for a handler blocked on something that never returns
+        if agent:
+            seen.append(agent)
+
+    client = EslClient(
+        settings_for(sim.port, heartbeat_timeout=5.0, handler_stall_timeout=0.5),
+        on_event=handler,
+        on_connected=lambda: resyncs.append(1.0),
+    )
+    client.start()
+
+    def fire(agent: str) -> None:
+        sim.fire(
+            SimEvent(
+                "CUSTOM",
+                [("CC-Agent", agent), ("CC-Action", "agent-status-change"),
+                 ("CC-Agent-Status", "Available")],
+                subclass="callcenter::info",
+            )
+        )  # fmt: skip
+
+    try:
+        assert client.wait_connected(5)
+        assert wait_until(lambda: len(resyncs) == 1)
+        fire("stuck@default")
+        fire("waiting@default")
+        assert wait_until(lambda: client.health.reconnects == 1, timeout=5)
+        assert "event handler stalled" in (client.health.last_error or "")
+        assert wait_until(lambda: client.health.connected)
+        assert wait_until(lambda: len(resyncs) == 2)
+        release.set()  # the old, killed handler must not apply its stale events now
+        fire("after@default")
+        assert wait_until(lambda: "after@default" in seen)
+        assert "stuck@default" not in seen and "waiting@default" not in seen
+    finally:
+        release.set()
         client.stop()
 
 
