@@ -8,6 +8,7 @@ import dataclasses
 import pathlib
 import threading
 import time
+from collections.abc import Callable
 
 import gevent
 from sqlalchemy import select
@@ -223,7 +224,7 @@ def test_slow_lookups_in_the_shared_pool_do_not_hold_history_back(
     assert set(calls_in(sessions)) == {"while-crm-hangs"}
 
 
-def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
