@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +18,7 @@ from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
+from esl_controller.services.history import HistoryService
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.supervisor import SupervisorService
 from esl_controller.services.users import UserService
@@ -44,6 +46,12 @@ class WebSettings:
     proxies: int = 0
 
 
+class Watched(Protocol):
+    """A part whose failure /health reports (the floor's owner, each worker)."""
+
+    def problem(self) -> str | None: ...
+
+
 @dataclass(slots=True)
 class Dependencies:
     health: Callable[[], Health]
@@ -57,4 +65,9 @@ class Dependencies:
     customers: CustomerLookup
     wrap_up: WrapUpService
     settings: WebSettings
+    history: HistoryService
     extra: dict[str, object] = field(default_factory=dict)
+    watched: list[Watched] = field(default_factory=list)
+
+    def problems(self) -> list[str]:
+        return [p for p in (part.problem() for part in self.watched) if p]

@@ -18,6 +18,9 @@ call_ended     agent room, supervisors      the call as it ended (``CallOut``)
 queue          supervisors                  a queue's numbers (``QueueOut``)
 link           everyone                     FreeSWITCH link ``{"connected", "state",
                                             "since"}``
+notice         agent room, supervisors      ``{"agent", "text", "at"}``: a short message
+                                            for the agent (e.g. put back after a
+                                            FreeSWITCH restart)
 =============  ===========================  ===========================================
 """
 
@@ -35,6 +38,7 @@ CALL = "call"
 CALL_ENDED = "call_ended"
 QUEUE = "queue"
 LINK = "link"
+NOTICE = "notice"
 
 SUPERVISORS = "supervisors"
 

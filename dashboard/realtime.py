@@ -22,7 +22,7 @@ from dashboard import events as ev
 from dashboard.auth import revoked
 from dashboard.db import off_hub
 from dashboard.deps import Dependencies
-from esl_controller.domain.model import AgentView, CallView, Change, QueueView
+from esl_controller.domain.model import AgentView, CallView, Change, Notice, QueueView
 from esl_controller.services.users import UserRecord
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,9 @@ class Publisher:
                 self._call_agent.pop(view.uuid, None)
             elif view.agent:
                 self._call_agent[view.uuid] = view.agent
+        elif change.kind == "notice" and isinstance(view, Notice):
+            payload = {"agent": view.agent, "text": view.text, "at": view.at}
+            self.socketio.emit(ev.NOTICE, payload, to=[ev.agent_room(view.agent), ev.SUPERVISORS])
         elif change.kind == "queue" and isinstance(view, QueueView):
             self.socketio.emit(ev.QUEUE, ev.queue_payload(view), to=ev.SUPERVISORS)
         elif change.kind == "snapshot":

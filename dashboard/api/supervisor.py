@@ -41,7 +41,9 @@ def register(api: Api) -> None:
                   "status", tag="supervisor", role="supervisor", body=s.AgentStatusBody,
                   response=s.Ok, errors=ERRORS)  # fmt: skip
     def force_status(user: UserRecord, agent: str, body: s.AgentStatusBody) -> s.Ok:
-        deps().supervisor.force_status(v.name("agent", agent), body.status, by=user.username)
+        deps().supervisor.force_status(
+            v.name("agent", agent), body.status, by=user.username, reason=body.reason
+        )
         return s.Ok()
 
     @api.endpoint("POST", "/supervisor/agent/<agent>/state", summary="Force an agent's "

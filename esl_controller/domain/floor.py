@@ -20,6 +20,8 @@ from esl_controller.domain.model import (
     AgentView,
     CallView,
     Change,
+    Intent,
+    Presence,
     QueueView,
     Snapshot,
 )
@@ -39,6 +41,11 @@ CANCEL_OUTCOMES = {
     "EXIT_WITH_KEY": "exit_key",
 }
 _USER_RE = re.compile(r"user/([^@/\s]+)")
+# An intent whose event never came (the command reached FreeSWITCH but its event was
+# lost with the connection) stops waiting after this long.
+INTENT_TTL = 60.0
+# Statuses whose reason the page shows: why an agent is paused, or who logged them out.
+REASONED = ("On Break", "Logged Out")
 
 
 def new_agent(name: str) -> AgentView:
@@ -63,6 +70,13 @@ class Floor:
         self.legs: dict[str, str] = {}  # agent leg uuid -> call uuid
         self.ringing: dict[str, str] = {}  # agent -> the leg mod_callcenter is ringing
         self.last_time: float | None = None
+        # The product's own state: survives every resync (see reconcile()).
+        self.presence: dict[str, Presence] = {}
+        self.intents: dict[str, list[Intent]] = {}
+        self._prior: dict[int, Presence | None] = {}  # intent seq -> presence before it
+        # Queue calls mod_callcenter no longer lists (its member-queue-end was lost with a
+        # connection) whose caller leg is still up: they end with that leg's hangup.
+        self.detached: set[str] = set()
         self._handlers: dict[type, Callable[[Any], list[Change]]] = {
             ev.AgentStatusChanged: self._status,
             ev.AgentStateChanged: self._state,
@@ -87,21 +101,93 @@ class Floor:
         if handler is None:
             return []
         meta = getattr(event, "meta", None)
-        if meta is not None and meta.timestamp is not None:
-            self.last_time = meta.timestamp
+        stamp = meta.timestamp if meta is not None else None
+        if stamp is not None and (self.last_time is None or stamp > self.last_time):
+            self.last_time = stamp
         return handler(event)
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(dict(self.agents), dict(self.calls), dict(self.queues), self.last_time)
+        return Snapshot(dict(self.agents), dict(self.calls), dict(self.queues), self.last_time,
+                        dict(self.presence))  # fmt: skip
 
     def add_queue(self, name: str) -> list[Change]:
         """A queue FreeSWITCH has loaded, shown with zeros before its first caller."""
         return [] if name in self.queues else self._put_queue(new_queue(name))
 
-    def set_pause_reason(self, agent: str, reason: str | None) -> list[Change]:
-        """The reason code comes from the product, not from FreeSWITCH."""
-        view = replace(self._agent(agent), pause_reason=reason)
-        return self._put_agent(view)
+    # -- the product's own state ----------------------------------------------------
+
+    def intend(self, agent: str, intent: Intent, signed_in: bool | None = None) -> list[Change]:
+        """The product is about to ask FreeSWITCH for ``intent.status``: remember why (the
+        reason, who) until its agent-status-change arrives, and make it the agent's chosen
+        status. ``signed_in`` changes who counts as signed in (sign-in / sign-out)."""
+        self.intents.setdefault(agent, []).append(intent)
+        old = self.presence.get(agent)
+        self._prior[intent.seq] = old
+        if len(self._prior) > 10_000:  # intents that never matched nor failed
+            self._prior.pop(next(iter(self._prior)))
+        presence = Presence(
+            agent=agent,
+            signed_in=signed_in if signed_in is not None else bool(old and old.signed_in),
+            status=intent.status, reason=intent.reason, seq=intent.seq, by=intent.by,
+            at=intent.at,
+        )  # fmt: skip
+        return self._put_presence(presence)
+
+    def withdraw(self, agent: str, seq: int) -> list[Change]:
+        """The command of intent ``seq`` failed: forget it, and the chosen status goes back
+        to what it was (unless a newer choice was made meanwhile)."""
+        pending = self.intents.get(agent, [])
+        self.intents[agent] = [i for i in pending if i.seq != seq]
+        prior = self._prior.pop(seq, None)
+        current = self.presence.get(agent)
+        if current is None or current.seq != seq:
+            return []
+        if prior is None:
+            del self.presence[agent]
+            return [
+                Change(
+                    "presence",
+                    agent,
+                    replace(current, signed_in=False, status="Logged Out", reason=None),
+                )
+            ]
+        return self._put_presence(replace(prior, seq=seq))  # newer than what it undoes
+
+    def load_presence(self, rows: list[Presence]) -> list[Change]:
+        """Presence read back from the database at start (the controller restarted)."""
+        for row in rows:
+            self.presence.setdefault(row.agent, row)
+        return []
+
+    def to_restore(self) -> list[Presence]:
+        """Signed-in agents FreeSWITCH forgot (it restarted, with truncate-agents-on-load,
+        or the agent was deleted): the switch says Logged Out while the product's chosen
+        status says otherwise."""
+        out = []
+        for presence in self.presence.values():
+            if not presence.signed_in or presence.status == "Logged Out":
+                continue
+            view = self.agents.get(presence.agent)
+            if view is None or view.status == "Logged Out":
+                out.append(presence)
+        return out
+
+    def _put_presence(self, presence: Presence) -> list[Change]:
+        self.presence[presence.agent] = presence
+        return [Change("presence", presence.agent, presence)]
+
+    def _match_intent(self, agent: str, status: str, now: float) -> Intent | None:
+        """The oldest pending intent for this status; older intents for other statuses
+        were superseded (FreeSWITCH applies one agent's commands in order)."""
+        pending = [i for i in self.intents.get(agent, []) if now - i.at < INTENT_TTL]
+        for index, intent in enumerate(pending):
+            if intent.status == status:
+                for done in pending[: index + 1]:
+                    self._prior.pop(done.seq, None)
+                self.intents[agent] = pending[index + 1 :]
+                return intent
+        self.intents[agent] = pending
+        return None
 
     def mark_transferred(self, call_uuid: str, at: float | None) -> list[Change]:
         """The product blind-transferred this call (uuid_transfer): FreeSWITCH's events
@@ -152,8 +238,30 @@ class Floor:
     def _status(self, e: ev.AgentStatusChanged) -> list[Change]:
         old = self._agent(e.agent)
         now = self._now(e.meta)
-        changes = self._activity(old, now)
-        reason = old.pause_reason if e.status == "On Break" else None
+        changes: list[Change] = []
+        # A live event has an Event-Sequence; a resync's synthetic one has none and must
+        # not consume the intent whose own event is still on its way.
+        live = e.meta is not None and e.meta.sequence is not None
+        intent = self._match_intent(e.agent, e.status, now) if live else None
+        presence = self.presence.get(e.agent)
+        if intent is not None:
+            reason = intent.reason
+        elif old.status == e.status:
+            reason = old.pause_reason  # a repeat, or a resync of what we already show
+        elif presence is not None and presence.status == e.status:
+            reason = presence.reason
+        else:
+            reason = None
+            if live and presence is not None:
+                # Changed on the switch itself (fs_cli, max-no-answer): the product adopts
+                # it, so a restart later puts back what the agent really had.
+                changes += self._put_presence(replace(presence, status=e.status, reason=None,
+                                                      by="FreeSWITCH", at=now))  # fmt: skip
+        if e.status not in REASONED:
+            reason = None
+        if e.status == old.status and reason == old.pause_reason and old.status_since:
+            return changes
+        changes += self._activity(old, now)
         missed = 0 if e.status == "Available" else old.missed_in_a_row
         view = replace(old, status=e.status, status_since=now, pause_reason=reason,
                        missed_in_a_row=missed)  # fmt: skip
@@ -162,6 +270,8 @@ class Floor:
     def _state(self, e: ev.AgentStateChanged) -> list[Change]:
         old = self._agent(e.agent)
         now = self._now(e.meta)
+        if e.state == old.state and old.state_since:
+            return []
         changes = self._activity(old, now)
         call = old.call_uuid if e.state in ("Receiving", "In a queue call") else None
         view = replace(old, state=e.state, state_since=now, call_uuid=call)
@@ -195,6 +305,8 @@ class Floor:
 
     def _member_start(self, e: ev.MemberQueueStart) -> list[Change]:
         m = e.member
+        if m.session_uuid in self.calls:
+            return []  # already known (a resync and a buffered live event both tell it)
         now = self._now(e.meta)
         call = CallView(
             uuid=m.session_uuid, direction="inbound", queue=m.queue, member_uuid=m.member_uuid,
@@ -218,6 +330,8 @@ class Floor:
         now = e.answered_at or self._now(e.meta)
         changes: list[Change] = []
         call = self.calls.get(e.member.session_uuid)
+        if call is not None and call.answered_at is not None and call.agent == e.agent:
+            return []  # already bridged (resync and buffered event overlap)
         if call is not None:
             call = replace(call, agent=e.agent, agent_leg=e.agent_uuid, answered_at=now)
             changes += self._put_call(call)
@@ -305,7 +419,8 @@ class Floor:
             held = call.hold_seconds + (now - call.held_since if call.held_since else 0.0)
             ended = replace(call, ended_at=now, cause=e.hangup_cause, held_since=None,
                             hold_seconds=held,
-                            outcome="answered" if call.answered_at else "no_answer")  # fmt: skip
+                            outcome="transferred" if call.transferred_at else
+                            "answered" if call.answered_at else "no_answer")  # fmt: skip
             del self.calls[e.uuid]
             return [Change("call_ended", e.uuid, ended)]
         return None
@@ -349,6 +464,19 @@ class Floor:
         if call is None:
             return []
         now = self._now(e.meta)
+        # att_xfer: the agent's leg leaving an *answered* consultation (``*`` from the
+        # product, or the agent's phone hanging up) bridges the caller to the consulted
+        # party, so the call was transferred there. Before the answer it is not: the
+        # consult leg's originate is abandoned and the caller is left alone.
+        if (
+            e.name == "CHANNEL_HANGUP"
+            and e.uuid == call.agent_leg
+            and call.consult_leg is not None
+            and call.consult_answered_at is not None
+            and call.transferred_at is None
+        ):
+            to = call.consult_destination
+            return self._put_call(replace(call, transferred_at=now, transfer_destination=to))
         if e.name == "CHANNEL_HOLD" and call.held_since is None:
             return self._put_call(replace(call, held_since=now))
         if e.name == "CHANNEL_UNHOLD" and call.held_since is not None:
@@ -365,5 +493,85 @@ class Floor:
         ):
             return self._put_call(replace(call, transferred_at=now))
         if e.name == "CHANNEL_HANGUP_COMPLETE" and e.uuid == call.uuid:
+            if call.uuid in self.detached:
+                return self._end_detached(call, now, e.hangup_cause)
             return self._put_call(replace(call, cause=e.hangup_cause))
         return []
+
+    # -- resync ----------------------------------------------------------------------
+
+    def reconcile(
+        self,
+        queues: list[str],
+        events: list[object],
+        live_legs: set[str] | None,
+        now: float,
+    ) -> list[Change]:
+        """Bring the floor in line with what FreeSWITCH listed, through the same reducers
+        as live events, without throwing away what only the product knows (presence,
+        reasons, counters, phone registration, hold time, transfer marks).
+
+        ``live_legs`` are the channel uuids FreeSWITCH still has (``show channels``), or
+        None when they could not be read: a call is ended ``lost`` only when none of its
+        legs is left, never merely because mod_callcenter stopped listing its member."""
+        changes: list[Change] = []
+        for name in queues:
+            changes += self.add_queue(name)
+        listed_agents: set[str] = set()
+        listed_calls: set[str] = set()
+        for view in events:
+            if isinstance(view, ev.AgentStatusChanged):
+                listed_agents.add(view.agent)
+            elif isinstance(view, ev.MemberQueueStart):
+                listed_calls.add(view.member.session_uuid)
+            changes += self.apply(view)
+        for name, agent in list(self.agents.items()):
+            if name not in listed_agents and agent.status != "Logged Out":
+                # The switch no longer has this agent at all (deleted, or a restart
+                # dropped an agent that was only added at runtime).
+                changes += self._status(ev.AgentStatusChanged(ev.Meta(None, now), name,
+                                                              "Logged Out"))  # fmt: skip
+        for uuid, call in list(self.calls.items()):
+            if uuid in listed_calls:
+                self.detached.discard(uuid)
+                continue
+            legs = {leg for leg in (call.uuid, call.agent_leg, call.consult_leg) if leg}
+            if live_legs is not None and legs & live_legs:
+                if call.member_uuid is not None:
+                    self.detached.add(uuid)
+                continue
+            if call.member_uuid is None and live_legs is None:
+                continue  # a dial-out: only the channel list can tell it is gone
+            changes += self._drop_call(call, now, call.outcome or "lost",
+                                       call.cause or "LOST_WITH_SWITCH")  # fmt: skip
+        if live_legs is not None:
+            self.ringing = {a: leg for a, leg in self.ringing.items() if leg in live_legs}
+            self.legs = {leg: c for leg, c in self.legs.items() if c in self.calls}
+        return changes
+
+    def _end_detached(self, call: CallView, now: float, cause: str | None) -> list[Change]:
+        outcome = call.outcome or (
+            ("transferred" if call.transferred_at else "answered")
+            if call.answered_at
+            else "abandoned"
+        )
+        return self._drop_call(call, now, outcome, cause)
+
+    def _drop_call(self, call: CallView, now: float, outcome: str,
+                   cause: str | None) -> list[Change]:  # fmt: skip
+        """End a call the events did not end (lost with the switch, or detached)."""
+        self.detached.discard(call.uuid)
+        self.calls.pop(call.uuid, None)
+        changes: list[Change] = []
+        if call.queue and call.uuid in self._queue(call.queue).waiting:
+            queue = self._queue(call.queue)
+            changes += self._put_queue(
+                replace(queue, waiting=tuple(u for u in queue.waiting if u != call.uuid))
+            )
+        for agent in list(self.agents.values()):
+            if agent.call_uuid == call.uuid:
+                changes += self._put_agent(replace(agent, call_uuid=None))
+        held = call.hold_seconds + (now - call.held_since if call.held_since else 0.0)
+        ended = replace(call, ended_at=now, outcome=outcome, cause=cause, held_since=None,
+                        hold_seconds=held)  # fmt: skip
+        return changes + [Change("call_ended", call.uuid, ended)]

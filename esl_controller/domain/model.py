@@ -7,7 +7,7 @@ Times are epoch seconds (floats).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,8 @@ class CallView:
     consult_leg: str | None = None
     consult_destination: str | None = None
     consult_answered_at: float | None = None
+    # Where the call went when it was transferred (attended: the consulted destination).
+    transfer_destination: str | None = None
 
     @property
     def wait_seconds(self) -> float | None:
@@ -119,8 +121,47 @@ class Activity:
 
 
 @dataclass(frozen=True, slots=True)
+class Presence:
+    """The product's own record of an agent (FreeSWITCH may forget it on a restart):
+    whether someone signed in as the agent, and the status and reason last chosen through
+    the product (by the agent, a supervisor, or a repair), with that choice's sequence."""
+
+    agent: str
+    signed_in: bool
+    status: str
+    reason: str | None
+    seq: int
+    by: str | None
+    at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A short message for an agent's page (and supervisors): e.g. "FreeSWITCH restarted:
+    you are Ready again"."""
+
+    agent: str
+    text: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A status the product asked FreeSWITCH for and whose agent-status-change event has
+    not arrived yet. Events are matched to intents in command order, so the late event of
+    an older command takes that command's reason and cannot undo a newer one."""
+
+    seq: int
+    status: str
+    reason: str | None
+    by: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     agents: dict[str, AgentView]
     calls: dict[str, CallView]
     queues: dict[str, QueueView]
     taken_at: float | None
+    presence: dict[str, Presence] = field(default_factory=dict)

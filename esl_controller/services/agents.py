@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import gevent.lock
+
 from esl_controller.errors import InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
@@ -32,38 +34,68 @@ def check_reason(reason: object) -> str:
 
 
 class AgentService:
+    """Every status change is first recorded as the product's intent (status, reason, who)
+    and then sent, under a per-agent lock: one agent's commands reach FreeSWITCH in the
+    order they were chosen, so their events can be matched to them in that order."""
+
     def __init__(
         self, api: ApiCall, floor: FloorService, clock: Callable[[], float] = time.time
     ) -> None:
         self.api = api
         self.floor = floor
         self.clock = clock
+        self._locks: dict[str, gevent.lock.Semaphore] = {}
 
     def _run(self, command: object) -> None:
         replies.expect_ok(self.api(command))
 
-    def login(self, agent: str) -> None:
-        """Signed in, not ready: On Break ("Login") and Waiting."""
-        self.floor.set_pause_reason(agent, LOGIN_REASON)
-        self._run(cc.agent_set_status(agent, "On Break"))
-        self._run(cc.agent_set_state(agent, "Waiting"))
+    def _lock(self, agent: str) -> gevent.lock.Semaphore:
+        return self._locks.setdefault(agent, gevent.lock.Semaphore())
 
-    def ready(self, agent: str) -> None:
+    def set_status(
+        self,
+        agent: str,
+        status: str,
+        reason: str | None = None,
+        *,
+        by: str | None = None,
+        signed_in: bool | None = None,
+        state: str | None = None,
+    ) -> None:
+        """Record the choice, then ask FreeSWITCH; a refused command takes it back."""
+        command = cc.agent_set_status(agent, status)  # validates before anything is kept
+        state_command = cc.agent_set_state(agent, state) if state else None
+        with self._lock(agent):
+            seq = self.floor.intend(agent, status, reason, by=by, signed_in=signed_in)
+            try:
+                self._run(command)
+            except Exception:
+                self.floor.withdraw(agent, seq)
+                raise
+            if state_command is not None:
+                self._run(state_command)
+
+    def login(self, agent: str, *, by: str | None = None) -> None:
+        """Signed in, not ready: On Break ("Login") and Waiting."""
+        self.set_status(agent, "On Break", LOGIN_REASON, by=by or agent, signed_in=True,
+                        state="Waiting")  # fmt: skip
+
+    def ready(self, agent: str, *, by: str | None = None) -> None:
         """Available; an On Demand agent parked in Idle after a call is made Waiting."""
-        self._run(cc.agent_set_status(agent, "Available"))
-        if self.floor.snapshot().agents.get(agent) and (
-            self.floor.snapshot().agents[agent].state == "Idle"
-        ):
+        self.set_status(agent, "Available", None, by=by or agent)
+        view = self.floor.snapshot().agents.get(agent)
+        if view is not None and view.state == "Idle":
             self._run(cc.agent_set_state(agent, "Waiting"))
 
-    def not_ready(self, agent: str, reason: str) -> None:
-        text = check_reason(reason)
-        cc.agent_set_status(agent, "On Break")  # validate the name before recording anything
-        self.floor.set_pause_reason(agent, text)
-        self._run(cc.agent_set_status(agent, "On Break"))
+    def not_ready(self, agent: str, reason: str, *, by: str | None = None) -> None:
+        self.set_status(agent, "On Break", check_reason(reason), by=by or agent)
 
-    def logout(self, agent: str) -> None:
-        self._run(cc.agent_set_status(agent, "Logged Out"))
+    def logout(self, agent: str, *, by: str | None = None) -> None:
+        self.set_status(agent, "Logged Out", None, by=by or agent, signed_in=False)
+
+    def restore(self, agent: str, status: str, reason: str | None) -> None:
+        """Put a signed-in agent back as they left it after FreeSWITCH forgot them."""
+        self.set_status(agent, status, reason, by="restore", signed_in=True, state="Waiting")
 
     def hold_wrap_up(self, agent: str, seconds: int) -> None:
         """Keep the agent out of offers for ``seconds`` (until a disposition is saved)."""

@@ -41,7 +41,7 @@ class PhoneWatch(QueueWorker[str]):
 
     def handle(self, agent: str) -> None:
         try:
-            self.agents.not_ready(agent, PHONE_OFFLINE)
+            self.agents.not_ready(agent, PHONE_OFFLINE, by="phone watch")
         except CallCenterError as exc:
             log.warning("could not pause %s after its phone went offline: %s", agent, exc)
             return

@@ -25,6 +25,7 @@ import gevent
 from esl_controller.errors import CallCenterError
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
+from esl_controller.services.agents import AgentService
 from esl_controller.services.floor_service import FloorService
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Reconciler:
         self.interval = interval
         self.missed_limit = missed_limit
         self.clock = clock
+        self.agents = AgentService(api, floor)
         self.suspects: dict[str, float] = {}
         self.repairs: list[str] = []
         self._loop: gevent.Greenlet | None = None
@@ -120,7 +122,6 @@ class Reconciler:
                 reason = MISSED_CALLS
             if reason is None:
                 continue
-            self.floor.set_pause_reason(agent.name, reason)
-            self.api(cc.agent_set_status(agent.name, "On Break"))
+            self.agents.not_ready(agent.name, reason, by="reconcile")
             done.append(f"agent {agent.name} paused ({reason})")
         return done

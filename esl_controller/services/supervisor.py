@@ -11,7 +11,9 @@ from typing import Any
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import originate as og
+from esl_controller.services.agents import AgentService, check_reason
 from esl_controller.services.calls import CallService
+from esl_controller.services.tiers import TierStore
 
 ApiCall = Callable[[object], str]
 
@@ -27,9 +29,13 @@ class SupervisorService:
         api: ApiCall,
         calls: CallService,
         *,
+        agents: AgentService,
         bgapi: ApiCall | None = None,
         audit: AuditCall | None = None,
+        tiers: TierStore | None = None,
     ) -> None:
+        self.agents = agents
+        self.tiers = tiers
         self.api = api
         self.bgapi = bgapi or api
         self.calls = calls
@@ -47,11 +53,21 @@ class SupervisorService:
             self.audit(actor, action, target, details, "ok")
         return result
 
-    def force_status(self, agent: str, status: str, *, by: str = "supervisor") -> None:
-        command = cc.agent_set_status(agent, status)
+    def force_status(
+        self, agent: str, status: str, *, by: str = "supervisor", reason: str | None = None
+    ) -> None:
+        """The agent sees why: the reason the supervisor picked, or "Supervisor: <name>".
+        Forcing Logged Out signs the agent out as far as the product is concerned (a
+        restart of FreeSWITCH will not put them back)."""
+        shown: str | None = (
+            check_reason(reason) if reason is not None else f"Supervisor: {by}"[:64]
+        )
+        if status in ("Available", "Available (On Demand)"):
+            shown = None
+        signed_in = False if status == "Logged Out" else None
         self._audited(
-            by, "force_status", agent, {"status": status},
-            lambda: replies.expect_ok(self.api(command)),
+            by, "force_status", agent, {"status": status, "reason": shown},
+            lambda: self.agents.set_status(agent, status, shown, by=by, signed_in=signed_in),
         )  # fmt: skip
 
     def force_state(self, agent: str, state: str, *, by: str = "supervisor") -> None:
@@ -70,16 +86,22 @@ class SupervisorService:
         self._audited(by, "tier_add", agent, {"queue": queue, "level": level,
                                                "position": position},
                       lambda: replies.expect_ok(self.api(command)))  # fmt: skip
+        if self.tiers is not None:
+            self.tiers.save(queue, agent, level, position)
 
     def remove_tier(self, queue: str, agent: str, *, by: str = "supervisor") -> None:
         command = cc.tier_del(queue, agent)
         self._audited(by, "tier_remove", agent, {"queue": queue},
                       lambda: replies.expect_ok(self.api(command)))  # fmt: skip
+        if self.tiers is not None:
+            self.tiers.forget(queue, agent)
 
     def set_level(self, queue: str, agent: str, level: int, *, by: str = "supervisor") -> None:
         command = cc.tier_set("level", queue, agent, level)
         self._audited(by, "tier_level", agent, {"queue": queue, "level": level},
                       lambda: replies.expect_ok(self.api(command)))  # fmt: skip
+        if self.tiers is not None:
+            self.tiers.save(queue, agent, level)
 
     def eavesdrop(self, supervisor_endpoint: str, agent: str, mode: str = "listen", *,
                   by: str = "supervisor") -> str:  # fmt: skip

@@ -4,6 +4,7 @@ without ever blocking the floor's own greenlet (it only enqueues)."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Generic, TypeVar
 
 import gevent
@@ -17,9 +18,12 @@ class QueueWorker(Generic[T]):
     """Subclasses put work with :meth:`submit` and do it in :meth:`handle`, one item at
     a time and in order; a failing item is logged and the next one taken."""
 
+    stall_after = 30.0
+
     def __init__(self) -> None:
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
         self._worker: gevent.Greenlet | None = None
+        self._progress_at = time.monotonic()
 
     def start(self) -> None:
         if self._worker is None:
@@ -39,10 +43,26 @@ class QueueWorker(Generic[T]):
     def handle(self, item: T) -> None:
         raise NotImplementedError
 
+    def touch(self) -> None:
+        """Still working (a long item, e.g. retrying while the database is down)."""
+        self._progress_at = time.monotonic()
+
+    def problem(self) -> str | None:
+        """Why this worker is not doing its job, or None (for /health)."""
+        name = type(self).__name__
+        if self._worker is not None and self._worker.dead:
+            return f"{name} has stopped"
+        idle = time.monotonic() - self._progress_at
+        if self.backlog() and idle > self.stall_after:
+            return f"{name} has done nothing for {idle:.0f}s with {self.backlog()} waiting"
+        return None
+
     def _run(self) -> None:
         while True:
             item = self._inbox.get()
+            self.touch()
             try:
                 self.handle(item)
             except Exception:
                 log.exception("%s failed on %r", type(self).__name__, item)
+            self.touch()
