@@ -108,6 +108,7 @@ def call_record(call: CallView) -> dict[str, Any]:
         "talk_seconds": talk,
         "hold_seconds": finite(call.hold_seconds) or 0.0,
         "transferred": call.transferred_at is not None,
+        "transfer_destination": call.transfer_destination,
         "outcome": call.outcome,
         "hangup_cause": call.cause,
     }, CALL_LIMITS)  # fmt: skip

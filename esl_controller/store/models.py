@@ -85,6 +85,7 @@ class Call(Base):
     talk_seconds: Mapped[float | None] = mapped_column(Float)
     hold_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     transferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    transfer_destination: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(32))
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     disposition: Mapped[str | None] = mapped_column(String(64))
