@@ -193,6 +193,9 @@ class EslConnection(InboundESL):
             except OSError as exc:
                 return f"read failed: {exc}"
             if not data:
+                if decoder.buffered:
+                    # FreeSWITCH stopped (or was killed) halfway through writing a frame.
+                    return f"connection closed by FreeSWITCH mid-frame ({decoder.buffered} bytes)"
                 return "connection closed by FreeSWITCH"
             self.last_frame_at = time.monotonic()
             try:

@@ -129,11 +129,14 @@ class FrameDecoder:
                         if end - pos > MAX_HEADER_BYTES:
                             raise EslProtocolError("header block too long")
                         break
-                    headers = parse_header_block(buf[pos:stop_crlf])
-                    pos = stop_crlf + 4
+                    stop, skip = stop_crlf, 4
                 else:
-                    headers = parse_header_block(buf[pos:stop])
-                    pos = stop + 2
+                    skip = 2
+                # The limit holds however the bytes were split across reads.
+                if stop - pos > MAX_HEADER_BYTES:
+                    raise EslProtocolError("header block too long")
+                headers = parse_header_block(buf[pos:stop])
+                pos = stop + skip
                 if not headers:
                     continue
                 pending = (headers, content_length(headers))
