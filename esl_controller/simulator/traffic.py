@@ -25,6 +25,7 @@ import gevent
 
 from esl_controller.simulator.channels.dialstring import DialLeg
 from esl_controller.simulator.conf.directory import DirectoryUser
+from esl_controller.simulator.mod_callcenter.state import Agent
 from esl_controller.simulator.phones import Phone
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class Traffic:
         self.rng = random.Random(seed)  # noqa: S311 - traffic shapes, not security
         self.profile = TrafficProfile()
         self.callers_started = 0
+        # Agents this object signed in (name -> a queue of theirs): the simulated part of
+        # the floor, signed in again after a switch restart.
+        self.simulated_agents: dict[str, str] = {}
         self._arrivals: gevent.Greenlet | None = None
 
     # -- agents ----------------------------------------------------------------------
@@ -59,34 +63,80 @@ class Traffic:
         module = self.sim.callcenter
         agents = [a for a in module.tables.agents.values() if a.contact]
         queues = sorted(module.tables.queues)
-        domain = self.sim.global_vars.get("domain", "127.0.0.1")
         extension = 2000
         while len(agents) < count and queues:
             extension += 1
             user = str(extension)
             if user in self.sim.phones.phones:
                 continue
-            name = f"{user}@default"
-            module.api(f"agent add {name} Callback")
-            module.api(f"agent set contact {name} [leg_timeout=20]user/{user}@{domain}")
-            module.api(f"agent set wrap_up_time {name} 10")
-            module.api(f"tier add {queues[extension % len(queues)]} {name} 1 1")
-            port = 40000 + len(self.sim.phones.phones)
-            self.sim.phones.phones[user] = Phone(DirectoryUser(user, domain), port)
-            agents.append(module.tables.agents[name])
+            agents.append(self._add_agent(user, queues[extension % len(queues)]))
         logged_in = 0
         for agent in agents[:count]:
-            user = agent.contact.rsplit("user/", 1)[-1].split("@")[0]
-            phone = self.sim.phones.phones.get(user)
-            if phone is None:
-                continue
-            phone.mode = "answer"
-            phone.answer_after = self.rng.uniform(*self.profile.answer_delay)
-            self.sim.phones.register(user)
-            module.api(f"agent set status {agent.name} Available")
-            module.api(f"agent set state {agent.name} Waiting")
-            logged_in += 1
+            if self._log_in(agent.name):
+                logged_in += 1
         return logged_in
+
+    def _add_agent(self, user: str, queue: str) -> Agent:
+        """A runtime agent ``<user>@default`` with a phone of its own (not in the
+        directory: the simulated floor grows beyond the configuration)."""
+        module = self.sim.callcenter
+        domain = self.sim.global_vars.get("domain", "127.0.0.1")
+        name = f"{user}@default"
+        module.api(f"agent add {name} Callback")
+        module.api(f"agent set contact {name} [leg_timeout=20]user/{user}@{domain}")
+        module.api(f"agent set wrap_up_time {name} 10")
+        module.api(f"tier add {queue} {name} 1 1")
+        if user not in self.sim.phones.phones:
+            port = 40000 + len(self.sim.phones.phones)
+            self.sim.phones.phones[user] = Phone(DirectoryUser(user, domain), port)
+        return module.tables.agents[name]
+
+    def _log_in(self, name: str) -> bool:
+        module = self.sim.callcenter
+        agent = module.tables.agents.get(name)
+        if agent is None or not agent.contact:
+            return False
+        user = agent.contact.rsplit("user/", 1)[-1].split("@")[0]
+        phone = self.sim.phones.phones.get(user)
+        if phone is None:
+            return False
+        phone.mode = "answer"
+        phone.answer_after = self.rng.uniform(*self.profile.answer_delay)
+        self.sim.phones.register(user)
+        module.api(f"agent set status {agent.name} Available")
+        module.api(f"agent set state {agent.name} Waiting")
+        self.simulated_agents[name] = next(
+            (t.queue for t in module.tables.tiers if t.agent == name), ""
+        )
+        return True
+
+    def running_rate(self) -> float:
+        """Callers per minute while traffic runs, else 0."""
+        return self.profile.calls_per_minute if self._arrivals is not None else 0.0
+
+    def after_restart(self, calls_per_minute: float) -> None:
+        """The switch was restarted. Callers keep calling; the simulated agents (the
+        rest of the floor, whose own software is not the product) sign in again once
+        their phones are back, ``reregister_after`` seconds later. Agents missing from
+        the reloaded configuration (added at runtime) are added again."""
+        if calls_per_minute > 0:
+            self.start(calls_per_minute)
+        if not self.simulated_agents:
+            return
+        agents = dict(self.simulated_agents)
+        self.simulated_agents.clear()
+        restarts = self.sim.restarts
+
+        def sign_in_again() -> None:
+            if self.sim.restarts != restarts:
+                return  # restarted again meanwhile; that restart signs them in
+            module = self.sim.callcenter
+            for name, queue in agents.items():
+                if name not in module.tables.agents and queue in module.tables.queues:
+                    self._add_agent(name.split("@")[0], queue)
+                self._log_in(name)
+
+        gevent.spawn_later(self.sim.reregister_after, sign_in_again)
 
     # -- callers ---------------------------------------------------------------------
 

@@ -204,6 +204,25 @@ class ChannelEngine:
         if greenlet is not None and greenlet is not gevent.getcurrent():
             greenlet.kill(block=False)
 
+    def drop_all(self) -> None:
+        """The process is gone (a restart): every channel vanishes at once, with no
+        event and no hangup hook; sessions are stopped and waiters released."""
+        channels = list(self.channels.values())
+        self.channels.clear()
+        self._unbridge.clear()
+        for channel in channels:
+            channel.hangup_cause = channel.hangup_cause or "SYSTEM_SHUTDOWN"
+            channel.answer_state = "hangup"
+        greenlets = list(self._greenlets.values())
+        self._greenlets.clear()
+        for greenlet in greenlets:
+            if greenlet is not gevent.getcurrent():
+                greenlet.kill(block=False)
+        done = list(self._done.values())
+        self._done.clear()
+        for event in done:
+            event.set()
+
     # -- sessions --------------------------------------------------------------------
 
     def run_session(self, channel: Channel, body: Callable[[Channel], None]) -> None:

@@ -8,6 +8,7 @@ Event-Calling-Function and line) are FreeSWITCH 1.10.12's, as recorded in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from typing import Any
@@ -111,6 +112,38 @@ class CallCenterModule:
                 self.tables.tiers.append(
                     Tier(tier.queue, tier.agent, "Ready", tier.level, tier.position)
                 )
+
+    def carry_over(self, old: Tables) -> None:
+        """The rest of a load after a restart: what mod_callcenter keeps of its database.
+
+        With ``truncate-agents-on-load`` / ``truncate-tiers-on-load`` (``freeswitch_conf/``
+        sets both) the tables were emptied, so the XML's agents and tiers are all there
+        is, as :meth:`load_module` built them. Without them the old rows survive, reset
+        as ``load_config`` does for this instance: agents Waiting with no uuid and no
+        external calls (the XML's values applied over them again), tiers Ready. Members
+        are not carried: FreeSWITCH marks them Abandoned and its dispatcher discards them
+        ``discard-abandoned-after`` later; no caller is there any more either way."""
+        settings = {k.lower(): v.lower() for k, v in self.config.settings.items()}
+        truthy = ("true", "yes", "on", "1")
+        if settings.get("truncate-agents-on-load", "") not in truthy:
+            agents: dict[str, Agent] = {}
+            for name, row in old.agents.items():
+                agent = dataclasses.replace(row, state="Waiting", uuid=None,
+                                            external_calls_count=0)  # fmt: skip
+                agents[name] = agent
+            for name, agent in self.tables.agents.items():
+                agents.setdefault(name, agent)
+            self.tables.agents = agents
+            for conf in self.config.agents:
+                self._apply_xml_agent(conf, fire=False)
+        if settings.get("truncate-tiers-on-load", "") not in truthy:
+            known = self.tables.agents, self.tables.queues
+            tiers = [dataclasses.replace(t, state="Ready") for t in old.tiers
+                     if t.agent in known[0] and t.queue in known[1]]  # fmt: skip
+            for tier in self.tables.tiers:
+                if not any(t.queue == tier.queue and t.agent == tier.agent for t in tiers):
+                    tiers.append(tier)
+            self.tables.tiers = tiers
 
     def _apply_xml_agent(self, conf: AgentConfig, *, fire: bool) -> None:
         agent = self.tables.agents.get(conf.name)

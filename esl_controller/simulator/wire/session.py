@@ -142,6 +142,18 @@ class EslSession:
         with contextlib.suppress(OSError):
             self.sock.close()  # type: ignore[attr-defined]
 
+    def shutdown(self, text: str | None) -> None:
+        """The switch is going down: ``text`` as a disconnect notice (mod_event_socket's
+        ``kill_all_listeners``), or nothing for a crash, then the socket is closed.
+        Returns at once; what is queued before the notice is still written."""
+        if self.closed.is_set():
+            return
+        if text is None:
+            self.kill()
+            return
+        self.send(encode.typed_frame("text/disconnect-notice", text))
+        self._out.put(_CLOSE)
+
     def kill(self) -> None:
         """FreeSWITCH died: drop the socket without a goodbye."""
         self._hard_close()

@@ -6,6 +6,20 @@ channel engine and the phones replace (``channel_rows``, ``registrations``,
 ``contact_for``, ``channel_exists``, ``execute_sendmsg``). ``stop()`` behaves like a
 FreeSWITCH that dies (sockets dropped, no goodbye); ``pause()`` like one that hangs
 (sockets open, nothing answered, no HEARTBEAT) until ``resume()``.
+
+Faults for tests and for a user of ``make run`` (also as API commands, so
+``callcenter console -x "sim_restart 3"`` works against ``serve --simulate``):
+
+* ``restart(down)`` / ``sim_restart [seconds]``: FreeSWITCH restarted. Every ESL
+  connection gets mod_event_socket's shutdown notice and is closed, every channel is gone
+  without a single event to anyone, the listener refuses connections for ``down``
+  seconds, then the switch comes back on the same port as a new process would: a new
+  Core-UUID, Event-Sequence from 1, mod_callcenter loaded again from
+  ``callcenter.conf.xml`` (with ``truncate-agents-on-load`` every agent and tier is back
+  exactly as configured, runtime changes lost; members are gone), no registrations until
+  the phones register again.
+* ``disconnect_all()`` / ``sim_drop_esl``: only the ESL connections are closed (as when
+  mod_event_socket's listeners are killed); calls, members, agents and registrations stay.
 """
 
 from __future__ import annotations
@@ -62,6 +76,7 @@ class Simulator:
     ) -> None:
         if clock is None:
             clock = SimClock(speed).now if speed != 1.0 else time.time
+        self.speed = speed
         self.bind = (host, port)
         self.password = password
         self.heartbeat_interval = heartbeat_interval
@@ -73,10 +88,16 @@ class Simulator:
         self.api = ApiRegistry()
         self.global_vars: dict[str, str] = {"domain": "127.0.0.1", "hostname": hostname}
         self.global_vars.update(global_vars or {})
+        self._base_vars = dict(self.global_vars)
         self.json_handlers: dict[str, Callable[[dict[str, Any]], str]] = {}
         self.gate = GeventEvent()
         self.gate.set()
         self.connections_accepted = 0
+        self.restarts = 0
+        # Phones that were registered when the switch went down register again this long
+        # after it is back (see restart()).
+        self.reregister_after = 1.0
+        self._generation = 0
         self._sessions: set[EslSession] = set()
         self._server: gevent.server.StreamServer | None = None
         self._heartbeat: gevent.Greenlet | None = None
@@ -91,31 +112,54 @@ class Simulator:
         self.sessions_since_startup: Callable[[], int] = lambda: 0
         self.session_peak: Callable[[], int] = lambda: 0
         self.bus.add_listener(self._deliver)
+        self.traffic = Traffic(self, seed)
+        self._load_switch()
+
+    def _load_switch(self) -> None:
+        """What a FreeSWITCH process builds at start: the API table, the core with its
+        channels and dialplan, mod_callcenter from its configuration, the phones' registry.
+
+        Everything the modules fire goes through a gate tied to this load: once the
+        switch is restarted, greenlets of the old process that are still winding down
+        (a caller's timer, an offer in flight) can no longer reach any connection."""
+        generation = self._generation
+
+        def fire(event: SimEvent) -> StampedEvent | None:
+            if generation != self._generation:
+                return None  # a module of a switch that has been restarted since
+            return self.bus.fire(event)
+
+        self.api = ApiRegistry()
+        self.json_handlers = {}
         register_core(self)
-        conf = pathlib.Path(conf_dir) if conf_dir is not None else None
+        conf = pathlib.Path(self.conf_dir) if self.conf_dir is not None else None
+        self.global_vars.clear()  # global_setvar does not outlive the process
+        self.global_vars.update(self._base_vars)
         self.global_vars.update(load_vars(conf))
         self.callcenter = CallCenterModule(
-            callcenter_config.load(conf, self.global_vars), self.fire, clock
+            callcenter_config.load(conf, self.global_vars), fire, self.clock
         )
         self.callcenter.register(self.api, self.json_handlers)
         self.core = CallCore(
-            self.fire, conf_dir=conf, global_vars=self.global_vars, clock=clock,
-            hostname=hostname, speed=speed,
+            fire, conf_dir=conf, global_vars=self.global_vars, clock=self.clock,
+            hostname=self.host.hostname, speed=self.speed,
         )  # fmt: skip
         register_channel_api(self.api, self.core)
         self.queues = QueueManager(self.callcenter, self.core)
-        self.phones = Phones(load_directory(conf, self.global_vars), self.fire)
+        self.phones = Phones(load_directory(conf, self.global_vars), fire)
         self.core.outbound.phones = self.phones
         self.phones.register_api(self.api, self.core)
         self.registrations = self.phones.registration_blocks
         self.contact_for = self.phones.contact_for
-        self.traffic = Traffic(self, seed)
         self.traffic.register_api()
-        self.channel_rows = self.core.engine.rows
-        self.channel_exists = lambda uuid_: self.core.engine.get(uuid_) is not None
-        self.session_count = lambda: len(self.core.engine.channels)
-        self.sessions_since_startup = lambda: self.core.engine.sessions_since_startup
-        self.session_peak = lambda: self.core.engine.peak
+        self.api.register("sim_restart", self._sim_restart)
+        self.api.register("sim_drop_esl", self._sim_drop_esl)
+        engine = self.core.engine
+        self.channel_rows = engine.rows
+        self.channel_exists = lambda uuid_: engine.get(uuid_) is not None
+        self.session_count = lambda: len(engine.channels)
+        self.sessions_since_startup = lambda: engine.sessions_since_startup
+        self.session_peak = lambda: engine.peak
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -127,11 +171,16 @@ class Simulator:
 
     def start(self) -> None:
         self._started = time.monotonic()
-        self._server = gevent.server.StreamServer(self.bind, self._accept)
-        self._server.start()
+        self._listen()
         self._heartbeat = gevent.spawn(self._heartbeat_loop)
         self.queues.start()
         log.info("simulator listening on %s:%s", self.bind[0], self.port)
+
+    def _listen(self) -> None:
+        self._server = gevent.server.StreamServer(self.bind, self._accept)
+        self._server.start()
+        # A restart must come back on the port it had, even when it was chosen by the OS.
+        self.bind = (self.bind[0], int(self._server.server_port))
 
     def stop(self) -> None:
         """Die like a crashed FreeSWITCH: listener gone, every socket dropped."""
@@ -147,11 +196,108 @@ class Simulator:
         self._sessions.clear()
 
     def disconnect_all(self) -> None:
-        """Close every connection politely, as FreeSWITCH does when mod_event_socket is
-        unloaded or the listener is killed: a disconnect notice, then FIN."""
+        """Close every ESL connection and nothing else, as FreeSWITCH does when its
+        listeners are killed (``killed listener``, an ESL-level drop): a disconnect
+        notice, then FIN. The switch keeps its calls, members, agents and registrations,
+        and accepts new connections at once."""
         for session in list(self._sessions):
             session.send(encode.typed_frame("text/disconnect-notice", encode.DISCONNECT_TEXT))
             session.close_after_flush()
+
+    def restart(self, down: float = 0.5, *, crash: bool = False) -> None:
+        """FreeSWITCH restarted (``fsctl shutdown`` and a service manager starting it
+        again, or a crash with ``crash=True``); returns once it listens again.
+
+        * mod_event_socket's shutdown (``kill_all_listeners``) writes
+          ``text/disconnect-notice`` "The system is being shut down." to every
+          connection and closes it; a crash closes them with no word.
+        * Every channel is gone and no connection hears of it: a real shutdown hangs
+          the calls up first, but whether those hangups reach a listener is a race with
+          the module unload, and a crash sends none. Controllers must resync, not wait
+          for hangups.
+        * While down, connections are refused (nothing listens on the port).
+        * Back up: a new process. New Core-UUID and Event-Sequence from 1; the
+          configuration read again; mod_callcenter loaded as at boot (with
+          ``truncate-agents-on-load`` / ``truncate-tiers-on-load``, which
+          ``freeswitch_conf/`` sets, agents and tiers are exactly the XML's: status
+          Logged Out, runtime changes lost; without them the old rows stay, reset as
+          mod_callcenter's load does); members are gone.
+        * Registrations are gone too; the phones register again ``reregister_after``
+          seconds later (1 s by default: the browser softphone's driver reconnects its
+          WebSocket after 1 s and re-registers at once, then backs off exponentially),
+          keeping their own settings (auto-answer delay, reject, ...).
+        * The demo traffic (callers, and agents signed in with ``sim_agents``, which
+          stand for the rest of the floor and have their own software) carries on once
+          the switch is up; agents signed in through the product stay Logged Out until
+          the product puts them back.
+        """
+        self.restarts += 1
+        phones = {user: (p.mode, p.answer_after)
+                  for user, p in self.phones.phones.items() if p.registered}  # fmt: skip
+        old_tables = self.callcenter.tables
+        traffic_rate = self.traffic.running_rate()
+        # Shutdown: listeners killed first, then the listening socket closed.
+        text = None if crash else "The system is being shut down.\n"
+        sessions = list(self._sessions)
+        for session in sessions:
+            session.shutdown(text)
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.traffic.stop()
+        self.queues.stop()
+        self._generation += 1  # nothing of the old process reaches anyone any more
+        self.core.engine.drop_all()
+        self._close_stragglers(sessions)
+        gevent.sleep(max(0.0, down))
+        # Boot.
+        self.host.core_uuid = str(uuid.uuid4())
+        self.bus.sequence = 0
+        self._load_switch()
+        self.callcenter.carry_over(old_tables)
+        self._started = time.monotonic()
+        self._listen()
+        self.queues.start()
+        log.info("simulator restarted on %s:%s after %.1f s down", self.bind[0], self.port, down)
+        self.traffic.after_restart(traffic_rate)
+        if phones:
+            gevent.spawn_later(self.reregister_after, self._reregister, self._generation, phones)
+
+    def _close_stragglers(self, sessions: list[EslSession], grace: float = 1.0) -> None:
+        """A connection whose client stopped reading cannot take its notice: drop it."""
+
+        def drop() -> None:
+            for session in sessions:
+                session.kill()
+
+        gevent.spawn_later(grace, drop)
+
+    def _reregister(self, generation: int, phones: dict[str, tuple[str, float]]) -> None:
+        if generation != self._generation:
+            return  # restarted again meanwhile
+        for user, (mode, answer_after) in phones.items():
+            phone = self.phones.phones.get(user)
+            if phone is None:
+                continue
+            phone.mode, phone.answer_after = mode, answer_after
+            self.phones.register(user)
+
+    def _sim_restart(self, args: str) -> str:
+        """``sim_restart [seconds]``: the reply goes out first, then the restart."""
+        word = args.strip() or "0.5"
+        try:
+            down = float(word)
+        except ValueError:
+            return "-ERR usage: sim_restart [seconds down]\n"
+        if not 0 <= down <= 3600:
+            return "-ERR usage: sim_restart [seconds down] (0 to 3600)\n"
+        gevent.spawn(self.restart, down)
+        return f"+OK restarting, down for {down:g} s\n"
+
+    def _sim_drop_esl(self, args: str) -> str:
+        """``sim_drop_esl``: the reply goes out first, then every connection is closed."""
+        gevent.spawn(self.disconnect_all)
+        return "+OK dropping every ESL connection\n"
 
     def pause(self) -> None:
         """Hang like a stuck FreeSWITCH: nothing read, written or sent until resume()."""
