@@ -18,7 +18,7 @@ from dashboard import create_app
 from dashboard.deps import WebSettings
 from dashboard.wiring import build_dependencies, start_dashboard_parts
 from esl_controller.config import Settings, load_settings
-from esl_controller.entrypoints.demo import ensure_demo_users
+from esl_controller.entrypoints.demo import ensure_demo_users, product_agent_extensions
 from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import Health
@@ -32,6 +32,7 @@ from esl_controller.store.migrate import upgrade
 from esl_controller.store.repositories import seed_defaults
 
 log = logging.getLogger("callcenter.serve")
+SIMULATOR_PORT_FILE = pathlib.Path("instance") / "simulator.port"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -66,6 +67,12 @@ def start_simulator(args: argparse.Namespace, password: str):
                     conf_dir=conf if conf.is_dir() else None)  # fmt: skip
     sim.start()
     print(f"simulator: FreeSWITCH stand-in on 127.0.0.1:{sim.port} ({conf})")
+    # `callcenter console` (without ESL_PORT) finds this simulator through this file,
+    # e.g. `callcenter console -x "sim_restart 3"` or `-x sim_drop_esl`.
+    SIMULATOR_PORT_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SIMULATOR_PORT_FILE.write_text(f"{sim.port}\n")
+    print("simulator: restart it with `callcenter console -x \"sim_restart 3\"` (3 s down), "
+          "drop its ESL links with `-x sim_drop_esl`")  # fmt: skip
     return sim
 
 
@@ -73,11 +80,15 @@ def populate_simulated_floor(sim, demo_extensions: list[str], calls_per_minute: 
     """A live floor to look at: every configured agent logged in with an auto-answering
     phone, except the demo users' agents, whose phones ring until the page answers."""
     agents = sim.traffic.log_in_agents(len(sim.callcenter.tables.agents))
+    humans = 0
     for extension in demo_extensions:
-        sim.execute_api(str(cc.agent_set_status(f"{extension}@default", "Logged Out")))
+        name = f"{extension}@default"
+        if sim.traffic.simulated_agents.pop(name, None) is not None:
+            humans += 1
+        sim.execute_api(str(cc.agent_set_status(name, "Logged Out")))
         sim.execute_api(f"sim_phone {extension} noanswer")
     sim.traffic.start(calls_per_minute)
-    print(f"simulator: {agents - len(demo_extensions)} simulated agents taking calls, "
+    print(f"simulator: {agents - humans} simulated agents taking calls, "
           f"{calls_per_minute:g} callers per minute")  # fmt: skip
 
 
@@ -109,8 +120,9 @@ def run_serve(args: argparse.Namespace) -> int:
     sip_domain = settings.sip_domain or (sim.global_vars.get("domain") if sim else None)
     demo = ensure_demo_users(users, sip_domain or "") if args.simulate else []
     if sim is not None:
-        humans = [ext for _, role, _, ext in demo if role == "agent" and ext]
-        populate_simulated_floor(sim, humans, args.calls_per_minute)
+        # Every agent that belongs to a user of the product (demo or not) is left to
+        # its person; the simulated floor takes the rest.
+        populate_simulated_floor(sim, product_agent_extensions(users), args.calls_per_minute)
 
     web = WebSettings(
         secret_key=secret_key(settings),
@@ -168,4 +180,5 @@ def run_serve(args: argparse.Namespace) -> int:
         recorder.stop()
         if sim is not None:
             sim.stop()
+            SIMULATOR_PORT_FILE.unlink(missing_ok=True)
     return 0
