@@ -17,6 +17,7 @@ from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
+from esl_controller.services.history import HistoryService
 from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.supervisor import SupervisorService
@@ -40,14 +41,15 @@ def build_dependencies(
     agents = AgentService(api, floor)
     calls = CallService(api, floor, bgapi=bgapi)
     supervisor = SupervisorService(api, calls, bgapi=bgapi, audit=recorder.audit)
+    history = HistoryService(sessions)
     deps = Dependencies(
         health=health, floor=floor, agents=agents, calls=calls, supervisor=supervisor,
         users=UserService(sessions), sessions=sessions, recorder=recorder,
         customers=CustomerLookup(sessions, crm_url_template=settings.crm_url_template,
                                  timeout=settings.crm_timeout),
-        wrap_up=WrapUpService(agents, recorder, limit=wrap_up_limit,
-                              wanted=LinkedAgents(UserService(sessions))),
-        settings=settings,
+        wrap_up=WrapUpService(agents, recorder, history=history, floor=floor,
+                              limit=wrap_up_limit, wanted=LinkedAgents(UserService(sessions))),
+        settings=settings, history=history,
     )  # fmt: skip
     return deps
 

@@ -1,9 +1,8 @@
 """Agent endpoints: sign in (web session + queues), sign out, Ready, Not Ready with a
-reason, status, wrap-up with a disposition, and the agent's own SIP credentials."""
+reason, status, wrap-up with a disposition (and closing an owed one), and the agent's own
+SIP credentials."""
 
 from __future__ import annotations
-
-from sqlalchemy import select
 
 from dashboard.api import schemas as s
 from dashboard.api.context import agent_of, deps, now, settle
@@ -12,9 +11,10 @@ from dashboard.auth import NotSignedIn, client_key, sign_in, sign_out
 from dashboard.db import off_hub
 from esl_controller.domain.model import Snapshot
 from esl_controller.errors import InvalidArgument, NotFound
+from esl_controller.esl.commands import validate as v
+from esl_controller.services.history import Choice
 from esl_controller.services.users import UserRecord
-from esl_controller.store.engine import session_scope
-from esl_controller.store.models import Disposition, PauseReason
+from esl_controller.services.wrap_up import Owed
 
 
 def user_out(user: UserRecord) -> s.UserOut:
@@ -45,46 +45,48 @@ def has_status(snap: Snapshot, agent: str, status: str, reason: str | None = Non
     )
 
 
+def owed_out(owed: Owed) -> s.OwedOut:
+    return s.OwedOut(call_uuid=owed.call_uuid, direction=owed.direction,
+                     cid_name=owed.cid_name, cid_number=owed.cid_number,
+                     outcome=owed.outcome, ended_at=owed.ended_at, until=owed.until)  # fmt: skip
+
+
+def owed_list(agent: str) -> list[s.OwedOut]:
+    return [owed_out(o) for o in deps().wrap_up.owed_calls(agent)]
+
+
 def status_out(agent: str) -> s.AgentStatusOut:
     pending = deps().wrap_up.waiting_for(agent)
     wrap_up = s.WrapUpOut(call_uuid=pending[0], until=pending[1]) if pending else None
-    return s.AgentStatusOut(agent=agent_out(agent), call=current_call_out(agent), wrap_up=wrap_up)
+    return s.AgentStatusOut(agent=agent_out(agent), call=current_call_out(agent),
+                            wrap_up=wrap_up, owed=owed_list(agent))  # fmt: skip
 
 
-def pause_label(code: str) -> str:
-    def find() -> str | None:
-        with session_scope(deps().sessions) as session:
-            row = session.get(PauseReason, code)
-            return row.label if row is not None and row.active else None
-
-    label = off_hub(find)
-    if label is None:
-        raise InvalidArgument(f"unknown pause reason {code!r} (see /pause-reasons)",
+def pause_reason(text: str) -> Choice:
+    """The pause reason named by its code or its label (any case)."""
+    found = off_hub(lambda: deps().history.pause_reason(text))
+    if found is None:
+        raise InvalidArgument(f"unknown pause reason {text!r} (see /pause-reasons)",
                               code="unknown_reason")  # fmt: skip
-    return label
+    return found
 
 
 def check_disposition(code: str) -> None:
-    def find() -> bool:
-        with session_scope(deps().sessions) as session:
-            row = session.get(Disposition, code)
-            return row is not None and row.active
-
-    if not off_hub(find):
+    if not off_hub(lambda: deps().history.disposition_exists(code)):
         raise InvalidArgument(f"unknown disposition {code!r} (see /dispositions)",
                               code="unknown_disposition")  # fmt: skip
 
 
-def choices(model: type[PauseReason] | type[Disposition]) -> s.ChoicesOut:
-    """The active codes of a reference table, by label."""
+def choices_out(items: list[Choice]) -> s.ChoicesOut:
+    return s.ChoicesOut(items=[s.Choice(code=c.code, label=c.label) for c in items])
 
-    def rows() -> list[s.Choice]:
-        with session_scope(deps().sessions) as session:
-            query = select(model.code, model.label).where(model.active.is_(True))
-            rows = session.execute(query.order_by(model.label))
-            return [s.Choice(code=code, label=label) for code, label in rows]
 
-    return s.ChoicesOut(items=off_hub(rows))
+def known_agent(name: str) -> str:
+    """A supervisor names an agent in the path: checked like any value for FreeSWITCH."""
+    agent = v.name("agent", name)
+    if agent not in deps().floor.snapshot().agents:
+        raise NotFound(f"no agent {agent}", code="no_agent")
+    return agent
 
 
 def register(api: Api) -> None:
@@ -128,7 +130,7 @@ def register(api: Api) -> None:
                   errors=(404, 409, 503))  # fmt: skip
     def agent_not_ready(user: UserRecord, body: s.NotReadyBody) -> s.AgentStatusOut:
         agent = agent_of(user)
-        label = pause_label(body.reason)
+        label = pause_reason(body.reason).label
         deps().agents.not_ready(agent, label)
         settle(lambda snap: has_status(snap, agent, "On Break", label))
         return status_out(agent)
@@ -139,14 +141,44 @@ def register(api: Api) -> None:
         agent = agent_of(user)
         return status_out(agent)
 
-    @api.endpoint("POST", "/agent/wrap-up", summary="Save the disposition and notes of the "
-                  "agent's last call; offers come again", tag="agent", body=s.WrapUpBody,
-                  response=s.Ok, errors=(404, 409, 503))  # fmt: skip
-    def agent_wrap_up(user: UserRecord, body: s.WrapUpBody) -> s.Ok:
+    @api.endpoint("POST", "/agent/wrap-up", summary="Save the disposition and notes of a "
+                  "call (call_uuid; required when several await one); offers come again "
+                  "once none is owed. A saved disposition is changed only with edit: true "
+                  "(409 already_dispositioned otherwise)", tag="agent", body=s.WrapUpBody,
+                  response=s.WrapUpSavedOut, errors=(404, 409, 503))  # fmt: skip
+    def agent_wrap_up(user: UserRecord, body: s.WrapUpBody) -> s.WrapUpSavedOut:
         agent = agent_of(user)
         check_disposition(body.disposition)
-        deps().wrap_up.save(agent, body.disposition, body.notes, body.call_uuid)
-        return s.Ok()
+        saved = deps().wrap_up.save(agent, body.disposition, body.notes, body.call_uuid,
+                                    edit=body.edit, actor=user.username)  # fmt: skip
+        return s.WrapUpSavedOut(call_uuid=saved)
+
+    @api.endpoint("POST", "/agent/wrap-up/close", summary="Stop waiting for a disposition "
+                  "(one call, or all owed): offers come again; audited", tag="agent",
+                  body=s.WrapUpCloseBody, response=s.WrapUpClosedOut,
+                  errors=(404, 503))  # fmt: skip
+    def agent_wrap_up_close(user: UserRecord, body: s.WrapUpCloseBody) -> s.WrapUpClosedOut:
+        agent = agent_of(user)
+        closed = deps().wrap_up.close(agent, body.call_uuid, actor=user.username)
+        return s.WrapUpClosedOut(closed=closed, owed=owed_list(agent))
+
+    @api.endpoint("GET", "/supervisor/agent/<agent>/wrap-ups", summary="The agent's calls "
+                  "awaiting a disposition", tag="supervisor", role="supervisor",
+                  response=s.WrapUpClosedOut, errors=(404,))  # fmt: skip
+    def supervisor_wrap_ups(user: UserRecord, agent: str) -> s.WrapUpClosedOut:
+        name = known_agent(agent)
+        return s.WrapUpClosedOut(ok=True, closed=[], owed=owed_list(name))
+
+    @api.endpoint("POST", "/supervisor/agent/<agent>/wrap-up/close", summary="Close an "
+                  "agent's owed wrap-up (one call, or all): offers come again; audited",
+                  tag="supervisor", role="supervisor", body=s.WrapUpCloseBody,
+                  response=s.WrapUpClosedOut, errors=(404, 503))  # fmt: skip
+    def supervisor_wrap_up_close(
+        user: UserRecord, agent: str, body: s.WrapUpCloseBody
+    ) -> s.WrapUpClosedOut:
+        name = known_agent(agent)
+        closed = deps().wrap_up.close(name, body.call_uuid, actor=user.username)
+        return s.WrapUpClosedOut(closed=closed, owed=owed_list(name))
 
     @api.endpoint("GET", "/agent/sip-credentials", summary="The signed-in agent's own SIP "
                   "account for the browser softphone (HA1, never a password)", tag="agent",
@@ -164,9 +196,9 @@ def register(api: Api) -> None:
     @api.endpoint("GET", "/pause-reasons", summary="Reasons an agent can give for Not Ready",
                   tag="reference", response=s.ChoicesOut)  # fmt: skip
     def pause_reasons(user: UserRecord) -> s.ChoicesOut:
-        return choices(PauseReason)
+        return choices_out(off_hub(deps().history.pause_reasons))
 
     @api.endpoint("GET", "/dispositions", summary="Outcomes an agent can record for a call",
                   tag="reference", response=s.ChoicesOut)  # fmt: skip
     def dispositions(user: UserRecord) -> s.ChoicesOut:
-        return choices(Disposition)
+        return choices_out(off_hub(deps().history.dispositions))

@@ -5,9 +5,7 @@ and the agent's recent calls."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, datetime
-
-from sqlalchemy import select
+from datetime import datetime
 
 from dashboard.api import schemas as s
 from dashboard.api.agent import current_call_out
@@ -15,12 +13,10 @@ from dashboard.api.context import agent_of, deps, settle
 from dashboard.api.registry import Api
 from dashboard.db import off_hub
 from esl_controller.domain.model import Snapshot
-from esl_controller.errors import InvalidArgument, NotFound
-from esl_controller.esl.commands import originate as og
+from esl_controller.errors import NotFound
 from esl_controller.services.customers import CustomerRecord
+from esl_controller.services.history import CallRecord
 from esl_controller.services.users import UserRecord
-from esl_controller.store.engine import session_scope
-from esl_controller.store.models import Call
 
 ERRORS = (404, 409, 503, 504)
 
@@ -42,10 +38,17 @@ def ringing_call(agent: str) -> s.CallOut:
 
 
 def iso(moment: datetime | None) -> str | None:
-    """UTC with its offset (SQLite hands back naive datetimes; they were stored as UTC)."""
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+    return None if moment is None else moment.isoformat()
+
+
+def history_item(r: CallRecord) -> s.HistoryItem:
+    return s.HistoryItem(
+        call_uuid=r.call_uuid, direction=r.direction, queue=r.queue, cid_name=r.cid_name,
+        cid_number=r.cid_number, joined_at=iso(r.joined_at), answered_at=iso(r.answered_at),
+        ended_at=iso(r.ended_at), talk_seconds=r.talk_seconds, hold_seconds=r.hold_seconds,
+        outcome=r.outcome, transferred=r.transferred,
+        transfer_destination=r.transfer_destination, disposition=r.disposition, notes=r.notes,
+    )  # fmt: skip
 
 
 def held(snap: Snapshot, agent: str, on: bool) -> bool:
@@ -133,11 +136,12 @@ def register(api: Api) -> None:
         return done(agent)
 
     @api.endpoint("POST", "/call/transfer/cancel", summary="Attended transfer: drop the "
-                  "consulted party and return to the caller", tag="call",
-                  response=s.CallActionOut, errors=ERRORS)  # fmt: skip
+                  "consulted party, ringing or answered, and return to the caller (off "
+                  "hold)", tag="call", response=s.CallActionOut, errors=ERRORS)  # fmt: skip
     def call_transfer_cancel(user: UserRecord) -> s.CallActionOut:
         agent = agent_of(user)
         deps().calls.transfer_cancel(agent)
+        settle(lambda snap: not consulting(snap, agent) and not held(snap, agent, True))
         return done(agent)
 
     @api.endpoint("POST", "/call/dial", summary="Click-to-call: ring the agent's phone, "
@@ -145,30 +149,13 @@ def register(api: Api) -> None:
                   body=s.DialBody, response=s.DialOut, errors=ERRORS)  # fmt: skip
     def call_dial(user: UserRecord, body: s.DialBody) -> s.DialOut:
         agent = agent_of(user)
-        if not user.extension:
-            raise InvalidArgument("this agent has no extension to ring", code="no_extension")
-        domain = deps().settings.sip_domain
-        endpoint = og.user(user.extension, domain) if domain else og.user(user.extension)
-        number = body.number.lstrip("+")
-        call_uuid = deps().calls.dial(agent, endpoint, number, user.extension)
+        call_uuid = deps().calls.dial(agent, user.extension, body.number,
+                                      deps().settings.sip_domain)  # fmt: skip
         return s.DialOut(call_uuid=call_uuid)
 
     @api.endpoint("GET", "/history", summary="The agent's recent calls, newest first",
                   tag="history", query=s.HistoryQuery, response=s.HistoryOut)  # fmt: skip
     def history(user: UserRecord, query: s.HistoryQuery) -> s.HistoryOut:
         agent = agent_of(user)
-
-        def rows() -> list[s.HistoryItem]:
-            with session_scope(deps().sessions) as session:
-                found = session.scalars(select(Call).where(Call.agent == agent)
-                                        .order_by(Call.id.desc()).limit(query.limit))  # fmt: skip
-                return [s.HistoryItem(
-                    call_uuid=r.call_uuid, direction=r.direction, queue=r.queue,
-                    cid_name=r.cid_name, cid_number=r.cid_number,
-                    joined_at=iso(r.joined_at), answered_at=iso(r.answered_at),
-                    ended_at=iso(r.ended_at),
-                    talk_seconds=r.talk_seconds, hold_seconds=r.hold_seconds or 0.0,
-                    outcome=r.outcome, disposition=r.disposition, notes=r.notes,
-                ) for r in found]  # fmt: skip
-
-        return s.HistoryOut(items=off_hub(rows))
+        records = off_hub(lambda: deps().history.recent_calls(agent, query.limit))
+        return s.HistoryOut(items=[history_item(r) for r in records])

@@ -39,7 +39,9 @@ class LoginBody(Strict):
 
 
 class NotReadyBody(Strict):
-    reason: str = Field(min_length=1, max_length=32, description="a pause reason code")
+    reason: str = Field(
+        min_length=1, max_length=128, description="a pause reason: its code or label, any case"
+    )
 
 
 class DtmfBody(Strict):
@@ -58,7 +60,17 @@ class DialBody(Strict):
 class WrapUpBody(Strict):
     disposition: str = Field(min_length=1, max_length=32, description="a disposition code")
     notes: str = Field(default="", max_length=2000)
-    call_uuid: str | None = Field(default=None, max_length=64)
+    call_uuid: str | None = Field(
+        default=None, min_length=1, max_length=64,
+        description="the call; required when more than one call awaits a disposition",
+    )  # fmt: skip
+    edit: bool = Field(default=False, description="replace a disposition already saved "
+                       "(the old one stays in the audit log); otherwise that is a 409")  # fmt: skip
+
+
+class WrapUpCloseBody(Strict):
+    call_uuid: str | None = Field(default=None, min_length=1, max_length=64,
+                                  description="one owed call; none: every call owed")  # fmt: skip
 
 
 class HistoryQuery(Strict):
@@ -128,6 +140,9 @@ class AgentOut(BaseModel):
 class ConsultOut(BaseModel):
     destination: str | None
     answered: bool
+    state: Literal["ringing", "answered"] = Field(
+        description="ringing: only Cancel works; answered: Complete or Cancel"
+    )
 
 
 class CallOut(BaseModel):
@@ -162,7 +177,8 @@ class CallOut(BaseModel):
             ended_at=view.ended_at, cause=view.cause, outcome=view.outcome,
             consult=None if view.consult_leg is None else ConsultOut(
                 destination=view.consult_destination,
-                answered=view.consult_answered_at is not None),
+                answered=view.consult_answered_at is not None,
+                state="ringing" if view.consult_answered_at is None else "answered"),
         )  # fmt: skip
 
 
@@ -206,10 +222,37 @@ class WrapUpOut(BaseModel):
     until: float = Field(description="offers are held until then unless a disposition is saved")
 
 
+class OwedOut(BaseModel):
+    """A finished call awaiting its disposition."""
+
+    call_uuid: str
+    direction: str
+    cid_name: str
+    cid_number: str
+    outcome: str | None
+    ended_at: float | None
+    until: float = Field(description="offers are held until then unless saved or closed")
+
+
 class AgentStatusOut(BaseModel):
     agent: AgentOut | None = Field(description="null until FreeSWITCH has reported the agent")
     call: CallOut | None
-    wrap_up: WrapUpOut | None = Field(default=None, description="a disposition is awaited")
+    wrap_up: WrapUpOut | None = Field(default=None, description="the newest call awaiting "
+                                      "a disposition (see owed for all of them)")  # fmt: skip
+    owed: list[OwedOut] = Field(
+        default_factory=list, description="every call awaiting a disposition, oldest first"
+    )
+
+
+class WrapUpSavedOut(BaseModel):
+    ok: bool = True
+    call_uuid: str = Field(description="the call the disposition was saved on")
+
+
+class WrapUpClosedOut(BaseModel):
+    ok: bool = True
+    closed: list[str] = Field(description="the calls no longer awaiting a disposition")
+    owed: list[OwedOut]
 
 
 class CustomerOut(BaseModel):
@@ -255,9 +298,13 @@ class HistoryItem(BaseModel):
     joined_at: str | None
     answered_at: str | None
     ended_at: str | None
-    talk_seconds: float | None
-    hold_seconds: float
+    talk_seconds: float | None = Field(description="answered to end, hold excluded")
+    hold_seconds: float = Field(description="time the caller spent on hold")
     outcome: str | None
+    transferred: bool = False
+    transfer_destination: str | None = Field(
+        default=None, description="where an attended transfer went"
+    )
     disposition: str | None
     notes: str | None
 

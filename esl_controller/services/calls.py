@@ -5,7 +5,11 @@ The floor says which legs are the agent's. Telephony choices made here:
 * a blind transfer moves the *caller's* leg (uuid_transfer); mod_callcenter ends the queue
   call and the agent is free again (README quirk 18);
 * an attended transfer runs ``att_xfer`` on the agent's leg: the caller is held, the target
-  rung; completing or cancelling is DTMF on the agent's leg (``*`` / ``#``);
+  rung. Completing is ``*`` on the agent's leg, which att_xfer reads only once the target
+  answered (so Complete is refused before). Cancelling ends the consult leg itself
+  (``uuid_kill``): before the answer ``#`` would be lost (att_xfer is still in its
+  originate), while a consult leg that goes away is a cancel at every stage — FreeSWITCH
+  abandons the originate, or ends the inner bridge, and the caller is back with the agent;
 * answering remotely works for phones that accept it (the simulator's, auto-answer
   softphones): ``uuid_answer`` on the leg mod_callcenter is ringing.
 """
@@ -55,7 +59,7 @@ class CallService:
         return leg
 
     def ringing_leg(self, agent: str) -> str:
-        leg = self.floor.floor.ringing.get(agent)
+        leg = self.floor.ringing_leg(agent)
         if leg is None:
             raise NotFound(f"no call is ringing for {agent}", code="no_ringing_call")
         return leg
@@ -68,7 +72,7 @@ class CallService:
         try:
             leg = self._leg(agent)
         except NotFound:
-            leg = self.floor.floor.ringing.get(agent) or ""
+            leg = self.floor.ringing_leg(agent) or ""
             call = self.floor.snapshot().calls.get(leg)
             if call is None or call.direction != "outbound":
                 raise
@@ -116,15 +120,26 @@ class CallService:
         replies.expect_ok(self.api(ch.uuid_recv_dtmf(self._leg(agent), "*")))
 
     def transfer_cancel(self, agent: str) -> None:
-        if self.current_call(agent).consult_leg is None:
+        """Drop the consulted party, ringing or answered: the caller is back with the
+        agent, off hold (att_xfer's own ending when its target leg goes away)."""
+        consult_leg = self.current_call(agent).consult_leg
+        if consult_leg is None:
             raise CommandFailed("no consultation is in progress", code="not_consulting")
-        replies.expect_ok(self.api(ch.uuid_recv_dtmf(self._leg(agent), "#")))
+        replies.expect_ok(self.api(ch.uuid_kill(consult_leg)))
 
-    def dial(self, agent: str, agent_endpoint: str, number: str, caller_id: str) -> str:
-        """Click-to-call: ring the agent's phone, then the number; while the call lasts
-        callcenter_track keeps the queues from offering the agent a caller."""
+    def dial(
+        self, agent: str, extension: str | None, number: str, domain: str | None = None
+    ) -> str:
+        """Click-to-call: ring the agent's phone (``user/<extension>[@domain]``), then the
+        number; while the call lasts callcenter_track keeps the queues from offering the
+        agent a caller. The extension is also the caller ID the number sees."""
+        if not extension:
+            raise InvalidArgument("this agent has no extension to ring", code="no_extension")
+        number = number.removeprefix("+")
         if not number.isdigit() or len(number) > 20:
             raise InvalidArgument("number must be digits")
+        agent_endpoint = og.user(extension, domain) if domain else og.user(extension)
+        caller_id = extension
         call_uuid = str(uuid.uuid4())
         command = og.click_to_call(
             call_uuid=call_uuid, agent=agent, agent_endpoint=agent_endpoint,

@@ -1,12 +1,21 @@
 """After-call work: an agent whose page is open stays out of offers after a call until a
-disposition is saved (at most ``limit`` seconds), and the disposition lands on the call's
-record.
+disposition is saved (at most ``limit`` seconds), and the disposition lands on the call
+it names — never on another, and never over one already saved.
 
 mod_callcenter's own ``wrap_up_time`` is a fixed gate after every bridge; a product wants
 "until the agent has filled in the form". The service sets the agent's ``ready_time`` in
-the future when a call ends and back to 0 when the disposition is saved. It listens to the
-floor's change records through a queue and talks to FreeSWITCH from its own greenlet, so
-neither the floor nor a request waits on it.
+the future when a call ends and back to 0 once no call of the agent is owed a disposition
+any more. A call that ended is *owed* until its disposition is saved, the agent or a
+supervisor closes it, or the hold runs out; owed calls are listed for the agent's page.
+
+The floor's change records arrive in the floor's owner greenlet: :meth:`on_changes` only
+notes the owed call (so a request that follows sees it) and queues the FreeSWITCH command
+for this service's own greenlet, so neither the floor nor a request waits on the switch.
+
+Which call: a request names it (``call_uuid``). Without a name it is the one call owed or
+in progress; with several, the request is refused (409 ``call_uuid_required``) rather than
+guessed — a wrap-up sent right after a hang-up whose event is not applied yet would
+otherwise land on the previous call.
 """
 
 from __future__ import annotations
@@ -15,72 +24,250 @@ import collections
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gevent
 
 from esl_controller.domain.model import CallView, Change
-from esl_controller.errors import CallCenterError, NotFound
+from esl_controller.errors import CallCenterError, CommandFailed, NotFound
 from esl_controller.services.agents import AgentService
+from esl_controller.services.floor_service import FloorService
+from esl_controller.services.history import HistoryService
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.worker import QueueWorker
 
 log = logging.getLogger(__name__)
-KEPT_CALLS = 20
+KEPT_CALLS = 20  # finished calls remembered per agent
+KEPT_DISPOSITIONS = 10_000  # dispositions saved through this process, remembered
 
 
-class WrapUpService(QueueWorker[CallView]):
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """A finished call awaiting its disposition; offers are held until ``until``."""
+
+    call_uuid: str
+    agent: str
+    direction: str
+    cid_name: str
+    cid_number: str
+    outcome: str | None
+    ended_at: float | None
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Hold:
+    agent: str
+    call_uuid: str | None  # the call that ended; None: release the hold
+
+
+class WrapUpService(QueueWorker[_Hold]):
     def __init__(
         self,
         agents: AgentService,
         recorder: Recorder,
         *,
+        history: HistoryService | None = None,
+        floor: FloorService | None = None,
         limit: int = 120,
         wanted: Callable[[str], bool] = lambda agent: True,
+        clock: Callable[[], float] = time.time,
+        run_blocking: Callable[[Callable[[], Any]], Any] | None = None,
     ) -> None:
         super().__init__()
         self.agents = agents
         self.recorder = recorder
+        self.history = history
+        self.floor = floor
         self.limit = limit
         self.wanted = wanted  # which agents get the wrap-up hold (those with a page open)
-        self.pending: dict[str, tuple[str, float]] = {}  # agent -> (call uuid, hold until)
-        self.recent: dict[str, collections.deque[str]] = {}
+        self.clock = clock
+        self._run_blocking = run_blocking or (
+            lambda fn: gevent.get_hub().threadpool.spawn(fn).get()
+        )
+        self.owed: dict[str, dict[str, Owed]] = {}  # agent -> call uuid -> owed call
+        self.recent: dict[str, collections.deque[str]] = {}  # agent -> finished call uuids
+        # call uuid -> disposition saved through this process (the database may not have
+        # it yet: the recorder writes behind).
+        self.saved: collections.OrderedDict[str, tuple[str, str | None]] = collections.OrderedDict()
+        self._saving: set[str] = set()
+
+    # -- from the floor's greenlet: never blocks ---------------------------------------
 
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
             if change.kind == "call_ended" and isinstance(change.view, CallView):
                 call = change.view
                 if call.agent and call.answered_at is not None:
-                    self.submit(call)
+                    self._ended(call)
 
-    def handle(self, call: CallView) -> None:
+    def _ended(self, call: CallView) -> None:
         agent = call.agent or ""
-        self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS)).append(call.uuid)
-        if not self.wanted(agent):
-            return
-        self.pending[agent] = (call.uuid, time.time() + self.limit)
+        calls = self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS))
+        if call.uuid not in calls:
+            calls.append(call.uuid)
+        if call.uuid in self.saved or call.uuid in self._saving:
+            return  # the agent saved the disposition before the hang-up reached us
+        until = self.clock() + self.limit
+        self.owed.setdefault(agent, {})[call.uuid] = Owed(
+            call_uuid=call.uuid, agent=agent, direction=call.direction,
+            cid_name=call.cid_name, cid_number=call.cid_number, outcome=call.outcome,
+            ended_at=call.ended_at, until=until,
+        )  # fmt: skip
+        self.submit(_Hold(agent, call.uuid))
+
+    def handle(self, hold: _Hold) -> None:
+        """In this service's greenlet: the checks that may block (which agents have a
+        page) and the FreeSWITCH commands."""
+        agent = hold.agent
+        if hold.call_uuid is not None:
+            if not self.wanted(agent):  # a desk-phone agent keeps mod_callcenter's gate
+                self.owed.get(agent, {}).pop(hold.call_uuid, None)
+                return
+            if hold.call_uuid not in self.owed.get(agent, {}):
+                return  # saved or closed meanwhile: nothing to hold for
+        self._command(agent, hold=hold.call_uuid is not None)
+
+    def _command(self, agent: str, *, hold: bool) -> None:
         try:
-            self.agents.hold_wrap_up(agent, self.limit)
+            if hold:
+                self.agents.hold_wrap_up(agent, self.limit)
+            else:
+                self.agents.end_wrap_up(agent)
         except CallCenterError as exc:
-            log.warning("wrap-up hold for %s failed: %s", agent, exc)
+            log.warning("wrap-up %s for %s failed: %s", "hold" if hold else "release",
+                        agent, exc)  # fmt: skip
+
+    # -- reading -----------------------------------------------------------------------
+
+    def owed_calls(self, agent: str) -> list[Owed]:
+        """The agent's calls awaiting a disposition whose hold has not run out, oldest
+        first (a hold that ran out no longer keeps offers away: FreeSWITCH's ready_time
+        passed too; the call can still be given a disposition by naming it)."""
+        now = self.clock()
+        calls = self.owed.get(agent, {})
+        for uuid in [u for u, owed in calls.items() if owed.until <= now]:
+            del calls[uuid]
+        return sorted(calls.values(), key=lambda o: o.until)
 
     def waiting_for(self, agent: str) -> tuple[str, float] | None:
-        """The call whose disposition is awaited, and until when offers are held."""
-        entry = self.pending.get(agent)
-        if entry is None or entry[1] <= time.time():
-            return None
-        return entry
+        """The newest call whose disposition is awaited, and until when offers are held."""
+        owed = self.owed_calls(agent)
+        return (owed[-1].call_uuid, owed[-1].until) if owed else None
 
     def last_call(self, agent: str) -> str | None:
         calls = self.recent.get(agent)
         return calls[-1] if calls else None
 
-    def save(self, agent: str, disposition: str, notes: str, call_uuid: str | None) -> str:
-        """Record the disposition on the agent's call (the last one by default) and let
-        offers come again. Returns the call's uuid."""
-        target = call_uuid or self.last_call(agent)
-        if target is None or target not in self.recent.get(agent, ()):
-            raise NotFound(f"{agent} has no finished call {call_uuid or ''}".strip(),
-                           code="no_call")  # fmt: skip
-        self.recorder.annotate_call(target, disposition=disposition, notes=notes)
-        if self.pending.get(agent, ("",))[0] == target:
-            del self.pending[agent]
-        self.agents.end_wrap_up(agent)
+    # -- saving ------------------------------------------------------------------------
+
+    def _live_calls(self, agent: str) -> list[str]:
+        """The agent's answered calls still on the floor (one may be ending right now)."""
+        if self.floor is None:
+            return []
+        snap = self.floor.snapshot()
+        return [c.uuid for c in snap.calls.values()
+                if c.agent == agent and c.answered_at is not None]  # fmt: skip
+
+    def _target(self, agent: str, call_uuid: str | None) -> str:
+        owed = [o.call_uuid for o in self.owed_calls(agent)]
+        live = self._live_calls(agent)
+        if call_uuid is not None:
+            if call_uuid in owed or call_uuid in live or call_uuid in self.recent.get(agent, ()):
+                return call_uuid
+            record = self._lookup(call_uuid)
+            if record is not None and record.agent == agent:
+                return call_uuid
+            raise NotFound(f"{agent} has no call {call_uuid}", code="no_call")
+        candidates = list(dict.fromkeys(owed + live))
+        if len(candidates) > 1:
+            raise CommandFailed(
+                f"{len(candidates)} calls await a disposition: name one with call_uuid",
+                code="call_uuid_required",
+            )
+        if candidates:
+            return candidates[0]
+        last = self.last_call(agent)
+        if last is None:
+            raise NotFound(f"{agent} has no finished call", code="no_call")
+        return last
+
+    def _lookup(self, call_uuid: str) -> Any:
+        if self.history is None:
+            return None
+        history = self.history
+        return self._run_blocking(lambda: history.call(call_uuid))
+
+    def _saved_disposition(self, call_uuid: str) -> tuple[str | None, str | None]:
+        """The call's disposition and notes as saved so far (this process, then the
+        database), or (None, None)."""
+        if call_uuid in self.saved:
+            return self.saved[call_uuid]
+        record = self._lookup(call_uuid)
+        if record is None:
+            return None, None
+        return record.disposition, record.notes
+
+    def save(
+        self,
+        agent: str,
+        disposition: str,
+        notes: str,
+        call_uuid: str | None,
+        *,
+        edit: bool = False,
+        actor: str | None = None,
+    ) -> str:
+        """Record the disposition on the agent's call and let offers come again once no
+        call is owed. A call that already has one is refused (409
+        ``already_dispositioned``) unless ``edit``: then the old one is kept in the audit
+        log. Returns the call's uuid."""
+        target = self._target(agent, call_uuid)
+        if target in self._saving:
+            raise CommandFailed(f"a disposition for {target} is being saved",
+                                code="already_dispositioned")  # fmt: skip
+        self._saving.add(target)
+        try:
+            old, old_notes = self._saved_disposition(target)
+            if old is not None and not edit:
+                raise CommandFailed(
+                    f"call {target} already has the disposition {old!r}; send edit: true to "
+                    "change it", code="already_dispositioned",
+                )  # fmt: skip
+            self.recorder.annotate_call(target, disposition=disposition, notes=notes)
+            self.saved[target] = (disposition, notes or None)
+            while len(self.saved) > KEPT_DISPOSITIONS:
+                self.saved.popitem(last=False)
+            if old is not None:
+                self.recorder.audit(actor or agent, "disposition_edit", target, {
+                    "agent": agent, "old": {"disposition": old, "notes": old_notes},
+                    "new": {"disposition": disposition, "notes": notes or None},
+                })  # fmt: skip
+        finally:
+            self._saving.discard(target)
+        self._settle(agent, [target])
         return target
+
+    def close(self, agent: str, call_uuid: str | None, *, actor: str) -> list[str]:
+        """Stop waiting for a disposition: the named owed call, or every call owed by the
+        agent. Offers come again once nothing is owed; the hold is released even when
+        nothing is owed here (a hold this process no longer knows about, e.g. after a
+        restart). Audited with who closed it. Returns the closed calls."""
+        owed = [o.call_uuid for o in self.owed_calls(agent)]
+        if call_uuid is not None and call_uuid not in owed:
+            raise NotFound(f"no disposition is awaited for call {call_uuid}",
+                           code="no_wrap_up")  # fmt: skip
+        closed = [call_uuid] if call_uuid is not None else owed
+        self.recorder.audit(actor, "wrap_up_close", agent, {"calls": closed})
+        self._settle(agent, closed)
+        return closed
+
+    def _settle(self, agent: str, done: list[str]) -> None:
+        """Forget the calls; once nothing is owed, offers may come again (at once, from
+        the request: a hold still queued for a call no longer owed is skipped)."""
+        calls = self.owed.get(agent, {})
+        for uuid in done:
+            calls.pop(uuid, None)
+        if not self.owed_calls(agent):
+            self._command(agent, hold=False)

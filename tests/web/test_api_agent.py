@@ -35,6 +35,15 @@ def test_login_ready_not_ready_logout(web: Web) -> None:
     assert reply.get_json()["agent"] == reply.get_json()["agent"] | {
         "status": "On Break", "pause_reason": "Lunch"}  # fmt: skip
     assert fs_agent(web, "agent1000").status == "On Break"
+    # The original module's clients send the reason's text: its label works, any case.
+    assert web.post(http, token, "agent/ready").status_code == 200
+    reply = web.post(http, token, "agent/not-ready", {"reason": "Break"})
+    assert reply.status_code == 200, reply.get_json()
+    assert reply.get_json()["agent"]["pause_reason"] == "Break"
+    reply = web.post(http, token, "agent/not-ready", {"reason": "TRAINING"})
+    assert reply.get_json()["agent"]["pause_reason"] == "Training"
+    unknown = web.post(http, token, "agent/not-ready", {"reason": "Nap"})
+    assert (unknown.status_code, unknown.get_json()["error"]["code"]) == (400, "unknown_reason")
 
     cookie = http.get_cookie("callcenter_session")
     assert cookie is not None

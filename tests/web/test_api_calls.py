@@ -64,8 +64,10 @@ def test_ringing_popup_answer_hold_dtmf_drop_and_wrap_up(web: Web) -> None:
     assert bad.status_code == 400
     saved = web.post(http, token, "agent/wrap-up",
                      {"disposition": "resolved", "notes": "asked about invoices"})  # fmt: skip
-    assert saved.status_code == 200
+    assert saved.status_code == 200 and saved.get_json()["call_uuid"] == call["uuid"]
     assert agent.ready_time == 0
+    again = web.post(http, token, "agent/wrap-up", {"disposition": "sale"})
+    assert (again.status_code, again.get_json()["error"]["code"]) == (409, "already_dispositioned")
     assert web.recorder.drained(timeout=5)
     history = http.get("/call-center/api/history").get_json()["items"]
     assert history[0]["call_uuid"] == call["uuid"]
@@ -83,6 +85,9 @@ def test_blind_transfer_frees_the_agent(web: Web) -> None:
     assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].call_uuid is None)
     assert web.sim.core.engine.get(call["uuid"]) is not None  # the caller lives on, parked
     assert http.get("/call-center/api/agent/status").get_json()["call"] is None
+    # The page names the call; an API client may leave it out when one call is owed.
+    assert wait_until(lambda: len(http.get("/call-center/api/agent/status").get_json()["owed"])
+                      == 1)  # fmt: skip
     assert web.post(http, token, "agent/wrap-up", {"disposition": "escalated"}).status_code == 200
     assert web.recorder.drained(timeout=5)
     item = http.get("/call-center/api/history").get_json()["items"][0]
@@ -104,7 +109,8 @@ def test_attended_transfer_to_another_agent(web: Web) -> None:
         "not_consulting")  # fmt: skip
     reply = web.post(http, token, "call/transfer", {"destination": "1001", "mode": "attended"})
     assert reply.status_code == 200, reply.get_json()
-    assert reply.get_json()["call"]["consult"] == {"destination": "1001", "answered": False}
+    assert reply.get_json()["call"]["consult"] == {
+        "destination": "1001", "answered": False, "state": "ringing"}  # fmt: skip
     assert web.sim.core.engine.get(call["uuid"]).held  # type: ignore[union-attr]
     # Too early: 1001 has not answered, and a '*' now would be lost.
     early = web.post(http, token, "call/transfer/complete")
@@ -114,6 +120,15 @@ def test_attended_transfer_to_another_agent(web: Web) -> None:
     assert wait_until(lambda: web.floor.snapshot().agents["agent1000"].call_uuid is None, 15)
     caller = web.sim.core.engine.get(call["uuid"])
     assert caller is not None and caller.answered and not caller.held  # now with 1001
+    saved = web.post(http, token, "agent/wrap-up",
+                     {"disposition": "escalated", "call_uuid": call["uuid"]})  # fmt: skip
+    assert saved.status_code == 200
+    assert web.recorder.drained(timeout=5)
+    item = http.get("/call-center/api/history").get_json()["items"][0]
+    assert (item["call_uuid"], item["outcome"], item["transfer_destination"]) == (
+        call["uuid"], "transferred", "1001")  # fmt: skip
+    # Talk and hold apart: the caller was held while alice consulted 1001.
+    assert item["hold_seconds"] >= 1.0 and item["talk_seconds"] is not None
 
 
 def test_attended_transfer_cancelled_returns_to_the_caller(web: Web) -> None:
@@ -129,6 +144,25 @@ def test_attended_transfer_cancelled_returns_to_the_caller(web: Web) -> None:
         "/call-center/api/agent/status").get_json()["call"]["held"] is False, 15)  # fmt: skip
     status = http.get("/call-center/api/agent/status").get_json()
     assert status["call"]["uuid"] == call["uuid"]  # still alice's call, caller back
+
+
+def test_consult_cancelled_while_ringing_takes_the_caller_off_hold(web: Web) -> None:
+    """``#`` is read by att_xfer only once the consulted party answered; Cancel ends the
+    consult leg instead, so it works while it rings too (found on FreeSWITCH 1.10.12)."""
+    web.sim.execute_api("sim_phone 1001 register")
+    web.sim.execute_api("sim_phone 1001 noanswer")
+    http, token = ready(web, "alice")
+    ring(web)
+    call = answered_call(web, http, token)
+    web.post(http, token, "call/transfer", {"destination": "1001", "mode": "attended"})
+    assert (consult_of(http) or {}).get("state") == "ringing"
+    assert web.sim.core.engine.get(call["uuid"]).held  # type: ignore[union-attr]
+    assert web.post(http, token, "call/transfer/cancel").status_code == 200
+    assert wait_until(lambda: consult_of(http) is None, 15)
+    assert wait_until(lambda: not web.sim.core.engine.get(call["uuid"]).held)  # type: ignore[union-attr]
+    # Back to normal: a new transfer is accepted (no 409 "consulting").
+    again = web.post(http, token, "call/transfer", {"destination": "1001", "mode": "attended"})
+    assert again.status_code == 200, again.get_json()
 
 
 def test_click_to_call_rings_the_agent_then_the_number(web: Web) -> None:
