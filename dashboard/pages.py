@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import pathlib
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
@@ -39,10 +40,38 @@ def home_for(role: str) -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only local paths: a sign-in link must not bounce the user to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    """A path on this site to go to after signing in, or None.
+
+    Judged as a browser will read it: browsers drop tabs and newlines from a URL (so
+    ``/\t/evil.example`` becomes ``//evil.example``, another site) and read ``\\`` as
+    ``/``; such targets are refused, as is anything with a scheme or a host. What is left
+    is rebuilt from its normalised path (dot segments resolved, repeated slashes folded)
+    and query, percent-encoded, so the Location header is always a plain local path.
+    """
+    if not target or len(target) > 2000 or not target.startswith("/"):
+        return None
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    if parts.scheme or parts.netloc:
+        return None
+    segments: list[str] = []
+    for segment in parts.path.split("/"):
+        if segment == "..":
+            if segments:
+                segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    path = "/" + "/".join(segments)
+    if parts.path.endswith("/") and segments:
+        path += "/"
+    local = quote(path, safe="/%:@!$&'()*+,;=-._~")
+    if parts.query:
+        local += "?" + quote(parts.query, safe="/%:@!$&'()*+,;=-._~?")
+    return local
 
 
 def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
@@ -56,7 +85,7 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
     @pages.get("/health")
     def health() -> Any:
         record = deps().health()
-        body = {
+        body: dict[str, Any] = {
             "freeswitch": {
                 "state": record.state,
                 "connected": record.connected,
@@ -67,7 +96,11 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
                 "reason": None if record.connected else (record.last_error or record.state),
             }
         }
-        return body, (200 if record.connected else 503)
+        # A dead or stalled part inside the controller (the floor's owner, a worker)
+        # makes the floor untrustworthy even with a live link.
+        problems = deps().problems()
+        body["problems"] = problems
+        return body, (200 if record.connected and not problems else 503)
 
     @pages.route("/login", methods=["GET", "POST"])
     def login() -> Any:

@@ -19,8 +19,11 @@ from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.history import HistoryService
 from esl_controller.services.phone_watch import PhoneWatch
+from esl_controller.services.presence import PresenceStore, load_presence
 from esl_controller.services.recorder import Recorder
+from esl_controller.services.restore import RestoreService, wanted_tiers
 from esl_controller.services.supervisor import SupervisorService
+from esl_controller.services.tiers import TierStore
 from esl_controller.services.users import UserService
 from esl_controller.services.wrap_up import WrapUpService
 
@@ -40,7 +43,8 @@ def build_dependencies(
 ) -> Dependencies:
     agents = AgentService(api, floor)
     calls = CallService(api, floor, bgapi=bgapi)
-    supervisor = SupervisorService(api, calls, bgapi=bgapi, audit=recorder.audit)
+    supervisor = SupervisorService(api, calls, agents=agents, bgapi=bgapi,
+                                   audit=recorder.audit, tiers=TierStore(sessions))  # fmt: skip
     history = HistoryService(sessions)
     deps = Dependencies(
         health=health, floor=floor, agents=agents, calls=calls, supervisor=supervisor,
@@ -81,8 +85,16 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
     """Listen to the floor and start the greenlets the dashboard needs; returns them so
     the caller can stop them."""
     phones = PhoneWatch(deps.agents)
-    deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes]
-    parts: list[Part] = [publisher, deps.wrap_up, phones]
+    presence = PresenceStore(deps.sessions)
+    restore = RestoreService(deps.agents.api, deps.floor, deps.agents,
+                             tiers=lambda: wanted_tiers(deps.sessions))  # fmt: skip
+    deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes,
+                             presence.on_changes, restore.on_changes]  # fmt: skip
+    deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore]
+    deps.extra["restore"] = restore
+    # Who was signed in before this process started (the controller restarted).
+    deps.floor.load_presence(gevent.get_hub().threadpool.spawn(load_presence, deps.sessions).get())
+    parts: list[Part] = [publisher, deps.wrap_up, phones, presence, restore]
     for part in parts:
         part.start()
     return parts

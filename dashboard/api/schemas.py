@@ -83,6 +83,8 @@ class LookupQuery(Strict):
 
 class AgentStatusBody(Strict):
     status: Literal["Logged Out", "Available", "Available (On Demand)", "On Break"]
+    # What the agent is shown as the reason; "Supervisor: <name>" when none is given.
+    reason: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class AgentStateBody(Strict):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from esl_controller.errors import NotFound
+from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.supervisor import SupervisorService
 from tests.wire.conftest import wait_until
@@ -66,7 +67,7 @@ def test_blind_transfer_frees_the_agent(stack) -> None:  # type: ignore[no-untyp
 def test_attended_transfer_and_supervisor(stack) -> None:  # type: ignore[no-untyped-def]
     sim, client, floor = stack
     calls = CallService(client.api, floor)
-    supervisor = SupervisorService(client.api, calls)
+    supervisor = SupervisorService(client.api, calls, agents=AgentService(client.api, floor))
     sim.execute_api("sim_phone 1001 register")
     sim.execute_api("sim_phone 1001 answer 0.2")
     sim.execute_api("sim_phone 1003 register")
@@ -118,6 +119,7 @@ def test_supervisor_actions_are_audited(stack, tmp_path) -> None:  # type: ignor
     recorder = Recorder(sessions)
     recorder.start()
     supervisor = SupervisorService(client.api, CallService(client.api, floor),
+                                   agents=AgentService(client.api, floor),
                                    audit=recorder.audit)  # fmt: skip
     try:
         supervisor.force_status("agent1002", "Available", by="sam")
