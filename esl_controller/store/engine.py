@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -49,7 +49,22 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args=postgres_timeouts(url))
+
+
+# A database that vanished without closing its connections (a network partition, a
+# failover that moved the address) must not hold the recorder's thread forever: libpq
+# gives up connecting after 10 s, and TCP keepalives notice a dead link in about a
+# minute. Values given in the URL win.
+PG_TIMEOUTS = {"connect_timeout": 10, "keepalives": 1, "keepalives_idle": 30,
+               "keepalives_interval": 10, "keepalives_count": 3}  # fmt: skip
+
+
+def postgres_timeouts(url: str) -> dict[str, Any]:
+    if not url.startswith("postgresql+psycopg2"):
+        return {}
+    given = make_url(url).query
+    return {key: value for key, value in PG_TIMEOUTS.items() if key not in given}
 
 
 def enable_gevent_db() -> None:
