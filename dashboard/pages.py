@@ -7,7 +7,6 @@ import contextlib
 import pathlib
 from typing import Any
 from urllib.parse import quote, urlsplit
-from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
