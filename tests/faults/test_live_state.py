@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 
 import gevent
+import gevent.event
 import pytest
 from sqlalchemy import func, select
 
@@ -228,3 +229,47 @@ def test_the_last_click_wins_over_late_events(floor_web: Web) -> None:
             select(AgentActivity.reason).where(AgentActivity.agent == ALICE,
                                                AgentActivity.status == "On Break")))  # fmt: skip
     assert {"Supervisor: sue", "Lunch", "Break", "Training"} <= reasons
+
+
+def test_a_failing_reducer_costs_one_event_and_a_stalled_floor_fails_health(
+    floor_web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web = floor_web
+    sign_in_alice_ready_bob_at_lunch(web)
+    floor = web.floor.floor
+    real_status = floor._status
+    broken = []
+
+    def status_once_broken(event):  # type: ignore[no-untyped-def]
+        if not broken:
+            broken.append(event)
+            raise RuntimeError("a reducer bug")
+        return real_status(event)
+
+    monkeypatch.setitem(floor._handlers, type(broken_event_type()), status_once_broken)
+    web.sim.execute_api("callcenter_config agent set status agent1002 Available")
+    web.sim.execute_api("callcenter_config agent set status agent1003 Available")
+    # The first event was lost to the bug; the loop went on and applied the next one.
+    assert wait_until(lambda: status_of(web, "agent1003") == ("Available", None))
+    assert broken and web.floor.failed_events >= 1
+    http = web.app.test_client()
+    assert http.get("/health").status_code == 200
+    # A listener that never returns stalls the owner: /health says so with the reason.
+    web.floor.stall_after = 0.5
+    stuck = gevent.event.Event()
+    web.floor.listeners.insert(0, lambda changes: stuck.wait())
+    web.sim.execute_api("callcenter_config agent set status agent1002 'On Break'")
+    web.sim.execute_api("callcenter_config agent set status agent1003 'On Break'")
+    assert wait_until(lambda: http.get("/health").status_code == 503, timeout=10)
+    body = http.get("/health").get_json()
+    assert any("applied nothing" in p for p in body["problems"])
+    web.floor.listeners.pop(0)
+    stuck.set()
+    assert wait_until(lambda: http.get("/health").status_code == 200, timeout=10)
+    assert status_of(web, "agent1003") == ("On Break", None)
+
+
+def broken_event_type() -> object:
+    from esl_controller.esl.typed_events import AgentStatusChanged, Meta
+
+    return AgentStatusChanged(Meta(None, None), "", "")
