@@ -6,8 +6,9 @@ eligible agents by the queue's strategy and offers: agent state Receiving,
 agent-offering, then an originate to the agent's contact with mod_callcenter's
 ``cc_*`` variables. Then one of:
 
-* the agent answers: bridge-agent-start, state ``In a queue call``, members-count, the
-  bridge; when it ends bridge-agent-end and member-queue-end (both with
+* the agent answers: bridge-agent-start, state ``In a queue call`` and members-count
+  (in an order and with a count that depend on the agent's endpoint, see ``_connect``),
+  the bridge; when it ends bridge-agent-end and member-queue-end (both with
   ``CC-Hangup-Cause: SUCCESS``, the originate result — quirk 11), state Waiting (wrap-up
   is only the ``last_bridge_end + wrap_up_time`` gate, there is no wrap-up state);
 * the caller leaves while the agent rings: member-queue-end Cancel/BREAK_OUT first, then
@@ -482,7 +483,24 @@ class QueueManager:
         for other in list(entry.ringing.values()):  # ring-all: the others lose the race
             gevent.spawn(core.engine.hangup, other, "LOSE_RACE")
         answered = module.now()
-        member.state = "Answered"
+        # members-count after bridge-agent-start (README quirk 15). It is fired by the
+        # member's own thread (callcenter_function) once it leaves its hold-music loop,
+        # counting the queue's Waiting and Trying members; the agent's thread meanwhile
+        # writes the agent's uuid, the tier (Active Inbound) and the agent state (In a
+        # queue call) through the global database lock, and the member becomes Answered
+        # on the way. Which thread gets there first depends on how the agent was
+        # reached, and FreeSWITCH 1.10.12 showed both, each time the same way:
+        # * a phone that rang (user/..., sofia): the bridge breaks the member's hold
+        #   music at once, so the member's count comes right after bridge-agent-start,
+        #   before "In a queue call", with the member still counted (CC-Count 1 for a
+        #   lone caller; sip_agent_hold_transfer.jsonl);
+        # * a loopback agent: the agent's thread first waits for the loopback's far
+        #   channel to be bridged and bridges the member to that channel only after the
+        #   loopback bows out, so the count follows "In a queue call" and the member
+        #   is no longer counted (CC-Count 0; call_answered_plain.jsonl).
+        counted_until_count = loopback_a is None
+        if not counted_until_count:
+            member.state = "Answered"
         member.bridge_epoch = answered
         member.serving_agent = agent.name
         member.serving_system = "single_box"
@@ -503,8 +521,13 @@ class QueueManager:
             *self._member_cid(member),
         ], leg)  # fmt: skip
         on_demand = agent.status == "Available (On Demand)"
-        module.set_state(agent, "In a queue call")
-        self._count(member.queue)
+        if counted_until_count:
+            self._count(member.queue)
+            member.state = "Answered"
+            module.set_state(agent, "In a queue call")
+        else:
+            module.set_state(agent, "In a queue call")
+            self._count(member.queue)
         member_channel = entry.channel
         if loopback_a is not None and leg is not loopback_a:
             core.bow_out(loopback_a)
