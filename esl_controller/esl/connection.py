@@ -201,10 +201,14 @@ class EslConnection(InboundESL):
             try:
                 frames = decoder.feed(data)
             except EslProtocolError as exc:
-                log.error("%s: corrupt ESL stream, reconnecting: %s", self.name, exc)
-                return f"corrupt ESL stream: {exc}"
+                frames = []
+                decoder.error = exc
+            # Frames completed before a corrupt spot were received intact: deliver them.
             for frame in frames:
                 self._route(frame)
+            if decoder.error is not None:
+                log.error("%s: corrupt ESL stream, reconnecting: %s", self.name, decoder.error)
+                return f"corrupt ESL stream: {decoder.error}"
         return self.lost_reason or "stopped"
 
     def _route(self, frame: Frame) -> None:

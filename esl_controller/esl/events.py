@@ -184,12 +184,14 @@ def parse_xml(raw: bytes) -> Event:
     body_el = root.find("body")
     length_el = root.find("Content-Length")
     if body_el is not None:
-        text = _decode(body_el.text or "")
-        # FreeSWITCH indents the closing tag ("...\n  </body>"): the body is exactly
-        # Content-Length characters of the element text.
+        # switch_event_xmlize URL-encodes header values but writes the body as plain
+        # (XML-escaped) text, so it is not percent-decoded here. FreeSWITCH indents the
+        # closing tag ("...\n  </body>"): the body is the first Content-Length *bytes*
+        # (strlen) of the element text.
+        text = body_el.text or ""
         length = ascii_int(length_el.text) if length_el is not None else None
         if length is not None:
-            text = text[:length]
+            text = text.encode("utf-8")[:length].decode("utf-8", "replace")
         body = text
     return Event(headers, body, "xml")
 

@@ -96,13 +96,20 @@ def content_length(headers: dict[str, str]) -> int:
 
 
 class FrameDecoder:
-    """Incremental decoder: ``feed(bytes)`` returns the frames completed by those bytes."""
+    """Incremental decoder: ``feed(bytes)`` returns the frames completed by those bytes.
 
-    __slots__ = ("_buf", "_pending")
+    When the stream turns out corrupt, the frames completed before the corrupt spot are
+    still returned (what was received intact does not depend on how TCP split the reads)
+    and the error is kept in :attr:`error`: the next ``feed`` raises it. A reader routes
+    the frames it got, then checks :attr:`error`.
+    """
+
+    __slots__ = ("_buf", "_pending", "error")
 
     def __init__(self) -> None:
         self._buf = b""
         self._pending: tuple[dict[str, str], int] | None = None
+        self.error: EslProtocolError | None = None
 
     @property
     def buffered(self) -> int:
@@ -110,10 +117,24 @@ class FrameDecoder:
         return len(self._buf) + (1 if self._pending else 0)
 
     def feed(self, data: bytes) -> list[Frame]:
+        """The frames completed by ``data``; raises :class:`EslProtocolError` when the
+        stream was already known corrupt or is corrupt before any new frame completes."""
+        if self.error is not None:
+            raise self.error
+        frames: list[Frame] = []
+        try:
+            return self._feed(data, frames)
+        except EslProtocolError as exc:
+            self.error = exc
+            self._buf = b""
+            if not frames:
+                raise
+            return frames
+
+    def _feed(self, data: bytes, frames: list[Frame]) -> list[Frame]:
         buf = self._buf + data if self._buf else data
         pos = 0
         end = len(buf)
-        frames: list[Frame] = []
         pending = self._pending
         while True:
             if pending is None:
