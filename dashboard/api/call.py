@@ -70,7 +70,7 @@ def register(api: Api) -> None:
                   response=s.RingingOut, errors=(404,))  # fmt: skip
     def call_ringing(user: UserRecord) -> s.RingingOut:
         call = ringing_call(agent_of(user))
-        customer = off_hub(lambda: deps().customers.by_number(call.cid_number))
+        customer = deps().customers.lookup(call.cid_number)  # CRM in its own threads
         return s.RingingOut(call=call, customer=customer_out(customer))
 
     @api.endpoint("POST", "/call/answer", summary="Answer the ringing call (phones that "

@@ -32,7 +32,7 @@ def register(api: Api) -> None:
                   "number (customers table, then the CRM); null when unknown", tag="customer",
                   query=s.LookupQuery, response=s.LookupOut)  # fmt: skip
     def customer_lookup(user: UserRecord, query: s.LookupQuery) -> s.LookupOut:
-        record = off_hub(lambda: deps().customers.by_number(query.number))
+        record = deps().customers.lookup(query.number)  # CRM in its own threads
         return s.LookupOut(customer=customer_out(record))
 
     @api.endpoint("GET", "/transfer-targets", summary="Agents an agent can transfer to, "

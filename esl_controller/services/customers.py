@@ -4,6 +4,12 @@ from a CRM (``CRM_URL_TEMPLATE``, e.g. ``https://crm.example/api/customers?phone
 The agent's screen must not wait on a slow CRM: a lookup has a short timeout and then
 answers "unknown caller"; answers (found or not) are cached for a minute. What a CRM
 returns is untrusted: only known fields, as bounded strings, are kept.
+
+From a greenlet, :meth:`CustomerLookup.lookup` runs the table query in gevent's shared
+pool and the CRM request in a small pool of its own (``CRM_THREADS``), so a CRM that
+hangs holds only its own threads — never the threads web requests and history writes
+use (the recorder has its own pool too). :meth:`CustomerLookup.by_number` is the same
+lookup for code already running in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import gevent
+from gevent import Timeout
+from gevent.threadpool import ThreadPool
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +38,7 @@ log = logging.getLogger(__name__)
 CACHE_SIZE = 1000
 CACHE_SECONDS = 60.0
 MAX_CRM_BYTES = 64 * 1024
+CRM_THREADS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +111,7 @@ class CustomerLookup:
         self.clock = clock
         self._cache: OrderedDict[str, tuple[float, CustomerRecord | None]] = OrderedDict()
         self._lock = threading.Lock()
+        self._crm_pool: ThreadPool | None = None
 
     @staticmethod
     def _fetch(url: str, timeout: float) -> bytes:
@@ -113,28 +124,66 @@ class CustomerLookup:
             row = session.get(Customer, customer_id)
             return None if row is None else _row(row)
 
-    def by_number(self, number: str) -> CustomerRecord | None:
-        """The caller's record, or None (unknown caller, CRM slow or failing)."""
+    def lookup(self, number: str) -> CustomerRecord | None:
+        """The caller's record, or None (unknown caller, CRM slow or failing); from a
+        greenlet on the hub: waits cooperatively, the CRM in its own threads."""
         if not number:
             return None
-        now = self.clock()
-        with self._lock:
-            hit = self._cache.get(number)
-            if hit is not None and hit[0] > now:
-                self._cache.move_to_end(number)
-                return hit[1]
-        record = self._lookup(number)
-        with self._lock:
-            self._cache[number] = (now + CACHE_SECONDS, record)
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+        hit = self._cached(number)
+        if hit is not None:
+            return hit[1]
+        hub_pool = gevent.get_hub().threadpool
+        record = hub_pool.spawn(self._from_table, number).get()
+        if record is None and self.template is not None:
+            if self._crm_pool is None:
+                self._crm_pool = ThreadPool(CRM_THREADS)
+            try:  # every CRM thread busy with a hung CRM: do not queue the popup behind it
+                with Timeout(self.timeout + 0.5):
+                    record = self._crm_pool.spawn(self._from_crm, number).get()
+            except Timeout:
+                log.warning("CRM lookup for %s: no free CRM thread in time", number)
+                return None
+        self._remember(number, record)
         return record
 
+    def by_number(self, number: str) -> CustomerRecord | None:
+        """The caller's record, or None (unknown caller, CRM slow or failing); blocking,
+        for code running in a worker thread."""
+        if not number:
+            return None
+        hit = self._cached(number)
+        if hit is not None:
+            return hit[1]
+        record = self._lookup(number)
+        self._remember(number, record)
+        return record
+
+    def _cached(self, number: str) -> tuple[float, CustomerRecord | None] | None:
+        with self._lock:
+            hit = self._cache.get(number)
+            if hit is not None and hit[0] > self.clock():
+                self._cache.move_to_end(number)
+                return hit
+        return None
+
+    def _remember(self, number: str, record: CustomerRecord | None) -> None:
+        with self._lock:
+            self._cache[number] = (self.clock() + CACHE_SECONDS, record)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
     def _lookup(self, number: str) -> CustomerRecord | None:
+        record = self._from_table(number)
+        if record is None and self.template is not None:
+            record = self._from_crm(number)
+        return record
+
+    def _from_table(self, number: str) -> CustomerRecord | None:
         with session_scope(self.sessions) as session:
             row = session.scalar(select(Customer).where(Customer.phone == number).limit(1))
-            if row is not None:
-                return _row(row)
+            return None if row is None else _row(row)
+
+    def _from_crm(self, number: str) -> CustomerRecord | None:
         if self.template is None:
             return None
         url = self.template.replace("{number}", urllib.parse.quote(number, safe=""))

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl_controller.domain.bounded import MARK
 from esl_controller.domain.model import Activity, CallView, Change
+from esl_controller.services.customers import CRM_THREADS, CustomerLookup
 from esl_controller.services.recorder import Recorder, read_spill
 from esl_controller.store.engine import make_engine, session_scope
 from esl_controller.store.migrate import upgrade
-from esl_controller.store.models import Call, DeadLetter
+from esl_controller.store.models import Call, Customer, DeadLetter
 from tests.unit.test_domain_floor import ended_calls, replay
 
 HOSTILE_NAMES = {
@@ -231,3 +232,33 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         gevent.sleep(0.02)
     return bool(predicate())
+
+
+def test_a_hung_crm_holds_only_its_own_threads(db_url: str, tmp_path: pathlib.Path) -> None:
+    sessions = database(db_url)
+    with session_scope(sessions) as session:
+        session.add(Customer(name="Grace Hopper", phone="5550001", vip=False))
+    release = threading.Event()
+
+    def hung_crm(url: str, timeout: float) -> bytes:
+        release.wait(600)  # a CRM that accepts the connection and never answers
+        return b"{}"
+
+    lookup = CustomerLookup(sessions, crm_url_template="http://crm.invalid/?n={number}",
+                            timeout=0.5, fetch=hung_crm)  # fmt: skip
+    recorder = Recorder(sessions, spill_path=tmp_path / "spill.jsonl")
+    recorder.start()
+    try:
+        # Three times as many popups as CRM threads, all for unknown callers.
+        popups = [gevent.spawn(lookup.lookup, f"555999{i:04d}") for i in range(3 * CRM_THREADS)]
+        recorder.on_changes(ended(a_call("during-crm-outage")))
+        known = lookup.lookup("5550001")  # the customers table still answers
+        assert known is not None and known.name == "Grace Hopper"
+        assert recorder.drained(timeout=30)
+        gevent.joinall(popups, timeout=30)
+        assert all(p.ready() for p in popups)
+        assert [p.value for p in popups] == [None] * len(popups)  # unknown caller, not stuck
+    finally:
+        release.set()
+        recorder.stop()
+    assert set(calls_in(sessions)) == {"during-crm-outage"}
