@@ -43,14 +43,16 @@ def test_banner_while_freeswitch_or_server_is_away(agent_browser, tmp_path) -> N
         expect(banner).to_contain_text("FreeSWITCH is unreachable")
         expect(page.get_by_test_id("not-ready")).to_be_disabled()
 
-        # FreeSWITCH is back (its agents load Logged Out): the banner goes, the page shows
-        # the resynchronised floor, and the agent can work again.
+        # FreeSWITCH is back (its agents load Logged Out): the banner goes and the product
+        # puts alice back Ready without a click, telling her so.
         freeswitch = StandaloneSimulator(tmp_path, port=freeswitch.port)
         freeswitch.start()
         expect(banner).to_be_hidden(timeout=RECOVERY_MS)
-        expect(page.get_by_test_id("agent-status")).to_have_text("Logged Out", timeout=RECOVERY_MS)
-        page.get_by_test_id("ready").click()
-        expect(page.get_by_test_id("agent-status")).to_have_text("Available")
+        expect(page.get_by_test_id("agent-status")).to_have_text("Available", timeout=RECOVERY_MS)
+        expect(page.get_by_test_id("status-notice")).to_contain_text("FreeSWITCH restarted")
+        assert freeswitch.esl.api("callcenter_config agent get status 1000@default").strip() == (
+            "Available"
+        )
 
         # The server goes away: the Socket.IO link drops and the page says so.
         server.kill()

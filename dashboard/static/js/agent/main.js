@@ -16,6 +16,7 @@ import {
   applyCall,
   applyCallEnded,
   applyLink,
+  applyOwed,
   applySnapshot,
   createStore,
   currentCall,
@@ -28,7 +29,6 @@ import { byTestId } from "./dom.js";
 import { createPhone } from "../phone/driver.js";
 
 const HISTORY_LIMIT = 10;
-const OWED_WRAP_UP_SECONDS = 3600; // on load, offer wrap-up for a last call this recent
 
 const root = document.getElementById("agent-app");
 const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
@@ -98,26 +98,23 @@ async function loadChoices(path, key) {
   }
 }
 
-let historyLoads = 0;
 async function loadHistory() {
   try {
     const data = await api.get(`/history?limit=${HISTORY_LIMIT}`);
-    historyLoads += 1;
-    const patch = { history: data.items };
-    const state = store.get();
-    const last = data.items[0];
-    if (historyLoads === 1 && last && state.wrapUps.length === 0 && !currentCall(state)) {
-      const ended = last.ended_at ? Date.parse(last.ended_at) / 1000 : null;
-      const recent = ended && Date.now() / 1000 - ended < OWED_WRAP_UP_SECONDS;
-      if (last.answered_at && recent && !last.disposition) {
-        // The server's history says the last call this agent answered has no disposition.
-        patch.wrapUps = [{ ...last, uuid: last.call_uuid }];
-      }
-    }
-    store.update(patch);
+    store.update({ history: data.items });
     fail("history", null);
   } catch (error) {
     fail("history", `Recent calls unavailable: ${error.message}`);
+  }
+}
+
+/** The calls the server says await a disposition (after a reload or a new sign-in too). */
+async function loadOwed() {
+  try {
+    const data = await api.get("/agent/status");
+    store.update((state) => applyOwed(state, data.owed ?? []));
+  } catch (error) {
+    fail("status", `Calls awaiting a disposition unavailable: ${error.message}`);
   }
 }
 
@@ -188,6 +185,7 @@ connectSocket({
     store.update((state) => applySnapshot(state, snap));
     const state = store.get();
     loadHistory();
+    loadOwed();
     if (state.reasons.length === 0) {
       loadChoices("/pause-reasons", "reasons");
     }
@@ -210,6 +208,7 @@ connectSocket({
     refreshHistorySoon();
   },
   link: (link) => store.update((state) => applyLink(state, link)),
+  notice: (notice) => notify("status", notice.text),
 });
 
 // -- the panels ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ export function mountStatusPanel(root, { store, run, api }) {
     select: byTestId(root, "reason-select"),
     notReady: byTestId(root, "not-ready"),
     error: byTestId(root, "status-error"),
+    notice: byTestId(root, "status-notice"),
   };
   let reasons = null;
 
@@ -88,6 +89,9 @@ export function mountStatusPanel(root, { store, run, api }) {
     setDisabled(el.notReady, blocked || reasons.length === 0);
     setDisabled(el.select, isBusy(state, "status"));
     setError(el.error, state.errors.status);
+    // What the server told this agent (e.g. put back after a FreeSWITCH restart).
+    setShown(el.notice, Boolean(state.notices.status));
+    setText(el.notice, state.notices.status || "");
     tick(state);
   }
 
