@@ -12,6 +12,10 @@ frame followed by a normal ``callcenter::info`` agent-status-change (the real sh
 * a frame that breaks the outer framing (nothing after it can be trusted) ends the
   connection at once: health says reconnecting with the reason, the client reconnects,
   resyncs, and the next event is applied.
+
+The last test swaps the simulator's ESL password under a running product (dashboard
+included): /health is 503 with the reason while the password is refused, and the
+product comes back by itself once it is accepted again.
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import pathlib
 import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import gevent
 import gevent.lock
@@ -41,6 +46,7 @@ from esl_controller.simulator.wire.encode import (
     serialize_plain,
     typed_frame,
 )
+from tests.web.conftest import build_web, stop_web
 
 AGENT = "agent7000"
 CORE_UUID = "c8a66900-066e-4abe-89cf-0799998e79a4"
@@ -430,3 +436,53 @@ def test_switch_dying_mid_frame_reconnects(
     assert wait_until(lambda: status_of(floor) == "On Break")
     switch.send_events(status_event(switch, "Available"))
     assert wait_until(lambda: status_of(floor) == "Available")
+
+
+def test_a_switch_with_another_password_is_503_with_the_reason_until_it_is_back(
+    tmp_path: pathlib.Path,
+) -> None:
+    """FreeSWITCH is briefly replaced by one with another ESL password, then restored:
+    /health is 503 and says why, API calls are 503 ``freeswitch_auth_failed``, and the
+    product comes back by itself (no restart) once the password is accepted again."""
+    web = build_web(f"sqlite:///{tmp_path / 'cc.db'}")
+    try:
+        # The production pace is 30 s; the behaviour is the same at a test's pace.
+        web.client.settings = replace(web.client.settings, auth_retry_interval=0.3)
+        http = web.app.test_client()
+        assert http.get("/health").status_code == 200
+        agent, token = web.login("alice")
+
+        web.sim.password = "NotTheSame"  # noqa: S105 - the replacement's password
+        web.sim.disconnect_all()
+        assert wait_until(lambda: web.client.health.state == "auth_failed")
+        reply = http.get("/health")
+        assert reply.status_code == 503
+        health = reply.get_json()["freeswitch"]
+        assert health["state"] == "auth_failed" and not health["connected"]
+        assert "ESL_PASSWORD" in health["reason"]
+        refused = web.post(agent, token, "agent/ready")
+        assert refused.status_code == 503
+        assert refused.get_json()["error"]["code"] == "freeswitch_auth_failed"
+
+        web.sim.password = "ClueCon"  # noqa: S105 - the real FreeSWITCH is back
+        assert wait_until(lambda: http.get("/health").status_code == 200)
+        assert http.get("/health").get_json()["freeswitch"]["reason"] is None
+        assert web.post(agent, token, "agent/ready").status_code == 200
+    finally:
+        stop_web(web)
+
+
+def test_a_dropped_event_is_logged_with_its_name_and_sequence(
+    switch: HostileSwitch,
+    linked: tuple[EslClient, FloorService],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _client, floor = linked
+    with caplog.at_level(logging.WARNING, logger="esl_controller.esl"):
+        bad = raw_plain(switch, [*cc(b"agent-status-change"), "Content-Length: ²".encode()], b"x")
+        sequence = switch.next_sequence() - 1
+        switch.send_events(bad + status_event(switch, "Available"))
+        assert wait_until(lambda: status_of(floor) == "Available")
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(dropped) == 1
+    assert "callcenter::info" in dropped[0] and f"seq '{sequence}'" in dropped[0]
