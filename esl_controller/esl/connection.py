@@ -174,7 +174,7 @@ class EslConnection(InboundESL):
         connection at once so the owner reconnects and resyncs; so does any unexpected
         error here. The reader never ends without ending the connection.
         """
-        reason = "connection closed by FreeSWITCH"
+        reason = "reader stopped"
         try:
             reason = self._read_loop()
         except Exception as exc:

@@ -377,3 +377,22 @@ def test_a_corrupt_stream_drops_the_connection_instead_of_hanging() -> None:
         assert "corrupt ESL stream" in (conn.lost_reason or "")
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("which", ["reader", "handler"])
+def test_a_killed_reader_or_handler_ends_the_connection(sim: Simulator, which: str) -> None:
+    """Neither greenlet can end while the connection looks alive: it is ended with it."""
+    conn = EslConnection("127.0.0.1", sim.port, "ClueCon")
+    conn.connect()
+    try:
+        greenlet = (
+            conn._receive_events_greenlet if which == "reader" else conn._process_events_greenlet
+        )
+        greenlet.kill()
+        assert conn.lost.wait(timeout=5)
+        assert not conn.connected
+        assert "stopped" in (conn.lost_reason or "")
+        with pytest.raises(EslConnectionLost):
+            conn.send("api status")
+    finally:
+        conn.stop()
