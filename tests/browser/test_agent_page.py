@@ -157,13 +157,13 @@ def test_agent_takes_transfers_and_drops_calls(cc_server, agent_browser, output_
         expect(alice.get_by_test_id("customer-unknown")).to_have_text("Unknown caller")
         expect(alice.get_by_test_id("customer-record")).to_be_hidden()
         expect(alice.get_by_test_id("ringing-number")).to_have_text(SECOND[0])
-        esl.ok("sim_phone 1001 answer 1")
+        esl.ok("sim_phone 1001 noanswer")
         alice.get_by_test_id("answer").click()
         expect(call_panel).to_be_visible()
         expect(alice.get_by_test_id("call-number")).to_have_text(SECOND[0])
         consult = alice.get_by_test_id("consult-panel")
 
-        def consult_bob() -> None:
+        def start_consult() -> None:
             alice.get_by_test_id("transfer-panel").locator("summary").click()
             alice.get_by_test_id("transfer-target").select_option("1001")
             alice.get_by_test_id("transfer-mode-attended").check()
@@ -172,9 +172,23 @@ def test_agent_takes_transfers_and_drops_calls(cc_server, agent_browser, output_
             expect(alice.get_by_test_id("consult-target")).to_have_text("1001")
             expect(alice.get_by_test_id("call-state")).to_have_text("Consulting 1001")
             expect(alice.get_by_test_id("held-indicator")).to_be_visible()  # the server's hold
-            wait_until(lambda: phone_answered(esl, "1001"), what="bob's phone to answer")
 
-        consult_bob()  # first changed her mind: Cancel, back to the caller
+        def consult_bob() -> None:
+            start_consult()
+            wait_until(lambda: phone_answered(esl, "1001"), what="bob's phone to answer")
+            expect(alice.get_by_test_id("consult-state")).to_have_text("answered")
+            expect(alice.get_by_test_id("transfer-complete")).to_be_visible()
+
+        # Bob does not pick up: while it rings, only Cancel is offered, and it works.
+        start_consult()
+        expect(alice.get_by_test_id("consult-state")).to_have_text("ringing")
+        expect(alice.get_by_test_id("transfer-complete")).to_be_hidden()
+        alice.get_by_test_id("transfer-cancel").click()
+        expect(consult).to_be_hidden()
+        expect(alice.get_by_test_id("held-indicator")).to_be_hidden()
+        expect(alice.get_by_test_id("call-state")).to_have_text("Talking")
+        esl.ok("sim_phone 1001 answer 1")
+        consult_bob()  # then changed her mind once answered: Cancel, back to the caller
         alice.get_by_test_id("transfer-cancel").click()
         expect(consult).to_be_hidden()
         expect(alice.get_by_test_id("call-state")).to_have_text("Talking")
@@ -189,6 +203,10 @@ def test_agent_takes_transfers_and_drops_calls(cc_server, agent_browser, output_
         expect(history_item(alice, SECOND[0]).get_by_test_id("history-disposition")).to_have_text(
             "Escalated"
         )
+        # Recorded as what happened: transferred to bob, the consult's hold shown apart.
+        second = history_item(alice, SECOND[0])
+        expect(second.get_by_test_id("history-outcome")).to_contain_text("transferred to 1001")
+        expect(second.get_by_test_id("history-hold")).to_have_text(re.compile(r"^hold \d\d:\d\d$"))
 
         # -- call 3: answered, then dropped by the agent.
         originate_caller(esl, *THIRD)
@@ -201,7 +219,7 @@ def test_agent_takes_transfers_and_drops_calls(cc_server, agent_browser, output_
         expect(alice.get_by_test_id("wrapup-panel")).to_be_visible()
         third = history_item(alice, THIRD[0])
         expect(third.get_by_test_id("history-disposition")).to_have_text("no disposition")
-        # A reload does not lose the owed wrap-up: the server's history says it is missing.
+        # A reload does not lose the owed wrap-up: the server lists the calls it awaits.
         alice.reload()
         expect(alice.get_by_test_id("agent-app")).to_have_attribute("data-ready", "true")
         expect(alice.get_by_test_id("wrapup-caller")).to_contain_text(THIRD[0])
@@ -239,6 +257,10 @@ def test_agent_takes_transfers_and_drops_calls(cc_server, agent_browser, output_
         expect(items.nth(0)).to_contain_text("9664")
         expect(items.nth(0).get_by_test_id("history-disposition")).to_have_text(
             "Callback requested"
+        )
+        # The previous call's disposition was not touched by the dial-out's.
+        expect(history_item(alice, THIRD[0]).get_by_test_id("history-disposition")).to_have_text(
+            "Wrong number"
         )
 
         # Bob's page was open the whole time and never rendered any of alice's callers.

@@ -36,6 +36,7 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
     submit: byTestId(root, "transfer-submit"),
     consult: byTestId(root, "consult-panel"),
     consultTarget: byTestId(root, "consult-target"),
+    consultState: byTestId(root, "consult-state"),
     complete: byTestId(root, "transfer-complete"),
     cancel: byTestId(root, "transfer-cancel"),
     error: byTestId(root, "call-error"),
@@ -137,7 +138,12 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
       return;
     }
     const call = shown.call;
-    const consult = call && state.consult?.callUuid === call.uuid ? state.consult : null;
+    // The server says whether a consultation runs and whether the other side answered
+    // (call.consult); the page's own mark bridges the moment before its first report.
+    const mark = call && state.consult?.callUuid === call.uuid ? state.consult : null;
+    const consult = call?.consult
+      ? { destination: call.consult.destination, answered: call.consult.state === "answered" }
+      : mark && { destination: mark.destination, answered: false };
     el.panel.dataset.callUuid = call?.uuid ?? "";
     el.panel.dataset.held = String(shown.held);
     if (call) {
@@ -184,7 +190,11 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
     setDisabled(el.submit, busy);
     setShown(el.consult, Boolean(consult));
     setText(el.consultTarget, consult?.destination ?? "");
-    setDisabled(el.complete, busy);
+    setText(el.consultState, consult?.answered ? "answered" : "ringing");
+    // att_xfer joins the caller and the consulted party only once the latter answered:
+    // Complete is offered then; Cancel works at every stage.
+    setShown(el.complete, Boolean(consult?.answered));
+    setDisabled(el.complete, busy || !consult?.answered);
     setDisabled(el.cancel, busy);
     setError(el.error, state.errors.call);
     setError(el.notice, state.notices.call);

@@ -22,6 +22,9 @@ export function initialState({ agentName, driver }) {
     dispositions: [],
     targets: [],
     history: null, // null until loaded
+    // call uuid -> {disposition, notes} the server accepted from this page: shown in
+    // Recent calls at once (the recorder writes the history just after).
+    saved: new Map(),
   };
 }
 
@@ -136,6 +139,19 @@ export function applyCallEnded(state, call) {
     }
   }
   return patch;
+}
+
+/**
+ * The server's list of calls awaiting a disposition (GET agent/status ``owed``): each one
+ * the page does not show yet is added, oldest first. Calls the page learnt of from its
+ * own events stay (the server may not have listed them yet).
+ */
+export function applyOwed(state, owed) {
+  const known = new Set(state.wrapUps.map((c) => c.uuid));
+  const added = owed
+    .filter((o) => !known.has(o.call_uuid))
+    .map((o) => ({ ...o, uuid: o.call_uuid, answered_at: true }));
+  return added.length ? { wrapUps: [...state.wrapUps, ...added] } : null;
 }
 
 export function applyLink(state, link) {
