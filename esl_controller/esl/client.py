@@ -143,6 +143,7 @@ class EslClient:
         self.fatal: EslError | None = None
         # Set by stop() and by a successful auth: wakes the slow auth-retry wait.
         self._wake = GeventEvent()
+        self._auth_accepted = 0  # how many times the password was accepted
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -265,12 +266,13 @@ class EslClient:
                 on_log=self.on_log if role is self._events else None,
                 name=role.name,
             )
+            accepted_before = self._auth_accepted
             try:
                 conn.connect()
                 self._subscribe(conn, role)
             except EslAuthFailed as exc:
                 conn.abort("auth failed")
-                self._auth_refused(role, exc)
+                self._auth_refused(role, exc, accepted_before)
                 continue
             except EslError as exc:
                 conn.abort(str(exc))
@@ -282,6 +284,7 @@ class EslClient:
                 gevent.sleep(delay)
                 continue
             attempt = 0
+            self._auth_accepted += 1
             if self.fatal is not None:
                 # The password is accepted again: the other role need not wait its turn.
                 log.warning("ESL %s: the password is accepted again", role.name)
@@ -291,9 +294,11 @@ class EslClient:
             self._watch(conn)
             self._disconnected(role, conn)
 
-    def _auth_refused(self, role: _Role, exc: EslAuthFailed) -> None:
+    def _auth_refused(self, role: _Role, exc: EslAuthFailed, accepted_before: int) -> None:
         """Say it loudly, every time, and try again slowly (API calls meanwhile raise
         ``exc``: 503 ``freeswitch_auth_failed`` at the edge)."""
+        if self._auth_accepted != accepted_before:
+            return  # the other role got in meanwhile: the password works again, retry now
         interval = self.settings.auth_retry_interval
         log.error("ESL %s: %s; retrying in %gs", role.name, exc, interval)
         self.fatal = exc
