@@ -1,33 +1,48 @@
 """The whole event path against bare greenswitch on the same stream, in one run.
 
-Ours: socket -> frames -> events -> typed views -> floor reducers (one owner) -> change
-fan-out -> Socket.IO publisher (payloads built, emitted to the agent and supervisor
-rooms of a real Flask-SocketIO server) and recorder queue; timed until the publisher
-has emitted the last change. Baseline: greenswitch 0.0.19 with a no-op handler. The stream
-is the recorded FreeSWITCH calls (channel events of 2-8 KB and callcenter::info) repeated
-with fresh uuids per copy, so the floor really creates and ends calls. Also printed: how
-large a floor one process holds (agents, concurrent calls) and its memory.
-The last line is ``ratio: <ours / greenswitch>`` (the bar is >= 0.7).
+Ours, as ``callcenter serve`` wires it: socket -> frames -> events -> the floor service
+(``FloorService.on_event`` parses to typed views and queues them; its owner greenlet
+applies them to the floor and hands the change records to its listeners) -> the
+dashboard's Socket.IO publisher (payloads built and emitted to the agent rooms and the
+supervisors' room of a real Flask-SocketIO server, each room with a real client
+connected: a Node socket.io-client over websocket, so every packet is encoded and
+written) and the recorder's queue. Timed from subscribe until the publisher has emitted
+a marker that the floor service queued after the last event (so every change before it
+was applied and emitted). Baseline: greenswitch 0.0.19 with a no-op handler on the same
+stream. The stream is the recorded FreeSWITCH calls (channel events of 2-8 KB and
+callcenter::info) repeated with fresh uuids per copy, so the floor really creates and
+ends calls. Also printed: what the clients received, how large a floor one process holds
+(agents, concurrent calls) and its memory, and the machine's CPUs and load.
+The last line is ``ratio: <ours / greenswitch>`` (DESIGN's bar is >= 1.0).
 
     .venv/bin/python bench/pipeline.py [--copies 300] [--rounds 3]
 """
 
-from __future__ import annotations
+from gevent import monkey
 
-import argparse
-import json
-import pathlib
-import re
-import resource
-import sys
-import time
-import types
-import uuid
+monkey.patch_all()
 
-import gevent
-from flask import Flask
-from flask_socketio import SocketIO
-from gevent.event import Event as GeventEvent
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import pathlib  # noqa: E402
+import re  # noqa: E402
+import resource  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import types  # noqa: E402
+import urllib.parse  # noqa: E402
+import uuid  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+from flask import Flask  # noqa: E402
+from flask_socketio import SocketIO, join_room  # noqa: E402
+from gevent.event import Event as GeventEvent  # noqa: E402
+from gevent.pywsgi import WSGIServer  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -35,13 +50,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from esl_throughput import Feeder, run_greenswitch  # noqa: E402
 
+from dashboard import events as ev  # noqa: E402
 from dashboard.realtime import Publisher  # noqa: E402
 from esl_controller.domain.floor import Floor  # noqa: E402
 from esl_controller.esl.client import Health  # noqa: E402
 from esl_controller.esl.connection import EslConnection  # noqa: E402
 from esl_controller.esl.events import Event  # noqa: E402
-from esl_controller.esl.typed_events import typed_event  # noqa: E402
+from esl_controller.services.floor_service import FloorService  # noqa: E402
 from esl_controller.services.recorder import Recorder  # noqa: E402
+
+CLIENTS = ROOT / "bench" / "pipeline_clients.mjs"
+END = "bench: end of stream"
 
 UUID_RE = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SCENARIOS = ("call_answered_plain", "call_abandoned", "no_answer_to_break")
@@ -66,45 +85,126 @@ def build_stream(copies: int) -> tuple[bytes, int]:
     return bytes(out), len(frames) * copies
 
 
-def make_publisher(floor: Floor) -> Publisher:
-    """The dashboard's publisher on a real Socket.IO server (no browser connected)."""
-    app = Flask(__name__)
-    socketio = SocketIO(app, async_mode="gevent")
-    parts = types.SimpleNamespace(floor=floor, health=lambda: Health(state="connected"))
-    return Publisher(socketio, parts)  # type: ignore[arg-type]
+def stream_agents(stream: bytes) -> list[str]:
+    """The mod_callcenter agents the stream talks about: each gets a room with a client."""
+    found = re.findall(rb"\nCC-Agent: ([^\n]+)\n", stream[:2_000_000])
+    return sorted({urllib.parse.unquote(a.decode()) for a in found})
 
 
-def run_ours(port: int, count: int) -> tuple[float, Floor, Recorder]:
-    done = GeventEvent()
-    seen = [0]
-    floor = Floor()
-    recorder = Recorder(sessions=None)  # type: ignore[arg-type]  # queue only: no writer
-    publisher = make_publisher(floor)
+class MarkedSocketIO:
+    """The publisher's SocketIO: emits pass straight through (encoded and written to the
+    connected clients); counts them and notices the end marker."""
+
+    def __init__(self, socketio: SocketIO) -> None:
+        self._socketio = socketio
+        self.server = socketio.server
+        self.emits = 0
+        self.done = GeventEvent()
+
+    def emit(self, event: str, data: Any, **kwargs: Any) -> None:
+        self._socketio.emit(event, data, **kwargs)
+        self.emits += 1
+        if event == ev.NOTICE and isinstance(data, dict) and data.get("text") == END:
+            self.done.set()
+
+
+class Server:
+    """Flask-SocketIO on gevent's WSGI server, as the dashboard runs it. A bench-only
+    connect handler joins the room the client names (the product's checks the web
+    session instead; signing in is not part of the event path)."""
+
+    def __init__(self) -> None:
+        self.app = Flask(__name__)
+        self.socketio = SocketIO(self.app, async_mode="gevent")
+
+        @self.socketio.on("connect")
+        def on_connect(auth: Any = None) -> bool:
+            if isinstance(auth, dict) and isinstance(auth.get("agent"), str):
+                join_room(ev.agent_room(auth["agent"]))
+                return True
+            if isinstance(auth, dict) and auth.get("supervisor") is True:
+                join_room(ev.SUPERVISORS)
+                return True
+            return False
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        self.port = listener.getsockname()[1]
+        self.http = WSGIServer(listener, self.app, log=None)
+        self.http.start()
+
+    def stop(self) -> None:
+        self.http.stop(timeout=1)
+
+
+class Clients:
+    """The Node process holding one socket per room."""
+
+    def __init__(self, port: int, auths: list[dict[str, Any]]) -> None:
+        self.proc = subprocess.Popen(
+            ["node", str(CLIENTS), f"http://127.0.0.1:{port}", json.dumps(auths)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )  # fmt: skip
+        ready = self.read(30)
+        if "ready" not in ready:
+            raise RuntimeError(f"the Node clients did not connect: {ready}")
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        with gevent.Timeout(timeout, TimeoutError("the Node clients did not answer")):
+            line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Node clients exited (rc={self.proc.poll()})")
+        return dict(json.loads(line))
+
+    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        return self.read(30)
+
+    def close(self) -> None:
+        try:
+            self.ask({"cmd": "exit"})
+            self.proc.wait(timeout=3)
+        except (RuntimeError, TimeoutError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_ours(
+    port: int, count: int, socketio: SocketIO, spill: pathlib.Path
+) -> tuple[float, Floor, Recorder, int]:
+    """One pass of the stream through the product's path; returns (events/s, the floor,
+    the recorder, Socket.IO emits)."""
+    service = FloorService(api=lambda command: "+OK\n")  # the stream is the switch: no resync
+    recorder = Recorder(sessions=None, spill_path=spill, max_pending=10**7)  # type: ignore[arg-type]  # queue only: no writer
+    marked = MarkedSocketIO(socketio)
+    parts = types.SimpleNamespace(floor=service, health=lambda: Health(state="connected"))
+    publisher = Publisher(marked, parts)  # type: ignore[arg-type]
+    service.listeners += [recorder.on_changes, publisher.on_changes]
     publisher.start()
-    listeners = [recorder.on_changes, publisher.on_changes]
+    service.start()
+    seen = [0]
 
     def on_event(event: Event) -> None:
-        view = typed_event(event)
-        if view is not None:
-            changes = floor.apply(view)
-            if changes:
-                for listener in listeners:
-                    listener(changes)
+        service.on_event(event)
         seen[0] += 1
         if seen[0] == count:
-            done.set()
+            service.notice("bench", END)  # queued after the last event
 
     conn = EslConnection("127.0.0.1", port, "ClueCon", on_event=on_event)
     conn.connect()
     start = time.perf_counter()
     conn.send("event plain ALL")
-    done.wait()
-    while publisher._inbox.qsize():  # everything the floor changed has been emitted
-        gevent.sleep(0.001)
+    marked.done.wait()
     elapsed = time.perf_counter() - start
     conn.stop()
+    service.stop()
     publisher.stop()
-    return count / elapsed, floor, recorder
+    return count / elapsed, service.floor, recorder, marked.emits
 
 
 def floor_size(agents: int, calls: int) -> tuple[float, float]:
@@ -135,19 +235,36 @@ def main() -> None:
     args = parser.parse_args()
     stream, count = build_stream(args.copies)
     print(f"stream: {count} events ({len(stream) / 1e6:.1f} MB), {args.copies} copies of 3 calls")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
+    agents = stream_agents(stream)
+    auths: list[dict[str, Any]] = [{"agent": a} for a in agents] + [{"supervisor": True}]
+    server = Server()
+    clients = Clients(server.port, auths)
+    print(f"Socket.IO clients: one per agent room ({', '.join(agents)}) and one supervisor")
     best = {"greenswitch": 0.0, "ours": 0.0}
     floor = recorder = None
-    for rnd in range(args.rounds):
-        feeder = Feeder(stream)
-        rate = run_greenswitch(feeder.port, count)
-        feeder.stop()
-        best["greenswitch"] = max(best["greenswitch"], rate)
-        feeder = Feeder(stream)
-        ours, floor, recorder = run_ours(feeder.port, count)
-        feeder.stop()
-        best["ours"] = max(best["ours"], ours)
-        print(f"round {rnd + 1}: greenswitch {rate:8.0f}/s  ours {ours:8.0f}/s")
+    emits = 0
+    try:
+        with tempfile.TemporaryDirectory(prefix="pipeline-") as tmp:
+            for rnd in range(args.rounds):
+                feeder = Feeder(stream)
+                rate = run_greenswitch(feeder.port, count)
+                feeder.stop()
+                best["greenswitch"] = max(best["greenswitch"], rate)
+                feeder = Feeder(stream)
+                spill = pathlib.Path(tmp) / f"spill-{rnd}.jsonl"
+                ours, floor, recorder, emits = run_ours(feeder.port, count, server.socketio, spill)
+                feeder.stop()
+                best["ours"] = max(best["ours"], ours)
+                print(f"round {rnd + 1}: greenswitch {rate:8.0f}/s  ours {ours:8.0f}/s")
+            gevent.sleep(1.0)  # let the clients take the last packets before counting
+            received = clients.ask({"cmd": "count"})["count"]
+    finally:
+        clients.close()
+        server.stop()
     assert floor is not None and recorder is not None
+    print(f"per round: {emits} Socket.IO emits; the clients received {sum(received)} events "
+          f"in all rounds ({', '.join(str(n) for n in received)} per client)")  # fmt: skip
     print(f"floor after a round: {len(floor.queues)} queues, {len(recorder.pending)} records "
           f"queued for the database")  # fmt: skip
     seconds, mb = floor_size(2000, 1000)
@@ -156,8 +273,9 @@ def main() -> None:
         f"+{mb:.0f} MB RSS (process max RSS "
         f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)"
     )
+    print(f"machine: load average {os.getloadavg()[0]:.2f} at the end")
     print(f"greenswitch 0.0.19 (no-op handler): {best['greenswitch']:.0f} events/s")
-    what = "parse, typed, floor, Socket.IO publish, recorder queue"
+    what = "parse, floor service and its owner greenlet, Socket.IO to clients, recorder queue"
     print(f"ours ({what}): {best['ours']:.0f} events/s")
     print(f"ratio: {best['ours'] / best['greenswitch']:.2f}")
 
