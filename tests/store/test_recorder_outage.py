@@ -4,6 +4,8 @@ written exactly once."""
 
 from __future__ import annotations
 
+import pathlib
+
 import gevent
 import gevent.server
 import gevent.socket
@@ -57,13 +59,13 @@ class Proxy:
         self.up = True
 
 
-def test_database_outage_loses_no_record() -> None:
+def test_database_outage_loses_no_record(tmp_path: pathlib.Path) -> None:
     for direct_url in postgres_schema_url():
         upgrade(direct_url)
         proxy = Proxy()
         via_proxy = direct_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
         recorder = Recorder(sessionmaker(make_engine(via_proxy)), retry_initial=0.05,
-                            retry_max=0.2)  # fmt: skip
+                            retry_max=0.2, spill_path=tmp_path / "spill.jsonl")  # fmt: skip
         recorder.start()
         try:
             _, first = replay("call_answered_plain")
@@ -74,7 +76,7 @@ def test_database_outage_loses_no_record() -> None:
                 _, changes = replay(name)
                 recorder.on_changes(changes)  # returns at once: the floor keeps going
             gevent.sleep(0.5)
-            assert recorder.pending and recorder.failures > 0
+            assert recorder.waiting and recorder.failures > 0
             proxy.restore()
             assert recorder.drained(timeout=30)
             with session_scope(sessionmaker(make_engine(direct_url))) as session:
