@@ -225,3 +225,20 @@ def test_without_truncate_on_load_runtime_rows_survive(tmp_path: pathlib.Path) -
         assert ("support@default", "extra@default", "Ready", "1", "7") in tiers(sim)
     finally:
         sim.stop()
+
+
+def test_a_second_restart_waits_for_the_first(sim: Simulator) -> None:
+    assert sim.execute_api("sim_restart 0.5").startswith("+OK")
+    assert sim.execute_api("sim_restart 0.5") == "-ERR already restarting\n"
+    assert wait_until(lambda: sim.restarts == 1 and not sim.restarting)
+    assert sim.execute_api("sim_restart 0").startswith("+OK")
+    assert wait_until(lambda: sim.restarts == 2 and not sim.restarting)
+
+
+def test_the_controller_link_comes_back_after_a_restart(stack) -> None:  # type: ignore[no-untyped-def]
+    """The product's ESL client against a restarted simulator: reconnected and resynced
+    by itself (what the floor then does is the floor's tests' business)."""
+    sim, client, floor = stack
+    sim.restart(down=0.3)
+    assert wait_until(lambda: floor.resyncs == 2 and client.health.connected)
+    assert sim.connections_accepted >= 4  # events and commands, twice

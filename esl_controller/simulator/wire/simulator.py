@@ -94,6 +94,7 @@ class Simulator:
         self.gate.set()
         self.connections_accepted = 0
         self.restarts = 0
+        self.restarting = False
         # Phones that were registered when the switch went down register again this long
         # after it is back (see restart()).
         self.reregister_after = 1.0
@@ -231,6 +232,15 @@ class Simulator:
           the switch is up; agents signed in through the product stay Logged Out until
           the product puts them back.
         """
+        if self.restarting:
+            raise RuntimeError("the simulated FreeSWITCH is already restarting")
+        self.restarting = True
+        try:
+            self._restart(down, crash)
+        finally:
+            self.restarting = False
+
+    def _restart(self, down: float, crash: bool) -> None:
         self.restarts += 1
         phones = {user: (p.mode, p.answer_after)
                   for user, p in self.phones.phones.items() if p.registered}  # fmt: skip
@@ -291,7 +301,15 @@ class Simulator:
             return "-ERR usage: sim_restart [seconds down]\n"
         if not 0 <= down <= 3600:
             return "-ERR usage: sim_restart [seconds down] (0 to 3600)\n"
-        gevent.spawn(self.restart, down)
+        if self.restarting:
+            return "-ERR already restarting\n"
+        self.restarting = True  # until the restart's greenlet takes over
+
+        def run() -> None:
+            self.restarting = False
+            self.restart(down)
+
+        gevent.spawn(run)
         return f"+OK restarting, down for {down:g} s\n"
 
     def _sim_drop_esl(self, args: str) -> str:
