@@ -33,6 +33,7 @@ import collections
 import hashlib
 import json
 import logging
+import os
 import pathlib
 import time
 from collections.abc import Callable, Iterable
@@ -228,19 +229,32 @@ class SpillFile:
         self.offset_path = path.with_name(path.name + ".offset")
         self.waiting = 0
         self._read = 0
+        self._end = 0
         self._out: Any = None
 
     def load(self) -> int:
-        """Count what a previous run left; returns that count."""
+        """Count what a previous run left; returns that count. A last line cut short by
+        a crash while it was written is dropped (it was never complete)."""
         if not self.path.exists():
             return 0
         try:
             self._read = int(self.offset_path.read_text().strip() or 0)
         except (OSError, ValueError):
             self._read = 0
+        count = 0
         with self.path.open("rb") as f:
             f.seek(self._read)
-            self.waiting = sum(1 for line in f if line.strip())
+            end = self._read
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break
+                end += len(line)
+                count += 1 if line.strip() else 0
+        if end < self.path.stat().st_size:
+            log.warning("recorder: %s ends with an incomplete record; dropped", self.path)
+            os.truncate(self.path, end)
+        self._end = end
+        self.waiting = count
         if self.waiting == 0:
             self._reset()
         return self.waiting
@@ -255,6 +269,8 @@ class SpillFile:
             self._out = self.path.open("a", encoding="ascii")
         self._out.write("".join(lines))
         self._out.flush()
+        # Only what is complete in the file is readable (the writer reads in a thread).
+        self._end = self._out.tell()
         self.waiting += len(lines)
         return len(lines)
 
@@ -262,12 +278,13 @@ class SpillFile:
         """Up to ``limit`` records from the oldest not yet written (a line that cannot be
         read back becomes a dead letter rather than a stop)."""
         out: list[Spilled] = []
+        end = self._end  # a line boundary: everything before it is complete
         with self.path.open("rb") as f:
             f.seek(self._read)
-            while len(out) < limit:
+            while len(out) < limit and f.tell() < end:
                 line = f.readline()
                 if not line.endswith(b"\n"):
-                    break  # nothing more, or a line still being appended
+                    break
                 if not line.strip():
                     continue
                 try:
@@ -294,6 +311,7 @@ class SpillFile:
         for path in (self.path, self.offset_path):
             path.unlink(missing_ok=True)
         self._read = 0
+        self._end = 0
         self.waiting = 0
 
     def close(self) -> None:

@@ -262,3 +262,27 @@ def test_a_hung_crm_holds_only_its_own_threads(db_url: str, tmp_path: pathlib.Pa
         release.set()
         recorder.stop()
     assert set(calls_in(sessions)) == {"during-crm-outage"}
+
+
+def test_a_spill_file_cut_by_a_crash_resumes_where_the_last_run_stopped(
+    db_url: str, tmp_path: pathlib.Path
+) -> None:
+    spill = tmp_path / "spill.jsonl"
+    gone = Recorder(sessionmaker(make_engine(f"sqlite:///{tmp_path / 'no' / 'db'}")),
+                    spill_path=spill, max_pending=0)  # fmt: skip
+    gone.on_changes(ended(a_call("written-before-the-crash"), a_call("still-waiting")))
+    gone.spill.close()
+    first_line = spill.read_bytes().index(b"\n") + 1
+    (tmp_path / "spill.jsonl.offset").write_text(str(first_line))
+    with spill.open("ab") as f:
+        f.write(b'{"kind": "call", "record": {"call_uuid": "half-wri')  # the crash
+
+    sessions = database(db_url)
+    recorder = Recorder(sessions, spill_path=spill)
+    recorder.start()
+    try:
+        assert recorder.drained(timeout=30)
+    finally:
+        recorder.stop()
+    assert set(calls_in(sessions)) == {"still-waiting"}
+    assert not spill.exists() and recorder.stats()["dead_letters"] == 0
