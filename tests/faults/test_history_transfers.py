@@ -27,7 +27,9 @@ Client = tuple[FlaskClient, str]
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db_web(request: pytest.FixtureRequest) -> Web:
-    return request.getfixturevalue("web" if request.param == "sqlite" else "web_pg")  # type: ignore[no-any-return]
+    name = "web" if request.param == "sqlite" else "web_pg"
+    built: Web = request.getfixturevalue(name)
+    return built
 
 
 def status(http: FlaskClient) -> dict[str, Any]:
@@ -39,7 +41,9 @@ def consult_of(http: FlaskClient) -> dict[str, Any] | None:
     return None if call is None else call["consult"]
 
 
-def ready_with_call(web: Web, name: str = "alice", ext: str = "1000", number: str = "5551230000") -> tuple[Client, str]:  # fmt: skip
+def ready_with_call(
+    web: Web, name: str = "alice", ext: str = "1000", number: str = "5551230000"
+) -> tuple[Client, str]:
     """Signed in, Ready, and talking to a queue caller; returns the client and call uuid."""
     http, token = web.login(name)
     assert web.post(http, token, "agent/ready").status_code == 200
