@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from esl_controller.errors import NotFound
+from esl_controller.domain.model import CallView, Change
+from esl_controller.errors import CommandFailed, NotFound
 from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.supervisor import SupervisorService
@@ -45,7 +46,7 @@ def test_remote_answer_of_a_ringing_call(stack) -> None:  # type: ignore[no-unty
     sim, client, floor = stack
     calls = CallService(client.api, floor)
     queue_call(sim, floor, mode="noanswer")
-    assert wait_until(lambda: "agent1000" in floor.floor.ringing)
+    assert wait_until(lambda: floor.ringing_leg("agent1000") is not None)
     calls.answer("agent1000")
     assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
                                   for c in floor.snapshot().calls.values()))  # fmt: skip
@@ -101,6 +102,44 @@ def test_attended_transfer_and_supervisor(stack) -> None:  # type: ignore[no-unt
     assert sim.callcenter.tables.tier("support@default", "agent1001") is None
     supervisor.add_tier("support@default", "agent1001", 1, 5)
     assert sim.callcenter.tables.tier("support@default", "agent1001") is not None
+
+
+def test_attended_transfer_cancel_while_ringing_then_complete(stack) -> None:  # type: ignore[no-untyped-def]
+    """Found on FreeSWITCH 1.10.12: Cancel as ``#`` is lost while the consulted party
+    rings, and a completed attended transfer was recorded as a plain answered call."""
+    sim, client, floor = stack
+    ended: list[CallView] = []
+
+    def on_changes(changes: list[Change]) -> None:
+        ended.extend(c.view for c in changes if isinstance(c.view, CallView)
+                     and c.kind == "call_ended")  # fmt: skip
+
+    floor.listeners.append(on_changes)
+    calls = CallService(client.api, floor)
+    sim.execute_api("sim_phone 1001 register")
+    sim.execute_api("sim_phone 1001 noanswer")
+    queue_call(sim, floor)
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in floor.snapshot().calls.values()))  # fmt: skip
+    call = calls.current_call("agent1000")
+    calls.transfer_attended("agent1000", "1001")
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].consult_leg is not None)
+    assert wait_until(lambda: sim.core.engine.get(call.uuid).held)  # type: ignore[union-attr]
+    with pytest.raises(CommandFailed):
+        calls.transfer_complete("agent1000")  # not answered: '*' would be lost
+    calls.transfer_cancel("agent1000")
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].consult_leg is None)
+    assert wait_until(lambda: not sim.core.engine.get(call.uuid).held)  # type: ignore[union-attr]
+    assert floor.snapshot().calls[call.uuid].held_since is None
+
+    sim.execute_api("sim_phone 1001 answer 0.2")
+    calls.transfer_attended("agent1000", "1001")
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].consult_answered_at is not None)
+    calls.transfer_complete("agent1000")
+    assert wait_until(lambda: any(c.uuid == call.uuid for c in ended), 10)
+    record = next(c for c in ended if c.uuid == call.uuid)
+    assert (record.outcome, record.transfer_destination) == ("transferred", "1001")
+    assert record.hold_seconds > 0  # both consultations held the caller
 
 
 def test_supervisor_actions_are_audited(stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
