@@ -164,22 +164,28 @@ def dead_record(kind: str, record: Any, reason: str) -> dict[str, Any]:
 TRANSIENT_PG_CLASSES = frozenset({"08", "40", "53", "55", "57", "58"})
 
 
+# SQLite result codes that say the file is busy, locked, full or unreadable — not that
+# the data is wrong: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL.
+TRANSIENT_SQLITE_CODES = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
 def is_unreachable(exc: BaseException) -> bool:
     """True when ``exc`` means "try again later" (the database is down, the link dropped,
     SQLite is locked by another writer); False when the database refused the data."""
     if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError, ConnectionError)):
         return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
-            code = getattr(exc.orig, "pgcode", None)
-            # No code: the driver lost the link (psycopg2) or SQLite is busy/locked/
-            # cannot open the file; all of them pass.
-            return code is None or str(code)[:2] in TRANSIENT_PG_CLASSES
-        code = getattr(exc.orig, "pgcode", None)
-        return code is not None and str(code)[:2] in TRANSIENT_PG_CLASSES
-    return False
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return int(sqlite_code) & 0xFF in TRANSIENT_SQLITE_CODES
+    pg_code = getattr(exc.orig, "pgcode", None)
+    if pg_code is not None:
+        return str(pg_code)[:2] in TRANSIENT_PG_CLASSES
+    # No code at all: psycopg2 lost the link (or never had one).
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
 
 
 # -- the spill file --------------------------------------------------------------------
@@ -563,8 +569,26 @@ class Recorder:
             # record as text, which every database takes.
             plain = dead_record(kind, {"repr": repr(record)}, f"{reason}; then {again!r}")
             plain["payload"] = {"repr": free_text(repr(record))}
-            self._blocking(lambda: self._write([("dead", plain)]))
+            try:
+                self._blocking(lambda: self._write([("dead", plain)]))
+            except Exception as third:
+                if is_unreachable(third):
+                    raise Unreachable(type(third).__name__) from third
+                self._last_resort(plain, third)
         self.dead_letters += 1
+
+    def _last_resort(self, letter: dict[str, Any], exc: Exception) -> None:
+        """The database refuses even a plain-text dead letter: the letter goes to a file
+        beside the spill file (and, if that fails too, to the log), and the history goes
+        on."""
+        path = self.spill.path.with_name(self.spill.path.name + ".dead-letters.jsonl")
+        line = json.dumps(_jsonable(letter), ensure_ascii=True, default=repr)
+        try:
+            with path.open("a", encoding="ascii") as f:
+                f.write(line + "\n")
+            log.error("recorder: cc_dead_letters refused a record (%r); kept in %s", exc, path)
+        except OSError as error:
+            log.error("recorder: record refused everywhere (%r, %r): %s", exc, error, line)
 
     def _done(self, count: int, end: int, from_disk: bool) -> None:
         if from_disk:

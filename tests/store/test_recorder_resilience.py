@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 import gevent
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl_controller.domain.bounded import MARK
@@ -286,3 +286,24 @@ def test_a_spill_file_cut_by_a_crash_resumes_where_the_last_run_stopped(
         recorder.stop()
     assert set(calls_in(sessions)) == {"still-waiting"}
     assert not spill.exists() and recorder.stats()["dead_letters"] == 0
+
+
+def test_without_a_dead_letter_table_a_refused_record_goes_to_a_file(
+    db_url: str, tmp_path: pathlib.Path
+) -> None:
+    sessions = database(db_url)
+    with session_scope(sessions) as session:  # a database someone did not fully upgrade
+        session.execute(text("DROP TABLE cc_dead_letters"))
+    spill = tmp_path / "spill.jsonl"
+    recorder = Recorder(sessions, spill_path=spill)
+    recorder.start()
+    try:
+        broken = Activity("agent1000", "Available", "Waiting", None, float("nan"), time.time())
+        changes = [Change("activity", "agent1000", broken), *ended(a_call("after"))]
+        recorder.on_changes(changes)
+        assert recorder.drained(timeout=30)
+    finally:
+        recorder.stop()
+    assert set(calls_in(sessions)) == {"after"}
+    (letter,) = (tmp_path / "spill.jsonl.dead-letters.jsonl").read_text().splitlines()
+    assert '"kind": "activity"' in letter and "agent1000" in letter
