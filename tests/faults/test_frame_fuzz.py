@@ -17,7 +17,9 @@ mutated real frames.
 
 from __future__ import annotations
 
+import inspect
 import itertools
+import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from esl_controller.errors import EslProtocolError
+from esl_controller.esl import typed_events
 from esl_controller.esl.events import PARSERS
 from esl_controller.esl.frames import FrameDecoder
 from esl_controller.simulator.wire.encode import (
@@ -262,3 +265,36 @@ def test_an_event_never_becomes_another_event(event: GenEvent, fmt: str) -> None
     event = normalize(GenEvent(fmt, event.headers, event.body))
     got = decode_in_pieces(serialize(event) * 3, [7, 300])
     assert got == [expected(event)] * 3
+
+
+# Every header the typed views read, so each builder meets hostile values in each field.
+TYPED_FIELDS = sorted(
+    set(re.findall(r'get\("([A-Za-z0-9_-]+)"', inspect.getsource(typed_events)))
+    | {"CC-Agent", "CC-Queue", "CC-Count", "Event-Sequence", "Event-Date-Timestamp"}
+)
+DISPATCH = [("CUSTOM", "callcenter::info", action) for action in typed_events.CALLCENTER] + [
+    (name, "", "") for name in typed_events.BY_KEY if "::" not in name
+] + [("CUSTOM", name, "") for name in typed_events.BY_KEY if "::" in name]  # fmt: skip
+absurd = st.one_of(
+    st.sampled_from(["²", "9" * 30, "-" + "9" * 30, "-1", "0", "", "_undef_", "nan", "1e9",
+                     "ARRAY::|:", "|", "@", "%00", "Available%0AEvent-Name:%20HEARTBEAT"]),
+    values,
+)  # fmt: skip
+
+
+@FUZZ
+@given(st.sampled_from(DISPATCH), st.dictionaries(st.sampled_from(TYPED_FIELDS), absurd))
+def test_typed_views_take_absurd_fields_without_raising(
+    kind: tuple[str, str, str], fields: dict[str, str]
+) -> None:
+    """Whatever FreeSWITCH (or something posing as it) puts in the fields the product
+    reads, the typed view is built or skipped: never an exception that costs the event."""
+    name, subclass, action = kind
+    headers = [("Event-Name", name), ("Event-Subclass", subclass), ("CC-Action", action)]
+    headers += [(k, v) for k, v in fields.items() if k not in ("Event-Name", "Event-Subclass")]
+    if action:
+        headers = [(k, v) for k, v in headers if k != "CC-Action" or v == action]
+    for fmt in ("plain", "json"):
+        (frame,) = FrameDecoder().feed(serialize(normalize(GenEvent(fmt, tuple(headers), None))))
+        event = PARSERS[frame.content_type](frame.body)
+        typed_events.typed_event(event)
