@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import gevent
+from sqlalchemy.exc import SQLAlchemyError
 
 from esl_controller.domain.model import CallView, Change
 from esl_controller.errors import CallCenterError, CommandFailed, NotFound
@@ -38,6 +39,16 @@ from esl_controller.services.recorder import Recorder
 from esl_controller.services.worker import QueueWorker
 
 log = logging.getLogger(__name__)
+
+
+class HistoryUnavailable(CallCenterError):
+    """The database cannot be read, so whether a call already has a disposition is
+    unknown: refused rather than risk replacing one."""
+
+    code = "history_unavailable"
+    http_status = 503
+
+
 KEPT_CALLS = 20  # finished calls remembered per agent
 KEPT_DISPOSITIONS = 10_000  # dispositions saved through this process, remembered
 
@@ -107,7 +118,7 @@ class WrapUpService(QueueWorker[_Hold]):
         calls = self.recent.setdefault(agent, collections.deque(maxlen=KEPT_CALLS))
         if call.uuid not in calls:
             calls.append(call.uuid)
-        if call.uuid in self.saved or call.uuid in self._saving:
+        if call.uuid in self.saved:
             return  # the agent saved the disposition before the hang-up reached us
         until = self.clock() + self.limit
         self.owed.setdefault(agent, {})[call.uuid] = Owed(
@@ -197,14 +208,27 @@ class WrapUpService(QueueWorker[_Hold]):
         if self.history is None:
             return None
         history = self.history
-        return self._run_blocking(lambda: history.call(call_uuid))
+        try:
+            return self._run_blocking(lambda: history.call(call_uuid))
+        except SQLAlchemyError as exc:
+            # Without the history we cannot tell whether a disposition would be replaced.
+            reason = type(exc).__name__
+            raise HistoryUnavailable(f"the call history cannot be read now ({reason})") from exc
 
-    def _saved_disposition(self, call_uuid: str) -> tuple[str | None, str | None]:
-        """The call's disposition and notes as saved so far (this process, then the
-        database), or (None, None)."""
+    def _saved_disposition(self, agent: str, call_uuid: str) -> tuple[str | None, str | None]:
+        """The call's disposition and notes as saved so far (by this process, else in
+        the history), or (None, None). While the database cannot be read, a call this
+        process saw end (or still runs) counts as having none — a disposition saved
+        since the process started would be known here — so an outage does not stop the
+        wrap-up of the call just finished (the recorder keeps it until written)."""
         if call_uuid in self.saved:
             return self.saved[call_uuid]
-        record = self._lookup(call_uuid)
+        try:
+            record = self._lookup(call_uuid)
+        except HistoryUnavailable:
+            if call_uuid in self.recent.get(agent, ()) or call_uuid in self._live_calls(agent):
+                return None, None
+            raise
         if record is None:
             return None, None
         return record.disposition, record.notes
@@ -229,7 +253,7 @@ class WrapUpService(QueueWorker[_Hold]):
                                 code="already_dispositioned")  # fmt: skip
         self._saving.add(target)
         try:
-            old, old_notes = self._saved_disposition(target)
+            old, old_notes = self._saved_disposition(agent, target)
             if old is not None and not edit:
                 raise CommandFailed(
                     f"call {target} already has the disposition {old!r}; send edit: true to "
