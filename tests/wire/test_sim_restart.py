@@ -45,8 +45,10 @@ def tiers(sim: Simulator) -> list[tuple[str, str, str, str, str]]:
     return [(t["queue"], t["agent"], t["state"], t["level"], t["position"]) for t in rows]
 
 
-def members(sim: Simulator, queue: str) -> list[dict[str, str]]:
-    return replies.pipe_table(sim.execute_api(f"callcenter_config queue list members {queue}"))
+def members(sim: Simulator, queue: str) -> list[tuple[str, str, str]]:
+    """(member uuid, caller's session, state); the score grows with time, so it is left out."""
+    rows = replies.pipe_table(sim.execute_api(f"callcenter_config queue list members {queue}"))
+    return [(m["uuid"], m["session_uuid"], m["state"]) for m in rows]
 
 
 def channel_uuids(sim: Simulator) -> set[str]:
@@ -242,3 +244,16 @@ def test_the_controller_link_comes_back_after_a_restart(stack) -> None:  # type:
     sim.restart(down=0.3)
     assert wait_until(lambda: floor.resyncs == 2 and client.health.connected)
     assert sim.connections_accepted >= 4  # events and commands, twice
+
+
+def test_silent_drop_replies_then_closes_without_a_notice(sim: Simulator) -> None:
+    client = ReplayClient(sim.port)
+    try:
+        client.send("auth ClueCon\n\n")
+        client.send("api sim_drop_esl silent\n\n")
+        assert client.wait(lambda: client.got.closed, timeout=5)
+        kinds = [f.content_type for f in client.got.replies]
+        assert kinds == ["auth/request", "command/reply", "api/response"]
+    finally:
+        client.close()
+    assert sim.execute_api("sim_drop_esl loudly").startswith("-ERR")

@@ -143,15 +143,13 @@ class EslSession:
             self.sock.close()  # type: ignore[attr-defined]
 
     def shutdown(self, text: str | None) -> None:
-        """The switch is going down: ``text`` as a disconnect notice (mod_event_socket's
-        ``kill_all_listeners``), or nothing for a crash, then the socket is closed.
-        Returns at once; what is queued before the notice is still written."""
+        """Close once what is queued is written: ``text`` as a disconnect notice first
+        (mod_event_socket's ``kill_all_listeners`` on shutdown), or no word at all
+        (``kill_listener`` without a message). Returns at once."""
         if self.closed.is_set():
             return
-        if text is None:
-            self.kill()
-            return
-        self.send(encode.typed_frame("text/disconnect-notice", text))
+        if text is not None:
+            self.send(encode.typed_frame("text/disconnect-notice", text))
         self._out.put(_CLOSE)
 
     def kill(self) -> None:

@@ -196,13 +196,19 @@ class Simulator:
             session.kill()
         self._sessions.clear()
 
-    def disconnect_all(self) -> None:
-        """Close every ESL connection and nothing else, as FreeSWITCH does when its
-        listeners are killed (``killed listener``, an ESL-level drop): a disconnect
-        notice, then FIN. The switch keeps its calls, members, agents and registrations,
-        and accepts new connections at once."""
+    def disconnect_all(self, notice: str | None = encode.DISCONNECT_TEXT) -> None:
+        """Close every ESL connection and nothing else: the switch keeps its calls,
+        members, agents and registrations, and accepts new connections at once.
+
+        With the default ``notice`` a ``text/disconnect-notice`` comes first, then FIN,
+        as a client sees mod_event_socket end a session; ``notice=None`` just closes the
+        socket, as when a listener is killed for lost events (``kill_listener`` with no
+        message) or the network drops the connection."""
         for session in list(self._sessions):
-            session.send(encode.typed_frame("text/disconnect-notice", encode.DISCONNECT_TEXT))
+            if notice is None:
+                session.shutdown(None)
+                continue
+            session.send(encode.typed_frame("text/disconnect-notice", notice))
             session.close_after_flush()
 
     def restart(self, down: float = 0.5, *, crash: bool = False) -> None:
@@ -247,10 +253,12 @@ class Simulator:
         old_tables = self.callcenter.tables
         traffic_rate = self.traffic.running_rate()
         # Shutdown: listeners killed first, then the listening socket closed.
-        text = None if crash else "The system is being shut down.\n"
         sessions = list(self._sessions)
         for session in sessions:
-            session.shutdown(text)
+            if crash:
+                session.kill()
+            else:
+                session.shutdown("The system is being shut down.\n")
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -313,8 +321,17 @@ class Simulator:
         return f"+OK restarting, down for {down:g} s\n"
 
     def _sim_drop_esl(self, args: str) -> str:
-        """``sim_drop_esl``: the reply goes out first, then every connection is closed."""
-        gevent.spawn(self.disconnect_all)
+        """``sim_drop_esl [silent]``: the reply goes out first, then every connection is
+        closed (with a disconnect notice, or none with ``silent``)."""
+        word = args.strip()
+        if word not in ("", "silent"):
+            return "-ERR usage: sim_drop_esl [silent]\n"
+
+        def drop() -> None:
+            # After the reply: the api frame is queued before anything this puts.
+            self.disconnect_all(None if word == "silent" else encode.DISCONNECT_TEXT)
+
+        gevent.spawn(drop)
         return "+OK dropping every ESL connection\n"
 
     def pause(self) -> None:
