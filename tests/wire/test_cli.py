@@ -145,3 +145,35 @@ def test_serve_simulate_with_a_taken_demo_extension_and_the_console_beside_it(
         except subprocess.TimeoutExpired:
             serve.kill()
     assert not (tmp_path / "instance" / "simulator.port").exists()
+
+
+def test_demo_users_skip_what_is_taken_and_are_idempotent(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import sessionmaker
+
+    from esl_controller.entrypoints.demo import ensure_demo_users, product_agent_extensions
+    from esl_controller.services.users import UserService
+    from esl_controller.store.engine import make_engine
+    from esl_controller.store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'cc.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    users = UserService(sessionmaker(engine))
+    # Someone's own users: "bob" by name, and extension 1090 (sue's) as a supervisor.
+    users.add("bob", "supervisor", "bobs-own-password")
+    users.add("zoe", "supervisor", "zoe-password-1", extension="1090")
+    said: list[str] = []
+    present = ensure_demo_users(users, "127.0.0.1", said.append)
+    assert [u[0] for u in present] == ["alice", "eve"]
+    assert said == [
+        "demo user bob skipped: a user named bob already exists",
+        "demo user sue skipped: extension 1090 belongs to another user",
+    ]
+    assert users.authenticate("bob", "bobs-own-password") is not None  # untouched
+    # The next start finds the demo users it made (by their demo passwords) and skips the
+    # same two again.
+    again: list[str] = []
+    assert [u[0] for u in ensure_demo_users(users, "127.0.0.1", again.append)] == ["alice", "eve"]
+    assert again == said
+    assert product_agent_extensions(users) == ["1000"]
+    engine.dispose()
