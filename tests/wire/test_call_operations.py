@@ -142,6 +142,36 @@ def test_attended_transfer_cancel_while_ringing_then_complete(stack) -> None:  #
     assert record.hold_seconds > 0  # both consultations held the caller
 
 
+def test_agent_hanging_up_while_the_consult_rings_transfers_nothing(stack) -> None:  # type: ignore[no-untyped-def]
+    """att_xfer's originate is abandoned when the agent's leg hangs up before the
+    consulted party answered (FreeSWITCH: ORIGINATOR_CANCEL): no transfer happens."""
+    sim, client, floor = stack
+    ended: list[CallView] = []
+
+    def on_changes(changes: list[Change]) -> None:
+        ended.extend(c.view for c in changes if isinstance(c.view, CallView)
+                     and c.kind == "call_ended")  # fmt: skip
+
+    floor.listeners.append(on_changes)
+    calls = CallService(client.api, floor)
+    sim.execute_api("sim_phone 1001 register")
+    sim.execute_api("sim_phone 1001 noanswer")
+    queue_call(sim, floor)
+    assert wait_until(lambda: any(c.agent == "agent1000" and c.answered_at
+                                  for c in floor.snapshot().calls.values()))  # fmt: skip
+    call = calls.current_call("agent1000")
+    calls.transfer_attended("agent1000", "1001")
+    assert wait_until(lambda: floor.snapshot().calls[call.uuid].consult_leg is not None)
+    consult_leg = floor.snapshot().calls[call.uuid].consult_leg or ""
+    sim.execute_api(f"uuid_kill {call.agent_leg}")  # the agent's phone hangs up
+    assert wait_until(lambda: sim.core.engine.get(consult_leg) is None)  # 1001 stops ringing
+    assert wait_until(lambda: not any(ch.name.startswith("sofia/internal/1001@")
+                                      for ch in sim.core.engine.channels.values()), 5)  # fmt: skip
+    assert wait_until(lambda: any(c.uuid == call.uuid for c in ended), 10)
+    record = next(c for c in ended if c.uuid == call.uuid)
+    assert (record.outcome, record.transfer_destination) == ("answered", None)
+
+
 def test_supervisor_actions_are_audited(stack, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
     from sqlalchemy.orm import sessionmaker

@@ -127,6 +127,14 @@ def bridge_app(core: CallCore, channel: Channel, data: str) -> None:
     if channel.variables.get("loopback_leg") == "B":
         core.early(channel)
     leg, result = core.outbound.dial(legs[0], global_vars)
+    if leg is not None:
+        # As FreeSWITCH's originate: the channel running bridge hanging up abandons the
+        # ringing target (ORIGINATOR_CANCEL).
+        import gevent
+
+        gevent.wait([result, core.engine.done_event(channel)], count=1)
+        if not result.ready() and channel.gone and not leg.gone:
+            core.hangup_pair(leg, "ORIGINATOR_CANCEL")
     outcome = result.get()
     if outcome is not True or leg is None or leg.gone:
         cause = outcome if isinstance(outcome, str) else "NORMAL_CLEARING"
@@ -171,7 +179,8 @@ def att_xfer(core: CallCore, channel: Channel, data: str) -> None:
     """``att_xfer <dial string>`` on a bridged leg (the agent's): the partner is held,
     the target rung; DTMF from this leg then decides — ``*`` completes (this leg drops,
     partner and target are bridged), ``#`` cancels (target dropped, partner resumed).
-    This leg hanging up completes too; the target hanging up cancels.
+    This leg hanging up completes too once the target answered (before, the target's
+    originate is abandoned); the target hanging up cancels, ringing or answered.
     ``att_xfer_result`` ends up ``success`` or ``failure``."""
     import gevent
     from gevent.event import AsyncResult
@@ -187,6 +196,12 @@ def att_xfer(core: CallCore, channel: Channel, data: str) -> None:
         return
     engine.hold(partner)
     target, answered = core.outbound.dial(legs[0], global_vars)
+    if target is not None:
+        # FreeSWITCH's originate gives up when the channel running it hangs up: the
+        # consulted party stops ringing (ORIGINATOR_CANCEL) and nothing is transferred.
+        gevent.wait([answered, engine.done_event(channel)], count=1)
+        if not answered.ready() and channel.gone and not target.gone:
+            core.hangup_pair(target, "ORIGINATOR_CANCEL")
     if answered.get() is not True or target is None or target.gone:
         engine.unhold(partner)
         channel.set_var("att_xfer_result", "failure")
