@@ -117,6 +117,17 @@ class CallCore:
     def hangup_pair(self, channel: Channel, cause: str) -> None:
         self.engine.hangup(channel, cause)
 
+    def shut_down(self) -> None:
+        """The process is gone (a restart): every channel vanishes without an event, and
+        whoever still waits for a leg to answer (an offer, a caller, an originate) hears
+        SYSTEM_SHUTDOWN, so no greenlet of the old switch is left waiting forever."""
+        self.engine.drop_all()
+        waiters, self._answer_waiters = self._answer_waiters, {}
+        for waiter in waiters.values():
+            if not waiter.ready():
+                waiter.set("SYSTEM_SHUTDOWN")
+        self._pairs.clear()
+
     def _after_hangup(self, channel: Channel) -> None:
         waiter = self._answer_waiters.pop(channel.uuid, None)
         if waiter is not None and not waiter.ready():

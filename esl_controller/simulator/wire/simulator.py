@@ -265,7 +265,7 @@ class Simulator:
         self.traffic.stop()
         self.queues.stop()
         self._generation += 1  # nothing of the old process reaches anyone any more
-        self.core.engine.drop_all()
+        self.core.shut_down()
         self._close_stragglers(sessions)
         gevent.sleep(max(0.0, down))
         # Boot.
