@@ -64,16 +64,20 @@ class AgentService:
     ) -> None:
         """Record the choice, then ask FreeSWITCH; a refused command takes it back."""
         command = cc.agent_set_status(agent, status)  # validates before anything is kept
-        state_command = cc.agent_set_state(agent, state) if state else None
         with self._lock(agent):
-            seq = self.floor.intend(agent, status, reason, by=by, signed_in=signed_in)
-            try:
-                self._run(command)
-            except Exception:
-                self.floor.withdraw(agent, seq)
-                raise
-            if state_command is not None:
-                self._run(state_command)
+            self._set_locked(agent, command, status, reason, by, signed_in, state)
+
+    def _set_locked(self, agent: str, command: object, status: str, reason: str | None,
+                    by: str | None, signed_in: bool | None, state: str | None) -> None:  # fmt: skip
+        state_command = cc.agent_set_state(agent, state) if state else None
+        seq = self.floor.intend(agent, status, reason, by=by, signed_in=signed_in)
+        try:
+            self._run(command)
+        except Exception:
+            self.floor.withdraw(agent, seq)
+            raise
+        if state_command is not None:
+            self._run(state_command)
 
     def login(self, agent: str, *, by: str | None = None) -> None:
         """Signed in, not ready: On Break ("Login") and Waiting."""
@@ -93,9 +97,19 @@ class AgentService:
     def logout(self, agent: str, *, by: str | None = None) -> None:
         self.set_status(agent, "Logged Out", None, by=by or agent, signed_in=False)
 
-    def restore(self, agent: str, status: str, reason: str | None) -> None:
-        """Put a signed-in agent back as they left it after FreeSWITCH forgot them."""
-        self.set_status(agent, status, reason, by="restore", signed_in=True, state="Waiting")
+    def restore(self, agent: str, status: str, reason: str | None, seq: int) -> bool:
+        """Put a signed-in agent back as they left it after FreeSWITCH forgot them.
+        Checked again under the agent's lock, against the switch itself: the lists the
+        resync read may be older than a click made since (then that click stands)."""
+        command = cc.agent_set_status(agent, status)
+        with self._lock(agent):
+            presence = self.floor.snapshot().presence.get(agent)
+            if presence is None or presence.seq != seq or not presence.signed_in:
+                return False  # a newer choice was made meanwhile
+            if replies.bare_value(self.api(cc.agent_get("status", agent))) != "Logged Out":
+                return False
+            self._set_locked(agent, command, status, reason, "restore", True, "Waiting")
+        return True
 
     def hold_wrap_up(self, agent: str, seconds: int) -> None:
         """Keep the agent out of offers for ``seconds`` (until a disposition is saved)."""

@@ -69,11 +69,14 @@ class RestoreService(QueueWorker[list[Presence]]):
         done = []
         for presence in item:
             try:
-                self.agents.restore(presence.agent, presence.status, presence.reason)
+                done_now = self.agents.restore(presence.agent, presence.status,
+                                               presence.reason, presence.seq)  # fmt: skip
             except CallCenterError as exc:
                 log.error("restore: could not put %s back %s: %s", presence.agent,
                           presence.status, exc.message)  # fmt: skip
                 continue
+            if not done_now:
+                continue  # changed since the lists were read: nothing to repair
             done.append(presence.agent)
             shown = presence.status + (f" ({presence.reason})" if presence.reason else "")
             log.warning("restore: FreeSWITCH had %s Logged Out while signed in; put back %s",
