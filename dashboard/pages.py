@@ -100,6 +100,9 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
         # makes the floor untrustworthy even with a live link.
         problems = deps().problems()
         body["problems"] = problems
+        # The history's own state (records waiting in memory or on disk, dead letters):
+        # the database being down does not make the floor wrong, so it is not a 503.
+        body["history"] = deps().recorder.stats()
         return body, (200 if record.connected and not problems else 503)
 
     @pages.route("/login", methods=["GET", "POST"])

@@ -90,7 +90,7 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
                              tiers=lambda: wanted_tiers(deps.sessions))  # fmt: skip
     deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes,
                              presence.on_changes, restore.on_changes]  # fmt: skip
-    deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore]
+    deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore, deps.recorder]
     deps.extra["restore"] = restore
     # Who was signed in before this process started (the controller restarted).
     deps.floor.load_presence(gevent.get_hub().threadpool.spawn(load_presence, deps.sessions).get())

@@ -49,7 +49,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _count(env: Mapping[str, str], name: str) -> int:
     raw = (env.get(name) or "0").strip()
-    if not raw.isdigit() or int(raw) > 5:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 5:
         raise InvalidArgument(f"{name} must be a number of proxies from 0 to 5, not {raw!r}")
     return int(raw)
 
@@ -69,7 +69,7 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
         raise InvalidArgument(f"{name} must be a TCP port, not {raw!r}")
     return int(raw)
 

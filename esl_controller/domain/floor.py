@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from esl_controller.domain.bounded import bounded_text
 from esl_controller.domain.model import (
     Activity,
     AgentView,
@@ -46,6 +47,9 @@ _USER_RE = re.compile(r"user/([^@/\s]+)")
 INTENT_TTL = 60.0
 # Statuses whose reason the page shows: why an agent is paused, or who logged them out.
 REASONED = ("On Break", "Logged Out")
+# The caller chooses their caller-ID name: pages and supervisors see at most this much
+# (cleaned of control characters; the history keeps its own column-sized cut).
+MAX_CALLER_TEXT = 256
 
 
 def new_agent(name: str) -> AgentView:
@@ -310,7 +314,8 @@ class Floor:
         now = self._now(e.meta)
         call = CallView(
             uuid=m.session_uuid, direction="inbound", queue=m.queue, member_uuid=m.member_uuid,
-            agent=None, agent_leg=None, cid_name=m.cid_name, cid_number=m.cid_number,
+            agent=None, agent_leg=None, cid_name=bounded_text(m.cid_name, MAX_CALLER_TEXT),
+            cid_number=bounded_text(m.cid_number, MAX_CALLER_TEXT),
             joined_at=now, offered_at=None, answered_at=None, held_since=None, hold_seconds=0.0,
             transferred_at=None, ended_at=None, cause=None, outcome=None,
         )  # fmt: skip

@@ -9,8 +9,10 @@ import logging
 import os
 import pathlib
 import secrets
+import signal
 
 import gevent
+import gevent.event
 from gevent.pywsgi import WSGIServer
 from sqlalchemy.orm import sessionmaker
 
@@ -160,13 +162,17 @@ def run_serve(args: argparse.Namespace) -> int:
         print("users: create them with `callcenter user add NAME --role ROLE ...`")
 
     last = ""
+    # systemd, Docker and `kill` stop a service with SIGTERM: shut down as for Ctrl-C, so
+    # the recorder writes (or spills to disk) what it still holds.
+    stopping = gevent.event.Event()
+    gevent.signal_handler(signal.SIGTERM, stopping.set)
     try:
-        while True:
+        while not stopping.is_set():
             now = describe(client.health)
             if now != last:
                 print(f"FreeSWITCH {esl.host}:{esl.port}: {now}", flush=True)
                 last = now
-            gevent.sleep(0.5)
+            stopping.wait(0.5)
     except KeyboardInterrupt:
         pass
     finally:

@@ -136,7 +136,7 @@ class CallService:
         if not extension:
             raise InvalidArgument("this agent has no extension to ring", code="no_extension")
         number = number.removeprefix("+")
-        if not number.isdigit() or len(number) > 20:
+        if not (number.isascii() and number.isdigit()) or len(number) > 20:
             raise InvalidArgument("number must be digits")
         agent_endpoint = og.user(extension, domain) if domain else og.user(extension)
         caller_id = extension

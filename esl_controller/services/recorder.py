@@ -428,6 +428,12 @@ class Recorder:
 
     # -- the writer ------------------------------------------------------------------
 
+    def problem(self) -> str | None:
+        """For /health: the writer greenlet must be running while the recorder is."""
+        if self._writer is not None and self._writer.dead:
+            return "the history recorder has stopped"
+        return None
+
     def stats(self) -> dict[str, Any]:
         """Counters for /health and tests."""
         return {

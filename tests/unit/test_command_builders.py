@@ -194,3 +194,16 @@ def test_arbitrary_text_is_refused_or_harmless(text: str) -> None:
         except InvalidArgument:
             continue
         assert "\n" not in line and "\r" not in line and "${" not in line
+
+
+def test_numbers_are_ascii_digits_only() -> None:
+    """ "²" passes str.isdigit() but int() refuses it: a 400, never a 500 or a command."""
+    import pytest
+
+    from esl_controller.errors import InvalidArgument
+    from esl_controller.esl.commands import validate as v
+
+    for bad in ("²", "1²", "١٢", "１２"):
+        with pytest.raises(InvalidArgument):
+            v.number("level", bad)
+    assert v.number("level", " 12 ") == "12"

@@ -95,7 +95,8 @@ def number(field: str, value: object, low: int = 0, high: int = 2**31 - 1) -> st
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise InvalidArgument(f"{field} must be a whole number")
     text = str(value).strip()
-    if not text.isdigit() or not low <= int(text) <= high:
+    # ASCII digits only: str.isdigit() accepts "²", which int() then refuses.
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
         raise InvalidArgument(f"{field} must be a whole number from {low} to {high}")
     return str(int(text))
 
