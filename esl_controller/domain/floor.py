@@ -193,14 +193,17 @@ class Floor:
         self.intents[agent] = pending
         return None
 
-    def mark_transferred(self, call_uuid: str, at: float | None) -> list[Change]:
-        """The product blind-transferred this call (uuid_transfer): FreeSWITCH's events
-        only show the queue call ending, as if the caller had simply finished. ``None``
-        takes the mark back (the transfer command failed)."""
+    def mark_transferred(
+        self, call_uuid: str, at: float | None, destination: str | None = None
+    ) -> list[Change]:
+        """The product blind-transferred this call (uuid_transfer) to ``destination``:
+        FreeSWITCH's events only show the queue call ending, as if the caller had simply
+        finished. ``None`` takes the mark back (the transfer command failed)."""
         call = self.calls.get(call_uuid)
         if call is None or call.transferred_at == at:
             return []
-        return self._put_call(replace(call, transferred_at=at))
+        where = destination if at is not None else None
+        return self._put_call(replace(call, transferred_at=at, transfer_destination=where))
 
     # -- helpers ---------------------------------------------------------------------
 

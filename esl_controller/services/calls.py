@@ -91,7 +91,7 @@ class CallService:
         call = self.current_call(agent)
         # Marked first, so the queue call's end (which follows at once) reads "transferred".
         command = ch.uuid_transfer(call.uuid, destination)
-        self.floor.mark_transferred(call.uuid)
+        self.floor.mark_transferred(call.uuid, destination)
         try:
             replies.expect_ok(self.api(command))
         except CallCenterError:

@@ -120,9 +120,9 @@ class FloorService:
         if view is not None:
             self._inbox.put(("event", view))
 
-    def mark_transferred(self, call_uuid: str) -> None:
+    def mark_transferred(self, call_uuid: str, destination: str | None = None) -> None:
         """Record that the product transferred the call away (outcome "transferred")."""
-        self._inbox.put(("transferred", (call_uuid, time.time())))
+        self._inbox.put(("transferred", (call_uuid, time.time(), destination)))
 
     def unmark_transferred(self, call_uuid: str) -> None:
         self._inbox.put(("transferred", (call_uuid, None)))

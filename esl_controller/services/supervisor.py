@@ -59,9 +59,8 @@ class SupervisorService:
         """The agent sees why: the reason the supervisor picked, or "Supervisor: <name>".
         Forcing Logged Out signs the agent out as far as the product is concerned (a
         restart of FreeSWITCH will not put them back)."""
-        shown: str | None = (
-            check_reason(reason) if reason is not None else f"Supervisor: {by}"[:64]
-        )
+        default = f"Supervisor: {by}"[:64]
+        shown: str | None = check_reason(reason) if reason is not None else default
         if status in ("Available", "Available (On Demand)"):
             shown = None
         signed_in = False if status == "Logged Out" else None

@@ -92,6 +92,7 @@ def test_blind_transfer_frees_the_agent(web: Web) -> None:
     assert web.recorder.drained(timeout=5)
     item = http.get("/call-center/api/history").get_json()["items"][0]
     assert (item["call_uuid"], item["outcome"]) == (call["uuid"], "transferred")
+    assert item["transfer_destination"] == "9664"
 
 
 def consult_of(http):  # type: ignore[no-untyped-def]
