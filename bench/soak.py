@@ -13,6 +13,9 @@ after warm-up, plus the RSS slope per hour over that period).
     .venv/bin/python bench/soak.py [--minutes 10] [--agents 60] [--calls-per-minute 240]
 
 README's figures use ``--minutes 60``. The default is short so it can be tried quickly.
+``--restart-every M`` also restarts the simulated FreeSWITCH every M minutes
+(``sim_restart``, 2 s down): the controller must reconnect by itself each time, and the
+growth verdict then covers reconnects and resyncs too.
 """
 
 from __future__ import annotations
@@ -110,6 +113,19 @@ def healthy(url: str) -> bool:
         return False
 
 
+def restart_switch(port: int, down: float = 2.0) -> str:
+    """``api sim_restart`` over a raw ESL connection; returns the reply's first line."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"auth ClueCon\n\napi sim_restart " + str(down).encode() + b"\n\n")
+        data = b""
+        while b"+OK restarting" not in data and b"-ERR" not in data:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    return "+OK" if b"+OK restarting" in data else data.decode(errors="replace")[-80:]
+
+
 def calls_recorded(db: pathlib.Path) -> int:
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
@@ -144,7 +160,7 @@ def processes(
                                  stdout=logs[1], stderr=subprocess.STDOUT)  # fmt: skip
         url = f"http://127.0.0.1:{web_port}"
         wait_for(lambda: healthy(url), 60, "the controller's /health to say connected")
-        yield sim, serve, url, db
+        yield sim, serve, url, db, esl_port
     finally:
         for proc in (serve, sim):
             if proc is not None and proc.poll() is None:
@@ -183,6 +199,8 @@ def main() -> int:
     parser.add_argument("--calls-per-minute", type=float, default=240.0)
     parser.add_argument("--dashboards", type=int, default=3, help="supervisor Socket.IO clients")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument("--restart-every", type=float, default=0.0,
+                        help="minutes between simulated FreeSWITCH restarts (0: none)")  # fmt: skip
     parser.add_argument("--warmup", type=float, default=None,
                         help="minutes before growth is judged (1/5 by default)")  # fmt: skip
     args = parser.parse_args()
@@ -193,7 +211,7 @@ def main() -> int:
     samples: list[tuple[float, float, int]] = []
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         work = pathlib.Path(tmp)
-        with processes(args, work) as (sim, serve, url, db):
+        with processes(args, work) as (sim, serve, url, db, esl_port):
             dashboards = Dashboards(url, args.dashboards)
             dashboards.open()
             start = time.monotonic()
@@ -202,6 +220,8 @@ def main() -> int:
                   "socket.io messages  health", flush=True)  # fmt: skip
             next_at = start
             last_cpu, last_t = cpu0, start
+            restarts: list[str] = []
+            next_restart = start + args.restart_every * 60 if args.restart_every > 0 else None
             while True:
                 now = time.monotonic()
                 elapsed = (now - start) / 60
@@ -220,12 +240,22 @@ def main() -> int:
                 if elapsed >= args.minutes:
                     break
                 next_at += args.interval
-                time.sleep(max(0.0, min(next_at, start + args.minutes * 60) - time.monotonic()))
+                end = start + args.minutes * 60
+                while next_restart is not None and next_restart < min(next_at, end):
+                    time.sleep(max(0.0, next_restart - time.monotonic()))
+                    restarts.append(restart_switch(esl_port))
+                    print(f"  restart {len(restarts)} of the simulated FreeSWITCH: {restarts[-1]}",
+                          flush=True)  # fmt: skip
+                    next_restart += args.restart_every * 60
+                time.sleep(max(0.0, min(next_at, end) - time.monotonic()))
             dashboards.close()
             total_cpu = cpu_seconds(serve.pid) - cpu0
     flat, text = verdict(samples, warmup)
     minutes = samples[-1][0] if samples else 0
     print(f"controller CPU: {100 * total_cpu / max(1e-6, minutes * 60):.1f} % of a core on average")
+    if args.restart_every > 0:
+        print(f"simulated FreeSWITCH restarts: {len(restarts)} "
+              f"({sum(r == '+OK' for r in restarts)} accepted)")  # fmt: skip
     print(f"verdict: {'flat' if flat else 'GROWING'}: {text}")
     return 0 if flat else 1
 
