@@ -84,6 +84,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         connect_timeout=_float(env, "ESL_CONNECT_TIMEOUT", 5.0),
         command_timeout=_float(env, "ESL_COMMAND_TIMEOUT", 10.0),
         heartbeat_timeout=_float(env, "ESL_HEARTBEAT_TIMEOUT", 65.0),
+        auth_retry_interval=_float(env, "ESL_AUTH_RETRY", 30.0),
+        handler_stall_timeout=_float(env, "ESL_HANDLER_STALL_TIMEOUT", 30.0),
     )
     return Settings(
         esl=esl,
