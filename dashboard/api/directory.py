@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from dashboard.api import schemas as s
 from dashboard.api.call import customer_out
 from dashboard.api.context import deps
@@ -11,8 +9,6 @@ from dashboard.api.registry import Api
 from dashboard.db import off_hub
 from esl_controller.errors import NotFound
 from esl_controller.services.users import UserRecord
-from esl_controller.store.engine import session_scope
-from esl_controller.store.models import Agent, User
 
 MAX_ID = 2**31 - 1
 
@@ -38,17 +34,9 @@ def register(api: Api) -> None:
     @api.endpoint("GET", "/transfer-targets", summary="Agents an agent can transfer to, "
                   "with their live status", tag="call", response=s.TargetsOut)  # fmt: skip
     def transfer_targets(user: UserRecord) -> s.TargetsOut:
-        def rows() -> list[tuple[str, str, str | None]]:
-            with session_scope(deps().sessions) as session:
-                query = (select(User.extension, User.display_name, Agent.name)
-                         .join(Agent, Agent.user_id == User.id, isouter=True)
-                         .where(User.extension.is_not(None), User.active.is_(True))
-                         .order_by(User.extension))  # fmt: skip
-                return [(e or "", n, a) for e, n, a in session.execute(query)]
-
         agents = deps().floor.snapshot().agents
         items = []
-        for extension, name, agent in off_hub(rows):
+        for extension, name, agent in off_hub(deps().users.reachable):
             if extension == user.extension:
                 continue
             view = agents.get(agent or "")

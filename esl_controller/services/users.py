@@ -159,6 +159,16 @@ class UserService:
             )
             return {name: username for name, username in rows}
 
+    def reachable(self) -> list[tuple[str, str, str | None]]:
+        """(extension, display name, agent name or None) of every active user with an
+        extension, by extension: whom an agent can transfer a call to."""
+        with session_scope(self.sessions) as session:
+            query = (select(User.extension, User.display_name, Agent.name)
+                     .join(Agent, Agent.user_id == User.id, isouter=True)
+                     .where(User.extension.is_not(None), User.active.is_(True))
+                     .order_by(User.extension))  # fmt: skip
+            return [(e or "", n, a) for e, n, a in session.execute(query)]
+
     @staticmethod
     def _record(session: Session, user: User) -> UserRecord:
         agent = session.scalar(select(Agent.name).where(Agent.user_id == user.id))

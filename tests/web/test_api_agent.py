@@ -253,3 +253,16 @@ def test_sign_in_redirects_only_to_a_path_on_this_site(web: Web) -> None:
     assert form_login(web, "next=/supervisor%3Ftab%3Dqueues") == (302, "/supervisor?tab=queues")
     assert form_login(web, "next=/.//evil.example")[1] == "/evil.example"
     assert form_login(web, "next=/wallboard/../supervisor")[1] == "/supervisor"
+
+
+def test_transfer_targets_list_colleagues_with_their_live_status(web) -> None:  # type: ignore[no-untyped-def]
+    http, token = web.login("alice")
+    bob, bob_token = web.login("bob")
+    assert web.post(bob, bob_token, "agent/ready").status_code == 200
+    items = http.get("/call-center/api/transfer-targets").get_json()["items"]
+    by_extension = {item["extension"]: item for item in items}
+    assert "1000" not in by_extension  # not herself
+    assert (by_extension["1001"]["agent"], by_extension["1001"]["status"]) == (
+        "agent1001", "Available",
+    )  # fmt: skip
+    assert by_extension["1003"]["agent"] is None  # sue: a supervisor, no agent
