@@ -47,19 +47,11 @@ from esl_controller.simulator.wire.encode import (
     typed_frame,
 )
 from tests.web.conftest import build_web, stop_web
+from tests.wire.conftest import wait_until
 
 AGENT = "agent7000"
 CORE_UUID = "c8a66900-066e-4abe-89cf-0799998e79a4"
 MB = 1024 * 1024
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        gevent.sleep(0.01)
-    return predicate()
 
 
 # -- the fake switch ----------------------------------------------------------------------

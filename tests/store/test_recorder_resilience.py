@@ -8,7 +8,6 @@ import dataclasses
 import pathlib
 import threading
 import time
-from collections.abc import Callable
 
 import gevent
 from sqlalchemy import select, text
@@ -22,6 +21,7 @@ from esl_controller.store.engine import make_engine, session_scope
 from esl_controller.store.migrate import upgrade
 from esl_controller.store.models import Call, Customer, DeadLetter
 from tests.unit.test_domain_floor import ended_calls, replay
+from tests.wire.conftest import wait_until
 
 HOSTILE_NAMES = {
     "long": "N" * 10_000,
@@ -145,7 +145,7 @@ def test_while_the_database_is_missing_records_spill_to_disk_and_are_replayed_in
     try:
         for i in range(3):
             recorder.on_changes(ended(a_call(f"call-{i:02d}")))
-        assert wait_for(lambda: not recorder.database_up)
+        assert wait_until(lambda: not recorder.database_up)
         for i in range(3, 40):
             recorder.on_changes(ended(a_call(f"call-{i:02d}")))
         stats = recorder.stats()
@@ -186,7 +186,7 @@ def test_records_waiting_when_the_process_stops_are_written_by_the_next_run(
                     spill_path=spill, retry_initial=0.05)  # fmt: skip
     gone.start()
     gone.on_changes(ended(a_call("first")))
-    assert wait_for(lambda: not gone.database_up)
+    assert wait_until(lambda: not gone.database_up)
     gone.on_changes(ended(a_call("second")))
     gone.annotate_call("first", disposition="resolved", notes="")
     gone.stop()  # what was in memory goes to disk too
@@ -223,15 +223,6 @@ def test_slow_lookups_in_the_shared_pool_do_not_hold_history_back(
         gevent.joinall(stuck, timeout=10)
         recorder.stop()
     assert set(calls_in(sessions)) == {"while-crm-hangs"}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        gevent.sleep(0.02)
-    return bool(predicate())
 
 
 def test_a_hung_crm_holds_only_its_own_threads(db_url: str, tmp_path: pathlib.Path) -> None:

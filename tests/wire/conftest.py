@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 import gevent
 import pytest
@@ -14,7 +15,8 @@ from esl_controller.simulator.wire.simulator import Simulator
 from tests.helpers.fixture_replay import CONF
 
 
-def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Wait (yielding to other greenlets) until ``predicate()`` is true, or time is up."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
