@@ -126,10 +126,10 @@ def refuse(reason: str) -> ConsoleRefused:
 def refusal_for(word: str) -> str | None:
     """Why ``word`` (lower case) is never sent from the console, or None."""
     if word in REFUSED:
-        return f"{word} {REFUSED[word]}"
+        return f"{word} is not allowed from the console: it {REFUSED[word]}"
     for prefix, reason in REFUSED_PREFIXES:
         if word.startswith(prefix):
-            return f"{word} {reason}"
+            return f"{word} is not allowed from the console: it {reason}"
     return None
 
 
