@@ -20,8 +20,9 @@ from esl_controller.services.floor_service import FloorService
 from esl_controller.services.history import HistoryService
 from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.presence import PresenceStore, load_presence
+from esl_controller.services.provisioning import provisioner_from_env
 from esl_controller.services.recorder import Recorder
-from esl_controller.services.restore import RestoreService, wanted_tiers
+from esl_controller.services.restore import RestoreService
 from esl_controller.services.supervisor import SupervisorService
 from esl_controller.services.tiers import TierStore
 from esl_controller.services.users import UserService
@@ -86,15 +87,20 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
     the caller can stop them."""
     phones = PhoneWatch(deps.agents)
     presence = PresenceStore(deps.sessions)
+    # Agents, queues and tiers from the database into mod_callcenter (at every resync,
+    # before the restore of signed-in agents, and every PROVISION_INTERVAL).
+    provisioner = provisioner_from_env(deps.agents.api, deps.sessions, deps.settings.sip_domain)
     restore = RestoreService(deps.agents.api, deps.floor, deps.agents,
-                             tiers=lambda: wanted_tiers(deps.sessions))  # fmt: skip
+                             provision=provisioner.sync)  # fmt: skip
     deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes,
                              presence.on_changes, restore.on_changes]  # fmt: skip
-    deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore, deps.recorder]
+    deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore, provisioner,
+                     deps.recorder]  # fmt: skip
     deps.extra["restore"] = restore
+    deps.extra["provisioner"] = provisioner
     # Who was signed in before this process started (the controller restarted).
     deps.floor.load_presence(gevent.get_hub().threadpool.spawn(load_presence, deps.sessions).get())
-    parts: list[Part] = [publisher, deps.wrap_up, phones, presence, restore]
+    parts: list[Part] = [publisher, deps.wrap_up, phones, presence, restore, provisioner]
     for part in parts:
         part.start()
     return parts

@@ -54,7 +54,39 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--display-name", dest="display_name")
     user.add_argument("--sip-password", dest="sip_password",
                       help="stored only as the digest HA1 (realm SIP_DOMAIN)")  # fmt: skip
+    user.add_argument("--queue", action="append", metavar="QUEUE[:LEVEL[:POSITION]]",
+                      help="agents: a tier in this queue (repeatable)")  # fmt: skip
+    add_provisioning_commands(sub)
     return parser
+
+
+def add_provisioning_commands(sub: argparse._SubParsersAction) -> None:
+    """``callcenter agent|queue|tier list/add/set/del`` and ``callcenter import``."""
+    agent = sub.add_parser("agent", help="mod_callcenter agents owned by the product")
+    agent.add_argument("action", choices=["list", "add", "set", "del"])
+    agent.add_argument("name", nargs="?")
+    agent.add_argument("--user", help="the user who works as this agent")
+    agent.add_argument("--contact", help="dial string (default user/EXT@SIP_DOMAIN)")
+    agent.add_argument("--type", choices=["callback", "uuid-standby"])
+    for option in ("max-no-answer", "wrap-up-time", "reject-delay-time", "busy-delay-time",
+                   "no-answer-delay-time"):  # fmt: skip
+        agent.add_argument(f"--{option}", dest=option.replace("-", "_"))
+    queue = sub.add_parser("queue", help="mod_callcenter queues owned by the product")
+    queue.add_argument("action", choices=["list", "add", "set", "del", "reload"])
+    queue.add_argument("name", nargs="?")
+    queue.add_argument("--strategy")
+    queue.add_argument("--param", action="append", metavar="NAME=VALUE",
+                       help="any queue parameter, e.g. max-wait-time=120 (repeatable)")  # fmt: skip
+    tier = sub.add_parser("tier", help="agents' places in queues")
+    tier.add_argument("action", choices=["list", "add", "set", "del"])
+    tier.add_argument("queue", nargs="?")
+    tier.add_argument("agent", nargs="?")
+    tier.add_argument("--level")
+    tier.add_argument("--position")
+    imp = sub.add_parser("import", help="import agents.csv or customers.csv (all or nothing)")
+    imp.add_argument("file", help="a CSV file with a header row")
+    imp.add_argument("--kind", choices=["agents", "customers"],
+                     help="default: from the file name (agents*.csv, customers*.csv)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         from esl_controller.entrypoints.users import run_user
 
         return run_user(args)
+    if args.command in ("agent", "queue", "tier", "import"):
+        from esl_controller.entrypoints.provision import run_provisioning_command
+
+        return run_provisioning_command(args)
     print(f"callcenter: unknown command {args.command}", file=sys.stderr)
     return 2
 

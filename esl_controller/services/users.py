@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from esl_controller.errors import CallCenterError, InvalidArgument
 from esl_controller.esl.commands import validate as v
 from esl_controller.store.engine import session_scope
-from esl_controller.store.models import ROLES, Agent, User
+from esl_controller.store.models import ROLES, Agent, Tier, User
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 EXTENSION_RE = re.compile(r"^[0-9]{2,10}$")
@@ -66,6 +66,21 @@ def check_password(password: object) -> str:
     return password
 
 
+def parse_queue_spec(spec: str) -> tuple[str, int, int]:
+    """``support@default[:level[:position]]`` -> (queue, level, position)."""
+    parts = spec.split(":")
+    if len(parts) > 3:
+        raise InvalidArgument("a queue is QUEUE[:level[:position]]")
+    queue = v.name("queue", parts[0])
+    numbers = []
+    for label, text, high in zip(("level", "position"), parts[1:], (1000, 100000), strict=False):
+        if not (text.isascii() and text.isdigit()) or int(text) > high:
+            raise InvalidArgument(f"the {label} in {spec!r} must be a number from 0 to {high}")
+        numbers.append(int(text))
+    numbers += [1] * (2 - len(numbers))
+    return queue, numbers[0], numbers[1]
+
+
 class UserService:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -81,9 +96,12 @@ class UserService:
         display_name: str = "",
         sip_password: str | None = None,
         sip_realm: str = "",
+        queues: list[str] | tuple[str, ...] = (),
     ) -> UserRecord:
         """Create a user; an agent gets an extension and a mod_callcenter agent name
-        (``<extension>@default`` unless given)."""
+        (``<extension>@default`` unless given), and a tier in each of ``queues``
+        (``queue[:level[:position]]``). The agent's contact is left empty: provisioning
+        builds it from the extension and the SIP domain (``user/EXT@SIP_DOMAIN``)."""
         check_username(username)
         check_password(password)
         if role not in ROLES:
@@ -98,6 +116,9 @@ class UserService:
             v.name("agent", agent)
         if len(display_name) > 128 or any(ord(c) < 32 for c in display_name):
             raise InvalidArgument("a display name is one line of at most 128 characters")
+        tiers = [parse_queue_spec(spec) for spec in queues]
+        if tiers and agent is None:
+            raise InvalidArgument("--queue is for agents")
         ha1 = None
         if sip_password is not None:
             if extension is None or not sip_realm:
@@ -121,10 +142,17 @@ class UserService:
             if agent is not None:
                 row = session.scalar(select(Agent).where(Agent.name == agent))
                 if row is None:
-                    contact = f"user/{extension}" if extension else ""
-                    row = Agent(name=agent, contact=contact)
+                    row = Agent(name=agent, contact="")
                     session.add(row)
                 row.user_id = user.id
+                for queue, level, position in tiers:
+                    tier = session.scalar(select(Tier).where(Tier.queue == queue,
+                                                             Tier.agent == agent))  # fmt: skip
+                    if tier is None:
+                        session.add(Tier(queue=queue, agent=agent, level=level,
+                                         position=position))  # fmt: skip
+                    else:
+                        tier.level, tier.position = level, position
             session.flush()
             return self._record(session, user)
 

@@ -47,6 +47,14 @@ class User(Base):
 
 
 class Agent(Base):
+    """A mod_callcenter agent the product provisions (``callcenter_config agent add/set``).
+
+    ``contact`` empty means "built from the user's extension and the SIP domain"
+    (``user/<extension>@<SIP_DOMAIN>``). ``adopted`` is set once the product has seen the
+    agent on the switch or put it there: an agent that already existed in
+    ``callcenter.conf.xml`` has its settings and tiers taken into the database at that
+    first sight, after which the database wins."""
+
     __tablename__ = "cc_agents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)  # mod_callcenter's name
@@ -54,9 +62,46 @@ class Agent(Base):
     contact: Mapped[str] = mapped_column(String(512), default="")
     agent_type: Mapped[str] = mapped_column(String(16), default="Callback")
     wrap_up_time: Mapped[int] = mapped_column(Integer, default=10)
+    max_no_answer: Mapped[int] = mapped_column(Integer, default=3)
+    reject_delay_time: Mapped[int] = mapped_column(Integer, default=10)
+    busy_delay_time: Mapped[int] = mapped_column(Integer, default=60)
+    no_answer_delay_time: Mapped[int] = mapped_column(Integer, default=10)
+    adopted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Queue(Base):
+    """A mod_callcenter queue: every ``<param>`` of its ``<queue>`` element in
+    ``callcenter.conf`` (served to FreeSWITCH through mod_xml_curl, or written as static
+    XML), plus the product's own service-level threshold (seconds)."""
+
+    __tablename__ = "cc_queues"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    strategy: Mapped[str] = mapped_column(String(32), default="longest-idle-agent")
+    moh_sound: Mapped[str] = mapped_column(String(256), default="local_stream://moh")
+    announce_sound: Mapped[str] = mapped_column(String(256), default="")
+    announce_frequency: Mapped[int] = mapped_column(Integer, default=0)
+    record_template: Mapped[str] = mapped_column(String(256), default="")
+    time_base_score: Mapped[str] = mapped_column(String(16), default="system")
+    max_wait_time: Mapped[int] = mapped_column(Integer, default=0)
+    max_wait_time_with_no_agent: Mapped[int] = mapped_column(Integer, default=0)
+    max_wait_time_with_no_agent_time_reached: Mapped[int] = mapped_column(Integer, default=5)
+    tier_rules_apply: Mapped[bool] = mapped_column(Boolean, default=False)
+    tier_rule_wait_second: Mapped[int] = mapped_column(Integer, default=300)
+    tier_rule_wait_multiply_level: Mapped[bool] = mapped_column(Boolean, default=True)
+    tier_rule_no_agent_no_wait: Mapped[bool] = mapped_column(Boolean, default=False)
+    discard_abandoned_after: Mapped[int] = mapped_column(Integer, default=60)
+    abandoned_resume_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    ring_progressively_delay: Mapped[int] = mapped_column(Integer, default=10)
+    agent_no_answer_status: Mapped[str] = mapped_column(String(32), default="On Break")
+    skip_agents_with_external_calls: Mapped[bool] = mapped_column(Boolean, default=True)
+    service_level_seconds: Mapped[int] = mapped_column(Integer, default=20)
 
 
 class Tier(Base):
+    """An agent's place in a queue (mod_callcenter's tier): the level and position the
+    product wants; provisioning adds, sets and deletes tiers on the switch to match."""
+
     __tablename__ = "cc_tiers"
     __table_args__ = (UniqueConstraint("queue", "agent"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,0 +1,698 @@
+"""Agents, queues and tiers owned by the product: the database is the source of truth and
+mod_callcenter is brought in line with it.
+
+What is provisioned when:
+
+* after every (re)connect, once the floor has resynced (the ``resynced`` change; the
+  restore of signed-in agents runs right after, see ``services/restore.py``);
+* every ``PROVISION_INTERVAL`` seconds (default 30), which also catches changes made by
+  ``callcenter agent|queue|tier`` in another process and drift;
+* at once after a change made through the admin API (:meth:`Provisioner.sync`).
+
+A pass reads ``agent list``, ``tier list`` and ``queue list`` (json) and sends only what
+differs: ``callcenter_config agent add`` / ``agent set ...``, ``tier add`` / ``tier set``
+/ ``tier del``, ``queue load``. Every command it sends is logged.
+
+Drift (a value changed on the switch by hand, a tier added by hand to a product agent)
+is logged and then, by ``CALLCENTER_DRIFT``: ``repair`` (default) puts the switch back as
+the database has it; ``adopt`` takes the switch's value into the database. Something
+*missing* on the switch (an agent, a tier, a queue) is always put back: that is what a
+FreeSWITCH restart with ``truncate-agents-on-load`` looks like, and nobody can tell it
+from a hand deletion.
+
+An agent the product has never seen on the switch (``adopted`` false) that already exists
+there, e.g. written in ``callcenter.conf.xml`` before the product managed it, is adopted
+once: its settings and its tiers are taken into the database; from then on the database
+wins. Agents and queues the database does not know are left alone (simulated agents,
+desk-phone agents of the static XML).
+
+Queue parameters cannot be set over ESL: ``queue load``/``reload`` read the queue from
+``callcenter.conf`` (served from the database by mod_xml_curl, see
+``dashboard/directory.py``, or the static file). A queue missing on the switch is loaded;
+a queue whose parameters differ is reported, and reloaded only when the product changed
+it (``queue reload`` also re-applies every ``<agent>`` of that XML, mod_callcenter's
+``load_queue``, so it is not done behind anyone's back).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+import gevent
+from gevent.lock import RLock
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from esl_controller.domain.model import Change
+from esl_controller.errors import CallCenterError, InvalidArgument
+from esl_controller.esl import replies
+from esl_controller.esl.commands import callcenter as cc
+from esl_controller.esl.commands import validate as v
+from esl_controller.esl.commands.originate import dial_string_text
+from esl_controller.services.worker import QueueWorker
+from esl_controller.store.engine import session_scope
+from esl_controller.store.models import Agent, Queue, Tier, User
+
+log = logging.getLogger(__name__)
+ApiCall = Callable[[object], str]
+TierRow = tuple[str, str, int, int]  # queue, agent, level, position
+TierKey = tuple[str, str]  # queue, agent
+
+DRIFT_MODES = ("repair", "adopt")
+STRATEGIES = (
+    "ring-all", "longest-idle-agent", "round-robin", "top-down", "agent-with-least-talk-time",
+    "agent-with-fewest-calls", "sequentially-by-agent-order", "random", "ring-progressively",
+)  # fmt: skip
+AGENT_TYPES = ("callback", "uuid-standby")
+TIME_BASE = ("system", "queue")
+NO_ANSWER_STATUSES = ("On Break", "Logged Out", "Available", "Available (On Demand)")
+# The agent settings ``callcenter_config agent set`` takes as numbers (column = key).
+AGENT_NUMBERS = ("max_no_answer", "wrap_up_time", "reject_delay_time", "busy_delay_time",
+                 "no_answer_delay_time")  # fmt: skip
+# Every <param> of a <queue> in callcenter.conf: (param name, column, kind).
+QUEUE_PARAMS: tuple[tuple[str, str, str], ...] = (
+    ("strategy", "strategy", "strategy"),
+    ("moh-sound", "moh_sound", "sound"),
+    ("announce-sound", "announce_sound", "sound"),
+    ("announce-frequency", "announce_frequency", "int"),
+    ("record-template", "record_template", "sound"),
+    ("time-base-score", "time_base_score", "time_base"),
+    ("max-wait-time", "max_wait_time", "int"),
+    ("max-wait-time-with-no-agent", "max_wait_time_with_no_agent", "int"),
+    ("max-wait-time-with-no-agent-time-reached", "max_wait_time_with_no_agent_time_reached",
+     "int"),
+    ("tier-rules-apply", "tier_rules_apply", "bool"),
+    ("tier-rule-wait-second", "tier_rule_wait_second", "int"),
+    ("tier-rule-wait-multiply-level", "tier_rule_wait_multiply_level", "bool"),
+    ("tier-rule-no-agent-no-wait", "tier_rule_no_agent_no_wait", "bool"),
+    ("discard-abandoned-after", "discard_abandoned_after", "int"),
+    ("abandoned-resume-allowed", "abandoned_resume_allowed", "bool"),
+    ("ring-progressively-delay", "ring_progressively_delay", "int"),
+    ("agent-no-answer-status", "agent_no_answer_status", "no_answer_status"),
+    ("skip-agents-with-external-calls", "skip_agents_with_external_calls", "bool"),
+)  # fmt: skip
+QUEUE_FIELDS = {column: (param, kind) for param, column, kind in QUEUE_PARAMS}
+QUEUE_FIELDS["service_level_seconds"] = ("service-level-seconds", "int")
+# A sound or template: a file path or a stream URL, no spaces, quotes or ${...}.
+SOUND_RE = re.compile(r"^[A-Za-z0-9_./\-:~%(),=;@+#*!$]*$")
+TRUE = ("true", "yes", "on", "1")
+FALSE = ("false", "no", "off", "0")
+
+
+# -- validation: one set of rules for the CLI, the CSV import and the admin API -------
+
+
+def _int(field_name: str, value: object, low: int = 0, high: int = 86400 * 7) -> int:
+    text = (
+        str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    )
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise InvalidArgument(f"{field_name} must be a whole number from {low} to {high}")
+    return int(text)
+
+
+def check_bool(field_name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise InvalidArgument(f"{field_name} must be true or false")
+
+
+def _choice(field_name: str, value: object, choices: tuple[str, ...]) -> str:
+    for choice in choices:
+        if isinstance(value, str) and value.strip().lower() == choice.lower():
+            return choice
+    raise InvalidArgument(f"{field_name} must be one of: {', '.join(choices)}")
+
+
+def check_queue_field(column: str, value: object) -> object:
+    """A queue setting, by column name or mod_callcenter's param name, checked."""
+    column = column.replace("-", "_")
+    if column not in QUEUE_FIELDS:
+        raise InvalidArgument(f"unknown queue setting {column!r}")
+    param, kind = QUEUE_FIELDS[column]
+    if kind == "int":
+        return _int(param, value)
+    if kind == "bool":
+        return check_bool(param, value)
+    if kind == "strategy":
+        return _choice(param, value, STRATEGIES)
+    if kind == "time_base":
+        return _choice(param, value, TIME_BASE)
+    if kind == "no_answer_status":
+        return _choice(param, value, NO_ANSWER_STATUSES)
+    if not isinstance(value, str) or len(value) > 256 or not SOUND_RE.match(value) or "${" in value:
+        raise InvalidArgument(f"{param} must be a path or stream URL without spaces or quotes")
+    return value
+
+
+def check_agent_field(column: str, value: object) -> object:
+    column = column.replace("-", "_")
+    if column in AGENT_NUMBERS:
+        return _int(column.replace("_", "-"), value)
+    if column in ("type", "agent_type"):
+        return _choice("type", value, AGENT_TYPES)
+    if column == "contact":
+        if value in ("", None):
+            return ""
+        return dial_string_text(str(value))
+    raise InvalidArgument(f"unknown agent setting {column!r}")
+
+
+def check_tier(queue: object, agent: object, level: object = 1, position: object = 1
+               ) -> tuple[str, str, int, int]:  # fmt: skip
+    return (v.name("queue", queue), v.name("agent", agent), _int("level", level, 0, 1000),
+            _int("position", position, 0, 100000))  # fmt: skip
+
+
+# -- what the product wants -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSpec:
+    name: str
+    type: str
+    contact: str
+    numbers: tuple[tuple[str, int], ...]
+    adopted: bool
+    username: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "contact": self.contact,
+                "user": self.username, **dict(self.numbers)}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSpec:
+    name: str
+    params: tuple[tuple[str, str], ...]  # mod_callcenter param name -> text, in XML order
+    service_level_seconds: int
+
+    def row(self) -> dict[str, Any]:
+        return {"name": self.name, **dict(self.params),
+                "service-level-seconds": self.service_level_seconds}  # fmt: skip
+
+
+@dataclass
+class Wanted:
+    agents: dict[str, AgentSpec] = field(default_factory=dict)
+    queues: dict[str, QueueSpec] = field(default_factory=dict)
+    tiers: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def contact_for(extension: str | None, sip_domain: str | None) -> str:
+    """The dial string an agent's phone is rung on: the user's registered SIP phone."""
+    if not extension:
+        return ""
+    return f"user/{extension}@{sip_domain}" if sip_domain else f"user/{extension}"
+
+
+def _agent_spec(row: Agent, user: User | None, sip_domain: str | None) -> AgentSpec:
+    contact = row.contact or contact_for(user.extension if user else None, sip_domain)
+    numbers = tuple((key, int(getattr(row, key))) for key in AGENT_NUMBERS)
+    return AgentSpec(row.name, row.agent_type.lower(), contact, numbers, row.adopted,
+                     user.username if user else None)  # fmt: skip
+
+
+def _queue_spec(row: Queue) -> QueueSpec:
+    params = tuple((param, _text(getattr(row, column))) for param, column, _ in QUEUE_PARAMS)
+    return QueueSpec(row.name, params, row.service_level_seconds)
+
+
+class ProvisioningStore:
+    """The database side (blocking: call it off the hub, through a thread pool)."""
+
+    def __init__(self, sessions: sessionmaker[Session], sip_domain: str | None = None) -> None:
+        self.sessions = sessions
+        self.sip_domain = sip_domain
+
+    def wanted(self) -> Wanted:
+        with session_scope(self.sessions) as session:
+            wanted = Wanted()
+            rows = session.execute(select(Agent, User).join(User, Agent.user_id == User.id,
+                                                            isouter=True))  # fmt: skip
+            for agent, user in rows:
+                wanted.agents[agent.name] = _agent_spec(agent, user, self.sip_domain)
+            for queue in session.scalars(select(Queue).order_by(Queue.name)):
+                wanted.queues[queue.name] = _queue_spec(queue)
+            for tier in session.scalars(select(Tier).order_by(Tier.queue, Tier.level,
+                                                              Tier.position)):  # fmt: skip
+                wanted.tiers[(tier.queue, tier.agent)] = (tier.level, tier.position)
+            return wanted
+
+    # agents ..........................................................................
+
+    def add_agent(self, name: str, *, username: str | None = None,
+                  **settings: object) -> AgentSpec:  # fmt: skip
+        v.name("agent", name)
+        checked = {k.replace("-", "_"): check_agent_field(k, val) for k, val in settings.items()}
+        with session_scope(self.sessions) as session:
+            if session.scalar(select(Agent.id).where(Agent.name == name)) is not None:
+                raise Conflict(f"agent {name} exists")
+            user = None
+            if username is not None:
+                user = session.scalar(select(User).where(User.username == username))
+                if user is None:
+                    raise NotFound(f"no user {username}")
+            row = Agent(name=name, user_id=user.id if user else None, contact="",
+                        agent_type="Callback", wrap_up_time=10)  # fmt: skip
+            self._apply_agent(row, checked)
+            session.add(row)
+            session.flush()
+            return _agent_spec(row, user, self.sip_domain)
+
+    def set_agent(self, name: str, **settings: object) -> AgentSpec:
+        checked = {k.replace("-", "_"): check_agent_field(k, val) for k, val in settings.items()}
+        with session_scope(self.sessions) as session:
+            row = session.scalar(select(Agent).where(Agent.name == name))
+            if row is None:
+                raise NotFound(f"no agent {name}")
+            self._apply_agent(row, checked)
+            user = session.get(User, row.user_id) if row.user_id else None
+            return _agent_spec(row, user, self.sip_domain)
+
+    @staticmethod
+    def _apply_agent(row: Agent, checked: dict[str, object]) -> None:
+        for key, value in checked.items():
+            setattr(row, "agent_type" if key in ("type", "agent_type") else key, value)
+
+    def del_agent(self, name: str) -> None:
+        with session_scope(self.sessions) as session:
+            row = session.scalar(select(Agent).where(Agent.name == name))
+            if row is None:
+                raise NotFound(f"no agent {name}")
+            for tier in session.scalars(select(Tier).where(Tier.agent == name)):
+                session.delete(tier)
+            session.delete(row)
+
+    def adopt_agent(self, name: str, switch_row: dict[str, Any], tiers: list[TierRow]) -> None:
+        """First sight of a product agent that the switch already had: take its settings
+        and tiers in (the database wins from now on)."""
+        with session_scope(self.sessions) as session:
+            row = session.scalar(select(Agent).where(Agent.name == name))
+            if row is None:
+                return
+            if switch_row:
+                row.contact = str(switch_row.get("contact") or row.contact)
+                kind = str(switch_row.get("type") or "")
+                if kind.lower() in AGENT_TYPES:
+                    row.agent_type = _choice("type", kind, AGENT_TYPES)
+                for key in AGENT_NUMBERS:
+                    text = str(switch_row.get(key, ""))
+                    if text.isascii() and text.isdigit():
+                        setattr(row, key, int(text))
+            row.adopted = True
+            for queue, agent, level, position in tiers:
+                exists = session.scalar(select(Tier.id).where(Tier.queue == queue,
+                                                              Tier.agent == agent))  # fmt: skip
+                if exists is None:
+                    session.add(Tier(queue=queue, agent=agent, level=level, position=position))
+
+    def mark_adopted(self, names: Iterable[str]) -> None:
+        names = list(names)
+        if not names:
+            return
+        with session_scope(self.sessions) as session:
+            for row in session.scalars(select(Agent).where(Agent.name.in_(names))):
+                row.adopted = True
+
+    # queues ..........................................................................
+
+    def add_queue(self, name: str, **settings: object) -> QueueSpec:
+        v.name("queue", name)
+        checked = {k.replace("-", "_"): check_queue_field(k, val) for k, val in settings.items()}
+        with session_scope(self.sessions) as session:
+            if session.scalar(select(Queue.id).where(Queue.name == name)) is not None:
+                raise Conflict(f"queue {name} exists")
+            row = Queue(name=name)
+            for column, value in _queue_defaults().items():
+                setattr(row, column, value)
+            for column, value in checked.items():
+                setattr(row, column, value)
+            session.add(row)
+            session.flush()
+            return _queue_spec(row)
+
+    def set_queue(self, name: str, **settings: object) -> QueueSpec:
+        checked = {k.replace("-", "_"): check_queue_field(k, val) for k, val in settings.items()}
+        with session_scope(self.sessions) as session:
+            row = session.scalar(select(Queue).where(Queue.name == name))
+            if row is None:
+                raise NotFound(f"no queue {name}")
+            for column, value in checked.items():
+                setattr(row, column, value)
+            return _queue_spec(row)
+
+    def del_queue(self, name: str) -> None:
+        with session_scope(self.sessions) as session:
+            row = session.scalar(select(Queue).where(Queue.name == name))
+            if row is None:
+                raise NotFound(f"no queue {name}")
+            for tier in session.scalars(select(Tier).where(Tier.queue == name)):
+                session.delete(tier)
+            session.delete(row)
+
+    # tiers ...........................................................................
+
+    def set_tier(self, queue: object, agent: object, level: object = None,
+                 position: object = None, *, create: bool = True) -> TierRow:  # fmt: skip
+        q, a, lvl, pos = check_tier(queue, agent, 1 if level is None else level,
+                                    1 if position is None else position)  # fmt: skip
+        with session_scope(self.sessions) as session:
+            row = session.scalar(select(Tier).where(Tier.queue == q, Tier.agent == a))
+            if row is None:
+                if not create:
+                    raise NotFound(f"no tier for {a} in {q}")
+                row = Tier(queue=q, agent=a, level=lvl, position=pos)
+                session.add(row)
+            if level is not None:
+                row.level = lvl
+            if position is not None:
+                row.position = pos
+            return (row.queue, row.agent, row.level, row.position)
+
+    def del_tier(self, queue: str, agent: str, *, missing_ok: bool = False) -> None:
+        with session_scope(self.sessions) as session:
+            rows = session.scalars(select(Tier).where(Tier.queue == queue,
+                                                      Tier.agent == agent)).all()  # fmt: skip
+            if not rows and not missing_ok:
+                raise NotFound(f"no tier for {agent} in {queue}")
+            for row in rows:
+                session.delete(row)
+
+
+class Conflict(CallCenterError):
+    code = "exists"
+    http_status = 409
+
+
+class NotFound(CallCenterError):
+    """No such agent, queue or tier in the product's database."""
+
+    code = "not_found"
+    http_status = 404
+
+
+def _queue_defaults() -> dict[str, object]:
+    """The column defaults of a new queue (SQLAlchemy applies them only at insert)."""
+    return {c.name: c.default.arg for c in Queue.__table__.columns
+            if c.default is not None and not callable(c.default.arg)}  # fmt: skip
+
+
+# -- callcenter.conf from the database ------------------------------------------------
+
+
+def callcenter_conf_xml(wanted: Wanted, *, settings: dict[str, str] | None = None) -> str:
+    """``callcenter.conf`` as mod_xml_curl serves it (and as the static fallback file):
+    the product's queues with every parameter, its agents (without ``status``: a queue
+    load re-applies every ``<agent>``, and a status there would log signed-in agents
+    out) and its tiers."""
+    out = ['<configuration name="callcenter.conf" description="CallCenter">', "  <settings>"]
+    for name, value in (settings or {}).items():
+        out.append(f"    <param name={quoteattr(name)} value={quoteattr(value)}/>")
+    out += ["  </settings>", "  <queues>"]
+    for queue in wanted.queues.values():
+        out.append(f"    <queue name={quoteattr(queue.name)}>")
+        for param, value in queue.params:
+            out.append(f"      <param name={quoteattr(param)} value={quoteattr(value)}/>")
+        out.append("    </queue>")
+    out += ["  </queues>", "  <agents>"]
+    for spec in wanted.agents.values():
+        attrs = {"name": spec.name, "type": spec.type, "contact": spec.contact}
+        attrs.update({k.replace("_", "-"): str(n) for k, n in spec.numbers})
+        out.append("    <agent " + " ".join(f"{k}={quoteattr(x)}" for k, x in attrs.items()) + "/>")
+    out += ["  </agents>", "  <tiers>"]
+    for (queue_name, agent_name), (level, position) in wanted.tiers.items():
+        out.append(f"    <tier agent={quoteattr(agent_name)} queue={quoteattr(queue_name)} "
+                   f'level="{level}" position="{position}"/>')  # fmt: skip
+    out += ["  </tiers>", "</configuration>"]
+    return "\n".join(out) + "\n"
+
+
+# -- bringing the switch in line ------------------------------------------------------
+
+
+@dataclass
+class Report:
+    changed: list[str] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.drift or self.failed)
+
+
+def _type_word(kind: str) -> str:
+    return "Callback" if kind == "callback" else "uuid-standby"
+
+
+def _same_number(have: object, want: int) -> bool:
+    return str(have).strip() == str(want)
+
+
+class Provisioner(QueueWorker[str]):
+    """One pass at a time, in its own greenlet; :meth:`sync` runs a pass now."""
+
+    def __init__(self, api: ApiCall, store: ProvisioningStore, *, drift: str = "repair",
+                 interval: float = 30.0) -> None:  # fmt: skip
+        super().__init__()
+        if drift not in DRIFT_MODES:
+            raise InvalidArgument(f"CALLCENTER_DRIFT must be one of {', '.join(DRIFT_MODES)}")
+        self.api = api
+        self.store = store
+        self.drift = drift
+        self.interval = interval
+        self.passes = 0
+        self.last: Report | None = None
+        self._timer: gevent.Greenlet | None = None
+        self._pass_lock = RLock()
+
+    def start(self) -> None:
+        super().start()
+        if self._timer is None and self.interval > 0:
+            self._timer = gevent.spawn(self._tick)
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.kill(block=False)
+            self._timer = None
+        super().stop()
+
+    def _tick(self) -> None:
+        while True:
+            gevent.sleep(self.interval)
+            if not self.backlog():
+                self.submit("interval")
+
+    def on_changes(self, changes: list[Change]) -> None:
+        for change in changes:
+            if change.kind == "resynced":
+                self.submit("resync")
+
+    def handle(self, item: str) -> None:
+        self.sync(why=item)
+
+    def sync(self, why: str = "change") -> Report:
+        """Read the database and the switch, send what differs; blocking for the caller's
+        greenlet, safe to call from several (passes do not interleave)."""
+        with self._pass_lock:
+            report = Report()
+            try:
+                wanted = gevent.get_hub().threadpool.spawn(self.store.wanted).get()
+            except Exception as exc:
+                log.error("provisioning: database unreadable (%s); nothing changed", exc)
+                report.failed.append(f"database: {exc}")
+                return report
+            try:
+                self._pass(wanted, report)
+            except CallCenterError as exc:
+                log.error("provisioning (%s): %s", why, exc.message)
+                report.failed.append(exc.message)
+            self.passes += 1
+            self.last = report
+            if report.changed or report.drift:
+                log.warning("provisioning (%s): %d change(s), %d drift", why,
+                            len(report.changed), len(report.drift))  # fmt: skip
+            return report
+
+    # one pass ........................................................................
+
+    def _list(self, what: str) -> list[dict[str, Any]]:
+        return replies.json_api(self.api(cc.json_query(what)))
+
+    def _send(self, report: Report, command: object, what: str) -> bool:
+        try:
+            replies.expect_ok(self.api(command))
+        except CallCenterError as exc:
+            log.error("provisioning: %s failed: %s", what, exc.message)
+            report.failed.append(f"{what}: {exc.message}")
+            return False
+        log.warning("provisioning: %s", what)
+        report.changed.append(what)
+        return True
+
+    def _pass(self, wanted: Wanted, report: Report) -> None:
+        queues = {str(r.get("name")): r for r in self._list("queue list")}
+        for name, queue in wanted.queues.items():
+            row = queues.get(name)
+            if row is None:
+                self._send(report, cc.queue_action("load", name), f"queue load {name}")
+                continue
+            differs = [p for p, value in queue.params
+                       if str(row.get(p.replace("-", "_"), value)) != value]  # fmt: skip
+            if differs:
+                report.drift.append(f"queue {name}: {', '.join(differs)} differ on the switch")
+                log.warning("provisioning: queue %s differs on the switch (%s); `callcenter "
+                            "queue reload` reloads it", name, ", ".join(differs))  # fmt: skip
+
+        agents = {str(r.get("name")): r for r in self._list("agent list")}
+        tiers = {(str(r.get("queue")), str(r.get("agent"))): r for r in self._list("tier list")}
+        first_sight = [n for n, a in wanted.agents.items() if not a.adopted]
+        if first_sight:
+            self._first_sight(first_sight, agents, tiers, wanted)
+        for name, agent in wanted.agents.items():
+            self._agent(report, agent, agents.get(name))
+        self._tiers(report, wanted, agents, tiers)
+
+    def _first_sight(self, names: list[str], agents: dict[str, dict[str, Any]],
+                     tiers: dict[TierKey, dict[str, Any]], wanted: Wanted) -> None:  # fmt: skip
+        for name in names:
+            row = agents.get(name)
+            theirs = [(q, a, int(str(r.get("level") or 1)), int(str(r.get("position") or 1)))
+                      for (q, a), r in tiers.items() if a == name]  # fmt: skip
+            if row is None and not theirs:
+                continue
+            log.warning("provisioning: %s already on the switch: its settings and %d tier(s) "
+                        "taken into the database", name, len(theirs))  # fmt: skip
+            gevent.get_hub().threadpool.spawn(self.store.adopt_agent, name, row or {},
+                                              theirs).get()  # fmt: skip
+        fresh = gevent.get_hub().threadpool.spawn(self.store.wanted).get()
+        wanted.agents.update(fresh.agents)
+        wanted.tiers.update(fresh.tiers)
+        gevent.get_hub().threadpool.spawn(self.store.mark_adopted, names).get()
+
+    def _agent(self, report: Report, agent: AgentSpec, row: dict[str, Any] | None) -> None:
+        name = agent.name
+        if row is None:
+            if not self._send(
+                report, cc.agent_add(name, _type_word(agent.type)), f"agent add {name}"
+            ):
+                return
+            row = {}
+            fresh = True
+        else:
+            fresh = False
+        commands: list[tuple[object, str, str, object]] = []  # command, what, key, theirs
+        if not fresh and str(row.get("type", "")).lower() != agent.type:
+            commands.append((cc.agent_set_type(name, _type_word(agent.type)), "type", "type",
+                             row.get("type")))  # fmt: skip
+        if agent.contact and str(row.get("contact", "")) != agent.contact:
+            commands.append((cc.agent_set_contact(name, agent.contact), "contact", "contact",
+                             row.get("contact")))  # fmt: skip
+        for key, value in agent.numbers:
+            if not _same_number(row.get(key, ""), value):
+                commands.append((cc.agent_set_number(name, key, value), key, key, row.get(key)))
+        if not commands:
+            return
+        if not fresh:
+            shown = ", ".join(f"{key} {theirs!r} (wanted {self._wanted_value(agent, key)!r})"
+                              for _, _, key, theirs in commands)  # fmt: skip
+            report.drift.append(f"agent {name}: {shown}")
+            log.warning("provisioning: drift on agent %s: %s", name, shown)
+            if self.drift == "adopt":
+                settings = {key: theirs for _, _, key, theirs in commands}
+                try:
+                    pool = gevent.get_hub().threadpool
+                    pool.spawn(lambda: self.store.set_agent(name, **settings)).get()
+                    report.changed.append(f"database: agent {name} adopted {sorted(settings)}")
+                    log.warning("provisioning: agent %s: the switch's values taken", name)
+                except CallCenterError as exc:
+                    report.failed.append(f"adopt agent {name}: {exc.message}")
+                return
+        for command, what, key, _ in commands:
+            self._send(report, command, f"agent set {what} {name} {self._wanted_value(agent, key)}")
+
+    @staticmethod
+    def _wanted_value(agent: AgentSpec, key: str) -> object:
+        if key == "type":
+            return agent.type
+        if key == "contact":
+            return agent.contact
+        return dict(agent.numbers).get(key)
+
+    def _tiers(self, report: Report, wanted: Wanted, agents: dict[str, dict[str, Any]],
+               tiers: dict[TierKey, dict[str, Any]]) -> None:  # fmt: skip
+        for (queue, agent), (level, position) in wanted.tiers.items():
+            row = tiers.get((queue, agent))
+            if row is None:
+                what = f"tier add {queue} {agent} level {level} position {position}"
+                self._send(report, cc.tier_add(queue, agent, level, position), what)
+                continue
+            differs = [(k, row.get(k), want)
+                       for k, want in (("level", level), ("position", position))
+                       if not _same_number(row.get(k, ""), want)]  # fmt: skip
+            if not differs:
+                continue
+            shown = ", ".join(f"{k} {theirs} (wanted {want})" for k, theirs, want in differs)
+            report.drift.append(f"tier {agent} in {queue}: {shown}")
+            log.warning("provisioning: drift on tier %s in %s: %s", agent, queue, shown)
+            if self.drift == "adopt":
+                values = {k: theirs for k, theirs, _ in differs}
+                self._adopt_tier(report, queue, agent, values.get("level"), values.get("position"))
+                continue
+            for key, _, want in differs:
+                self._send(report, cc.tier_set(key, queue, agent, want),
+                           f"tier set {key} {queue} {agent} {want}")  # fmt: skip
+        # Tiers of the product's agents that the product does not have.
+        for (queue, agent), row in tiers.items():
+            if agent not in wanted.agents or (queue, agent) in wanted.tiers:
+                continue
+            their_level, their_position = str(row.get("level") or 1), str(row.get("position") or 1)
+            report.drift.append(f"tier {agent} in {queue}: on the switch, not in the database")
+            log.warning("provisioning: drift: tier %s in %s is on the switch only", agent, queue)
+            if self.drift == "adopt":
+                self._adopt_tier(report, queue, agent, their_level, their_position)
+            else:
+                self._send(report, cc.tier_del(queue, agent), f"tier del {queue} {agent}")
+
+    def _adopt_tier(self, report: Report, queue: str, agent: str, level: object,
+                    position: object) -> None:  # fmt: skip
+        try:
+            gevent.get_hub().threadpool.spawn(self.store.set_tier, queue, agent, level,
+                                              position).get()  # fmt: skip
+        except CallCenterError as exc:
+            report.failed.append(f"adopt tier {agent} in {queue}: {exc.message}")
+            return
+        report.changed.append(f"database: tier {agent} in {queue} adopted")
+        log.warning("provisioning: tier %s in %s: the switch's values taken", agent, queue)
+
+
+def provisioner_from_env(api: ApiCall, sessions: sessionmaker[Session],
+                         sip_domain: str | None) -> Provisioner:  # fmt: skip
+    """``CALLCENTER_DRIFT`` (``repair`` or ``adopt``) and ``PROVISION_INTERVAL`` (seconds
+    between passes; 0: only at connect and after changes)."""
+    import os
+
+    drift = os.environ.get("CALLCENTER_DRIFT", "repair").strip().lower() or "repair"
+    interval_text = os.environ.get("PROVISION_INTERVAL", "30").strip()
+    try:
+        interval = float(interval_text) if interval_text.isascii() else 30.0
+    except ValueError:
+        interval = 30.0
+    return Provisioner(api, ProvisioningStore(sessions, sip_domain), drift=drift,
+                       interval=max(0.0, interval))  # fmt: skip
