@@ -11,8 +11,10 @@ engine registers its own handlers over these.
 from __future__ import annotations
 
 import json
+import os
+import re
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from esl_controller.simulator.wire.simulator import Simulator
@@ -118,6 +120,131 @@ def json_api(sim: Simulator, args: str) -> str:
     return handler(request)
 
 
+def json_fsapi(sim: Simulator, request: dict[str, Any]) -> str:
+    """mod_commands' ``json {"command":"fsapi","data":{"cmd","arg"}}``: runs any API
+    command (which is why the product's console refuses it)."""
+    data = request.get("data") if isinstance(request.get("data"), dict) else {}
+    assert isinstance(data, dict)
+    cmd, arg = data.get("cmd"), data.get("arg")
+    if not isinstance(cmd, str) or not cmd:
+        reply = dict(request, status="error", message="Invalid data")
+        return json.dumps(reply, separators=(",", ":")) + "\n"
+    line = f"{cmd} {arg}" if isinstance(arg, str) and arg else cmd
+    output = sim.execute_api(line)
+    reply = dict(request, status="success", response={"message": output})
+    return json.dumps(reply, separators=(",", ":")) + "\n"
+
+
+# What the simulated modules register with switch_console_set_complete ("add ..."): the
+# rows of FreeSWITCH's `complete` table. "::console::list_uuid" expands to the channels.
+COMPLETE_ROWS = tuple(
+    row.split()
+    for row in (
+        "callcenter_config agent add", "callcenter_config agent del",
+        "callcenter_config agent set status", "callcenter_config agent set state",
+        "callcenter_config agent set uuid", "callcenter_config agent set contact",
+        "callcenter_config agent set ready_time", "callcenter_config agent set reject_delay_time",
+        "callcenter_config agent set busy_delay_time",
+        "callcenter_config agent set no_answer_delay_time", "callcenter_config agent get status",
+        "callcenter_config agent list", "callcenter_config tier add", "callcenter_config tier del",
+        "callcenter_config tier set state", "callcenter_config tier set level",
+        "callcenter_config tier set position", "callcenter_config tier list",
+        "callcenter_config queue load", "callcenter_config queue unload",
+        "callcenter_config queue reload", "callcenter_config queue list",
+        "callcenter_config queue list agents", "callcenter_config queue list members",
+        "callcenter_config queue list tiers", "callcenter_config queue count",
+        "callcenter_config queue count agents", "callcenter_config queue count members",
+        "callcenter_config queue count tiers",
+        "show channels", "show calls", "show bridged_calls", "show detailed_calls",
+        "show registrations", "show channels as json", "show calls as json",
+        "sofia status", "sofia xmlstatus",
+        "uuid_answer ::console::list_uuid", "uuid_break ::console::list_uuid",
+        "uuid_bridge ::console::list_uuid ::console::list_uuid",
+        "uuid_dump ::console::list_uuid", "uuid_exists ::console::list_uuid",
+        "uuid_getvar ::console::list_uuid", "uuid_hold ::console::list_uuid",
+        "uuid_hold off ::console::list_uuid", "uuid_hold toggle ::console::list_uuid",
+        "uuid_kill ::console::list_uuid", "uuid_send_dtmf ::console::list_uuid",
+        "uuid_setvar ::console::list_uuid", "uuid_transfer ::console::list_uuid",
+    )
+)  # fmt: skip
+
+
+def _separate(text: str) -> list[str]:
+    return [w for w in text.split(" ") if w][:10]
+
+
+def console_complete(sim: Simulator, args: str) -> str:
+    """``console_complete [c=<cursor>;]<line>`` as switch_console_complete writes it to an
+    API stream: ``\n\n``, ``[%20s]\t`` per match with a newline after every fourth, ``\n\n``,
+    then ``write=<len>:<match> `` for one match or ``write=<len>:<common prefix>``."""
+    line = args or " "
+    if line.startswith("c="):
+        digits, semi, rest = line[2:].partition(";")
+        if semi and digits.isascii() and digits.isdigit():
+            # The wire layer trims the argument; the cursor says how long the line was
+            # (a trailing space means "the next word").
+            line = rest.ljust(int(digits))[: int(digits)]
+    line = line.split("\r")[0].split("\n")[0]
+    buf = line.lstrip(" ")
+    stripped = buf.rstrip(" ")
+    if len(buf) - len(stripped) > 1:
+        buf = stripped + " "
+    words = len(re.findall(r" +", buf))
+    current = buf[buf.rfind(" ") + 1 :] if words else buf
+    hits: list[str] = []
+
+    def add(target: str) -> None:
+        if target.startswith("::"):
+            if target == "::console::list_uuid":
+                uuids = sorted(str(r.get("uuid", "")) for r in sim.channel_rows("channels"))
+                for value in uuids:
+                    if value.startswith(current) and value not in hits:
+                        hits.append(value)
+            return
+        if target and target not in hits:
+            hits.append(target)
+
+    argv = _separate(line.lstrip(" "))
+    if words == 0:
+        for name in sim.api.names():
+            if name.startswith(buf):
+                add(name)
+        api_names = set(sim.api.names())
+        for first in sorted({r[0] for r in COMPLETE_ROWS} - api_names):
+            if first.startswith(buf):
+                add(first)
+    else:
+        exact = words + 1 > len(argv)
+        found: set[str] = set()
+        for row in COMPLETE_ROWS:
+            cells = row + [""] * (11 - len(row))
+            ok = True
+            for x, typed in enumerate(argv):
+                cell = cells[x]
+                if cell.startswith("::") or cell == "":
+                    continue
+                if (cell != typed) if exact else (not cell.startswith(typed)):
+                    ok = False
+                    break
+            if ok:
+                found.add(cells[words])
+        for target in sorted(found):
+            add(target)
+    out = ["\n\n"]
+    for number, target in enumerate(hits, 1):
+        out.append(f"[{target:>20}]\t")
+        if number % 4 == 0:
+            out.append("\n")
+    out.append("\n\n")
+    if len(hits) == 1:
+        out.append(f"write={len(current)}:{hits[0]} ")
+    elif len(hits) > 1:
+        common = os.path.commonprefix(hits)
+        if common:
+            out.append(f"write={len(current)}:{common}")
+    return "".join(out)
+
+
 def log_command(sim: Simulator, args: str) -> str:
     level_word, _, text = args.partition(" ")
     level = {
@@ -154,6 +281,8 @@ def register_core(sim: Simulator) -> None:
     api.register("sofia", lambda a: sofia(sim, a))
     api.register("sofia_contact", lambda a: sofia_contact(sim, a))
     api.register("json", lambda a: json_api(sim, a))
+    api.register("console_complete", lambda a: console_complete(sim, a))
+    sim.json_handlers["fsapi"] = lambda request: json_fsapi(sim, request)
     # Not a FreeSWITCH command: the last Event-Sequence, for benchmarks and tests.
     api.register("sim_sequence", lambda a: str(sim.bus.sequence))
     # Until the channel engine registers the real ones: FreeSWITCH's unknown-uuid texts.
