@@ -1,0 +1,112 @@
+"""``POST /call-center/api/console`` and ``GET audit`` over the real app and a live
+simulator: engineers only, hostile lines refused and audited, nothing of them reaching
+the switch, and the audit log readable by supervisors and engineers."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.test_console_policy import HOSTILE
+from tests.web.conftest import Web
+
+ENGINEER = ("eve", "engineer", "eve-password-1")
+
+
+@pytest.fixture
+def eve(web: Web) -> tuple[object, str]:
+    name, role, password = ENGINEER
+    web.deps.users.add(name, role, password, display_name="Eve")
+    http = web.app.test_client()
+    reply = http.post("/call-center/api/agent/login", json={"username": name, "password": password})
+    assert reply.status_code == 200, reply.get_json()
+    return http, reply.get_json()["csrf_token"]
+
+
+def test_engineer_runs_commands_and_they_are_audited(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+    http, token = eve
+    status = web.post(http, token, "console", {"command": "status"})
+    assert status.status_code == 200, status.get_json()
+    body = status.get_json()
+    assert body["output"].startswith("UP ") and body["error"] is False
+    count = web.post(http, token, "console", {"command": "CALLCENTER_CONFIG queue count"})
+    assert count.get_json()["output"].strip() == "2"
+    refused = web.post(http, token, "console",
+                       {"command": 'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}'})  # fmt: skip
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["code"] == "console_refused"
+    assert "fsapi" in refused.get_json()["error"]["message"]
+    missing = web.post(http, token, "console", {"command": "uuid_kill " + "6f1c2b7e-0d4a-4f3b-9a55-1f2e3d4c5b6a"})  # fmt: skip
+    assert missing.status_code == 200 and missing.get_json()["error"] is True
+
+    entries = http.get("/call-center/api/audit?limit=10").get_json()["entries"]
+    mine = [e for e in entries if e["actor"] == "eve" and e["action"] == "console"]
+    commands = [e["details"]["command"] for e in mine]
+    assert commands[:4] == [
+        "uuid_kill 6f1c2b7e-0d4a-4f3b-9a55-1f2e3d4c5b6a",
+        'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}',
+        "CALLCENTER_CONFIG queue count",
+        "status",
+    ]
+    assert mine[0]["outcome"].startswith("-ERR")
+    assert mine[1]["outcome"].startswith("refused:")
+    assert mine[2]["details"]["sent"] == "callcenter_config queue count"
+    assert mine[3]["outcome"] == "ok"
+
+
+def test_completion_comes_from_console_complete(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+    http, token = eve
+    reply = web.post(http, token, "console/complete", {"text": "callcenter_config ag"})
+    assert reply.get_json() == {"matches": ["agent"], "replace": 2, "insert": "agent "}
+    following = web.post(http, token, "console/complete", {"text": "callcenter_config "})
+    assert following.get_json()["matches"] == ["agent", "queue", "tier"]
+
+
+def test_hostile_lines_are_refused_through_the_api(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+    http, token = eve
+    for line in HOSTILE:
+        if not line:
+            continue
+        reply = web.post(http, token, "console", {"command": line})
+        assert reply.status_code == 400, (line, reply.get_json())
+        assert reply.get_json()["error"]["code"] in ("console_refused", "invalid_argument")
+    # Nothing reached the switch: no channel appeared.
+    assert web.sim.execute_api("show channels count").strip() == "0 total."
+
+
+@pytest.mark.parametrize("name", ["alice", "sue"])
+def test_agents_and_supervisors_get_403(web: Web, name: str) -> None:
+    http, token = web.login(name)
+    reply = web.post(http, token, "console", {"command": "status"})
+    assert reply.status_code == 403
+    assert web.post(http, token, "console/complete", {"text": "st"}).status_code == 403
+
+
+def test_audit_readable_by_supervisors_not_agents(web: Web) -> None:
+    sue, _ = web.login("sue")
+    assert sue.get("/call-center/api/audit?limit=5").status_code == 200
+    alice, _ = web.login("alice")
+    assert alice.get("/call-center/api/audit").status_code == 403
+
+
+def test_unauthenticated_and_without_csrf(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+    anonymous = web.app.test_client()
+    assert anonymous.post("/call-center/api/console", json={"command": "status"}).status_code == 401
+    http, _ = eve
+    assert http.post("/call-center/api/console", json={"command": "status"}).status_code == 403
+
+
+def test_output_is_capped_with_a_marker(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+    from dashboard.api.console import console_service
+
+    http, token = eve
+    with web.app.app_context():
+        console_service().limit = 40
+    reply = web.post(http, token, "console", {"command": "status"}).get_json()
+    assert reply["truncated"] is True
+    assert "[... output cut at 40 of" in reply["output"]
+    assert reply["length"] > 40
+
+
+def test_in_the_openapi_document(web: Web) -> None:
+    document = web.app.test_client().get("/call-center/api/openapi.json").get_json()
+    assert "/call-center/api/console" in document["paths"] or "/console" in str(document["paths"])
