@@ -5,15 +5,19 @@ the switch, and the audit log readable by supervisors and engineers."""
 from __future__ import annotations
 
 import pytest
+from flask.testing import FlaskClient
 
 from tests.unit.test_console_policy import HOSTILE
 from tests.web.conftest import Web
 
 ENGINEER = ("eve", "engineer", "eve-password-1")
+Signed = tuple[FlaskClient, str]
+FSAPI = 'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}'
+DEAD = "6f1c2b7e-0d4a-4f3b-9a55-1f2e3d4c5b6a"
 
 
 @pytest.fixture
-def eve(web: Web) -> tuple[object, str]:
+def eve(web: Web) -> Signed:
     name, role, password = ENGINEER
     web.deps.users.add(name, role, password, display_name="Eve")
     http = web.app.test_client()
@@ -22,7 +26,7 @@ def eve(web: Web) -> tuple[object, str]:
     return http, reply.get_json()["csrf_token"]
 
 
-def test_engineer_runs_commands_and_they_are_audited(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+def test_engineer_runs_commands_and_they_are_audited(web: Web, eve: Signed) -> None:
     http, token = eve
     status = web.post(http, token, "console", {"command": "status"})
     assert status.status_code == 200, status.get_json()
@@ -30,20 +34,19 @@ def test_engineer_runs_commands_and_they_are_audited(web: Web, eve) -> None:  # 
     assert body["output"].startswith("UP ") and body["error"] is False
     count = web.post(http, token, "console", {"command": "CALLCENTER_CONFIG queue count"})
     assert count.get_json()["output"].strip() == "2"
-    refused = web.post(http, token, "console",
-                       {"command": 'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}'})  # fmt: skip
+    refused = web.post(http, token, "console", {"command": FSAPI})
     assert refused.status_code == 400
     assert refused.get_json()["error"]["code"] == "console_refused"
     assert "fsapi" in refused.get_json()["error"]["message"]
-    missing = web.post(http, token, "console", {"command": "uuid_kill " + "6f1c2b7e-0d4a-4f3b-9a55-1f2e3d4c5b6a"})  # fmt: skip
+    missing = web.post(http, token, "console", {"command": f"uuid_kill {DEAD}"})
     assert missing.status_code == 200 and missing.get_json()["error"] is True
 
     entries = http.get("/call-center/api/audit?limit=10").get_json()["entries"]
     mine = [e for e in entries if e["actor"] == "eve" and e["action"] == "console"]
     commands = [e["details"]["command"] for e in mine]
     assert commands[:4] == [
-        "uuid_kill 6f1c2b7e-0d4a-4f3b-9a55-1f2e3d4c5b6a",
-        'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}',
+        f"uuid_kill {DEAD}",
+        FSAPI,
         "CALLCENTER_CONFIG queue count",
         "status",
     ]
@@ -53,7 +56,7 @@ def test_engineer_runs_commands_and_they_are_audited(web: Web, eve) -> None:  # 
     assert mine[3]["outcome"] == "ok"
 
 
-def test_completion_comes_from_console_complete(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+def test_completion_comes_from_console_complete(web: Web, eve: Signed) -> None:
     http, token = eve
     reply = web.post(http, token, "console/complete", {"text": "callcenter_config ag"})
     assert reply.get_json() == {"matches": ["agent"], "replace": 2, "insert": "agent "}
@@ -61,7 +64,7 @@ def test_completion_comes_from_console_complete(web: Web, eve) -> None:  # type:
     assert following.get_json()["matches"] == ["agent", "queue", "tier"]
 
 
-def test_hostile_lines_are_refused_through_the_api(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+def test_hostile_lines_are_refused_through_the_api(web: Web, eve: Signed) -> None:
     http, token = eve
     for line in HOSTILE:
         if not line:
@@ -88,14 +91,14 @@ def test_audit_readable_by_supervisors_not_agents(web: Web) -> None:
     assert alice.get("/call-center/api/audit").status_code == 403
 
 
-def test_unauthenticated_and_without_csrf(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+def test_unauthenticated_and_without_csrf(web: Web, eve: Signed) -> None:
     anonymous = web.app.test_client()
     assert anonymous.post("/call-center/api/console", json={"command": "status"}).status_code == 401
     http, _ = eve
     assert http.post("/call-center/api/console", json={"command": "status"}).status_code == 403
 
 
-def test_output_is_capped_with_a_marker(web: Web, eve) -> None:  # type: ignore[no-untyped-def]
+def test_output_is_capped_with_a_marker(web: Web, eve: Signed) -> None:
     from dashboard.api.console import console_service
 
     http, token = eve
