@@ -22,6 +22,13 @@ without ``<`` before it is dropped too. So every element is written on its own l
 with no XML declaration, every value is XML-escaped, and free text (the display name)
 loses control characters, braces and that keyword before it is written.
 
+``/freeswitch/configuration`` answers the ``configuration`` binding for
+``callcenter.conf`` only: the queues, agents and tiers of the database
+(``services/provisioning.py``), so ``callcenter_config queue load`` picks up a queue
+created in the product; settings are ``truncate-agents-on-load``/``-tiers-`` and, with
+``CALLCENTER_ODBC_DSN``, ``odbc-dsn``. Every other configuration is "not found" and
+FreeSWITCH reads its own file.
+
 Basic auth (``gateway-credentials``) is required when a user name and password are
 configured: anything else gets 401, compared in constant time. Without credentials only
 loopback clients are answered (403 otherwise): an HA1 is as good as the SIP password.
@@ -34,6 +41,7 @@ import binascii
 import hmac
 import ipaddress
 import logging
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -45,11 +53,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.db import off_hub
+from esl_controller.services.provisioning import ProvisioningStore, Wanted, callcenter_conf_xml
 from esl_controller.store.models import ROLES, Agent, User
 
 log = logging.getLogger("callcenter.directory")
 
 PATH = "/freeswitch/directory"
+CONFIGURATION_PATH = "/freeswitch/configuration"
 CONTENT_TYPE = "text/xml; charset=utf-8"
 REALM = "freeswitch-directory"
 NOT_FOUND = (
@@ -205,6 +215,19 @@ def _is_loopback(address: str | None) -> bool:
         return False
 
 
+def render_callcenter_conf(wanted: Wanted) -> str:
+    """The ``configuration`` section mod_xml_curl expects, holding ``callcenter.conf``
+    (every element on its own line, values escaped: see the pre-processor note above)."""
+    settings = {"truncate-agents-on-load": "true", "truncate-tiers-on-load": "true"}
+    dsn = os.environ.get("CALLCENTER_ODBC_DSN", "")
+    if dsn and "\n" not in dsn and "${" not in dsn:
+        settings["odbc-dsn"] = dsn
+    body = callcenter_conf_xml(wanted, settings=settings)
+    inner = "\n".join("    " + line for line in body.splitlines())
+    return ('<document type="freeswitch/xml">\n  <section name="configuration">\n'
+            f"{inner}\n  </section>\n</document>\n")  # fmt: skip
+
+
 def _xml(body: str, status: int = 200) -> Response:
     return Response(body, status=status, content_type=CONTENT_TYPE)
 
@@ -256,8 +279,7 @@ def directory_blueprint(
 
     blueprint = Blueprint("freeswitch_directory", __name__)
 
-    @blueprint.post(PATH)
-    def directory() -> Response:
+    def refused() -> Response | None:
         if username is not None and password is not None:
             if not _credentials_ok(request.headers.get("Authorization"), username, password):
                 response = Response("authentication required\n", status=401,
@@ -268,6 +290,33 @@ def directory_blueprint(
             return Response("forbidden\n", status=403, content_type="text/plain; charset=utf-8")
         if (request.content_length or 0) > MAX_FORM_BYTES:
             return _xml(NOT_FOUND, 413)
+        return None
+
+    @blueprint.post(CONFIGURATION_PATH)
+    def configuration() -> Response:
+        """``callcenter.conf`` from the database (queues, agents, tiers); any other
+        configuration gets "not found", so FreeSWITCH reads its own files."""
+        answer = refused()
+        if answer is not None:
+            return answer
+        form = request.form
+        if (form.get("section") != "configuration" or form.get("key_name") != "name"
+                or form.get("key_value") != "callcenter.conf"):  # fmt: skip
+            return _xml(NOT_FOUND)
+        try:
+            wanted = off_hub(ProvisioningStore(session_factory, domain or None).wanted)
+        except SQLAlchemyError:
+            log.exception("configuration: database error reading callcenter.conf")
+            return _xml(NOT_FOUND, 503)
+        log.debug("configuration: callcenter.conf served (%d queues, %d agents)",
+                  len(wanted.queues), len(wanted.agents))  # fmt: skip
+        return _xml(render_callcenter_conf(wanted))
+
+    @blueprint.post(PATH)
+    def directory() -> Response:
+        answer = refused()
+        if answer is not None:
+            return answer
         extension = _requested(request.form, domain)
         if extension is None:
             return _xml(NOT_FOUND)

@@ -264,6 +264,14 @@ def log_command(sim: Simulator, args: str) -> str:
 
 
 def reloadxml(sim: Simulator, args: str) -> str:
+    # FreeSWITCH re-reads its XML; mod_callcenter's `queue load|reload` and `agent reload`
+    # open callcenter.conf from it afresh (the running queues and agents are untouched).
+    import pathlib
+
+    from esl_controller.simulator.mod_callcenter import config as callcenter_config
+
+    conf = pathlib.Path(sim.conf_dir) if sim.conf_dir is not None else None
+    sim.callcenter.config = callcenter_config.load(conf, sim.global_vars)
     sim.log(6, "Timezone reloaded 0 definitions", "switch_time.c", "switch_load_timezones", 1436)
     return "+OK [Success]\n"
 
