@@ -53,7 +53,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.db import off_hub
-from esl_controller.services.provisioning import ProvisioningStore, Wanted, callcenter_conf_xml
+from esl_controller.services.provisioning import (
+    CONF_SETTINGS,
+    ProvisioningStore,
+    Wanted,
+    callcenter_conf_xml,
+)
 from esl_controller.store.models import ROLES, Agent, User
 
 log = logging.getLogger("callcenter.directory")
@@ -218,7 +223,7 @@ def _is_loopback(address: str | None) -> bool:
 def render_callcenter_conf(wanted: Wanted) -> str:
     """The ``configuration`` section mod_xml_curl expects, holding ``callcenter.conf``
     (every element on its own line, values escaped: see the pre-processor note above)."""
-    settings = {"truncate-agents-on-load": "true", "truncate-tiers-on-load": "true"}
+    settings = dict(CONF_SETTINGS)
     dsn = os.environ.get("CALLCENTER_ODBC_DSN", "")
     if dsn and "\n" not in dsn and "${" not in dsn:
         settings["odbc-dsn"] = dsn

@@ -72,7 +72,8 @@ def add_provisioning_commands(sub: argparse._SubParsersAction) -> None:
                    "no-answer-delay-time"):  # fmt: skip
         agent.add_argument(f"--{option}", dest=option.replace("-", "_"))
     queue = sub.add_parser("queue", help="mod_callcenter queues owned by the product")
-    queue.add_argument("action", choices=["list", "add", "set", "del", "reload"])
+    queue.add_argument("action", choices=["list", "add", "set", "del", "reload", "xml"],
+                       help="xml: print callcenter.conf from the database")  # fmt: skip
     queue.add_argument("name", nargs="?")
     queue.add_argument("--strategy")
     queue.add_argument("--param", action="append", metavar="NAME=VALUE",

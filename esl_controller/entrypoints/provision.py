@@ -27,9 +27,11 @@ from esl_controller.esl.connection import EslConnection
 from esl_controller.services import imports
 from esl_controller.services.provisioning import (
     AGENT_NUMBERS,
+    CONF_SETTINGS,
     Provisioner,
     ProvisioningStore,
     Report,
+    callcenter_conf_xml,
 )
 from esl_controller.store.engine import database_url, make_engine
 from esl_controller.store.migrate import upgrade
@@ -183,6 +185,11 @@ def _run_queue(args: argparse.Namespace, store: ProvisioningStore,
         rows = [q.row() for q in store.wanted().queues.values()]
         columns = ["name", "strategy", "moh-sound", "max-wait-time", "service-level-seconds"]
         _print_rows(rows, columns)
+        return 0
+    if args.action == "xml":
+        # For a FreeSWITCH without mod_xml_curl: write this to
+        # autoload_configs/callcenter.conf.xml, then `reloadxml` and `queue load`.
+        print(callcenter_conf_xml(store.wanted(), settings=CONF_SETTINGS), end="")
         return 0
     name = _need(args.name, "a queue name")
     if args.action == "add":

@@ -416,6 +416,9 @@ def _queue_defaults() -> dict[str, object]:
 
 # -- callcenter.conf from the database ------------------------------------------------
 
+# The product re-provisions after every load, so each start begins from the XML alone.
+CONF_SETTINGS = {"truncate-agents-on-load": "true", "truncate-tiers-on-load": "true"}
+
 
 def callcenter_conf_xml(wanted: Wanted, *, settings: dict[str, str] | None = None) -> str:
     """``callcenter.conf`` as mod_xml_curl serves it (and as the static fallback file):
