@@ -275,6 +275,7 @@ def test_xml_curl_binds_the_directory_to_the_dashboard(document: ET.Element) -> 
     from dashboard.directory import PATH
 
     bindings = configuration(document, "xml_curl.conf").findall("bindings/binding")
+    bindings = [b for b in bindings if b.get("name") == "callcenter_directory"]
     assert len(bindings) == 1
     p = params(bindings[0])
     url = bindings[0].find("param[@name='gateway-url']")
@@ -285,6 +286,18 @@ def test_xml_curl_binds_the_directory_to_the_dashboard(document: ET.Element) -> 
     assert one(p, "auth-scheme") == "basic"
     assert {"action", "key", "user", "domain"} <= set(p["enable-post-var"])
     assert 0 < int(one(p, "timeout")) <= 10
+
+
+def test_xml_curl_serves_callcenter_conf_from_the_dashboard(document: ET.Element) -> None:
+    from dashboard.directory import CONFIGURATION_PATH
+
+    bindings = configuration(document, "xml_curl.conf").findall("bindings/binding")
+    binding = next(b for b in bindings if b.get("name") == "callcenter_configuration")
+    url = binding.find("param[@name='gateway-url']")
+    assert url is not None and url.get("bindings") == "configuration"
+    assert url.get("value") == f"http://127.0.0.1:5000{CONFIGURATION_PATH}"
+    p = params(binding)
+    assert one(p, "auth-scheme") == "basic" and 0 < int(one(p, "timeout")) <= 10
 
 
 # What each dialplan application and media URL needs loaded.
