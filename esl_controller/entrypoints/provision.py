@@ -51,7 +51,8 @@ ApiCall = Callable[[object], str]
 
 
 def push_to_switch(sessions: sessionmaker[Session] | None = None,
-                   then: Callable[[ApiCall], None] | None = None) -> Report | None:  # fmt: skip
+                   then: Callable[[ApiCall], None] | None = None,
+                   changed: tuple[str, ...] = ()) -> Report | None:  # fmt: skip
     """One provisioning pass over a short-lived ESL connection; None if FreeSWITCH is not
     reachable (the running controller will do it)."""
     from esl_controller.entrypoints.console import simulator_port
@@ -78,7 +79,7 @@ def push_to_switch(sessions: sessionmaker[Session] | None = None,
         if then is not None:
             then(api)
         report = Provisioner(api, _store(sessions or _sessions()), drift=_drift(),
-                             interval=0).sync("cli")  # fmt: skip
+                             interval=0).sync("cli", changed=changed)  # fmt: skip
     finally:
         conn.stop()
     for line in report.changed:
@@ -165,6 +166,8 @@ def _run_agent(args: argparse.Namespace, store: ProvisioningStore,
             raise CallCenterError("nothing to set", code="invalid_argument")
         store.set_agent(name, **settings)
         print(f"agent {name} changed")
+        push_to_switch(sessions, changed=(name,))
+        return 0
     else:
         store.del_agent(name)
         print(f"agent {name} deleted (with its tiers)")
@@ -229,7 +232,7 @@ def _run_tier(args: argparse.Namespace, store: ProvisioningStore,
         return 0
     row = store.set_tier(queue, agent, args.level, args.position, create=args.action == "add")
     print(f"tier {row[1]} in {row[0]}: level {row[2]}, position {row[3]}")
-    push_to_switch(sessions)
+    push_to_switch(sessions, changed=(f"{row[0]} {row[1]}",))
     return 0
 
 

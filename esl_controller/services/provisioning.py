@@ -484,6 +484,7 @@ class Provisioner(QueueWorker[str]):
         self.last: Report | None = None
         self._timer: gevent.Greenlet | None = None
         self._pass_lock = RLock()
+        self._ours: set[str] = set()
 
     def start(self) -> None:
         super().start()
@@ -510,10 +511,13 @@ class Provisioner(QueueWorker[str]):
     def handle(self, item: str) -> None:
         self.sync(why=item)
 
-    def sync(self, why: str = "change") -> Report:
+    def sync(self, why: str = "change", *, changed: Iterable[str] = ()) -> Report:
         """Read the database and the switch, send what differs; blocking for the caller's
-        greenlet, safe to call from several (passes do not interleave)."""
+        greenlet, safe to call from several (passes do not interleave). ``changed`` names
+        the agents (``agent``) and tiers (``queue agent``) the product has just changed:
+        a difference there is the change to make, not drift, whatever CALLCENTER_DRIFT."""
         with self._pass_lock:
+            self._ours = set(changed)
             report = Report()
             try:
                 wanted = gevent.get_hub().threadpool.spawn(self.store.wanted).get()
@@ -612,7 +616,7 @@ class Provisioner(QueueWorker[str]):
                 commands.append((cc.agent_set_number(name, key, value), key, key, row.get(key)))
         if not commands:
             return
-        if not fresh:
+        if not fresh and name not in self._ours:
             shown = ", ".join(f"{key} {theirs!r} (wanted {self._wanted_value(agent, key)!r})"
                               for _, _, key, theirs in commands)  # fmt: skip
             report.drift.append(f"agent {name}: {shown}")
@@ -651,10 +655,12 @@ class Provisioner(QueueWorker[str]):
                        if not _same_number(row.get(k, ""), want)]  # fmt: skip
             if not differs:
                 continue
+            ours = f"{queue} {agent}" in self._ours
             shown = ", ".join(f"{k} {theirs} (wanted {want})" for k, theirs, want in differs)
-            report.drift.append(f"tier {agent} in {queue}: {shown}")
-            log.warning("provisioning: drift on tier %s in %s: %s", agent, queue, shown)
-            if self.drift == "adopt":
+            if not ours:
+                report.drift.append(f"tier {agent} in {queue}: {shown}")
+                log.warning("provisioning: drift on tier %s in %s: %s", agent, queue, shown)
+            if self.drift == "adopt" and not ours:
                 values = {k: theirs for k, theirs, _ in differs}
                 self._adopt_tier(report, queue, agent, values.get("level"), values.get("position"))
                 continue
