@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from dashboard.api import PREFIX, build_api
 from dashboard.api.context import EXTENSION_KEY
 from dashboard.auth import LoginLimiter, RevokedSessions
+from dashboard.console_socket import register_console
 from dashboard.deps import Dependencies
 from dashboard.errors import register_error_handlers
 from dashboard.pages import build_pages
@@ -74,6 +75,7 @@ def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> F
     socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins=None)
     publisher = Publisher(socketio, deps)
     register_socketio(socketio, publisher, deps)
+    register_console(socketio, deps)  # the engineers' ESL console (namespace /console)
     app.extensions["callcenter.publisher"] = publisher
     app.extensions["callcenter.api"] = api
     return app

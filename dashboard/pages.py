@@ -17,6 +17,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from markupsafe import escape
 
 from dashboard.api.context import deps
 from dashboard.auth import (
@@ -32,11 +33,21 @@ from dashboard.auth import (
 from dashboard.db import off_hub
 from esl_controller.errors import CallCenterError
 
-VENDOR_PACKAGES = {"socket.io-client": "socket.io-client/dist", "sip.js": "sip.js"}
+VENDOR_PACKAGES = {
+    "socket.io-client": "socket.io-client/dist",
+    "sip.js": "sip.js",
+    "xterm": "@xterm/xterm",
+}
 
 
 def home_for(role: str) -> str:
-    return url_for("pages.agent") if role == "agent" else url_for("pages.supervisor")
+    """Where a user lands after signing in: agents on their page, engineers on the ESL
+    console, supervisors on the floor."""
+    if role == "agent":
+        return url_for("pages.agent")
+    if role == "engineer":
+        return url_for("pages.console")
+    return url_for("pages.supervisor")
 
 
 def safe_next(target: str | None) -> str | None:
@@ -157,6 +168,25 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
     def supervisor() -> Any:
         user = require(deps().users, "supervisor")
         return render_template("supervisor.html", user=user, csrf_token=csrf_token())
+
+    @pages.get("/admin")
+    def admin() -> Any:
+        # Agents, queues and tiers (dashboard/api/admin.py): supervisors edit agents and
+        # tiers, engineers queues too; the page asks the API, which enforces the roles.
+        user = require(deps().users, "supervisor")
+        return render_template("admin.html", user=user, csrf_token=csrf_token(),
+                               can_edit_queues=user.has_role("engineer"))  # fmt: skip
+
+    @pages.get("/console")
+    def console() -> Any:
+        user = require(deps().users, "agent")  # signed in at all (else: to the sign-in page)
+        if not user.has_role("engineer"):
+            # Unlike other pages (a wrong role is sent home), the console says 403 plainly:
+            # it is where an ESL command line would be, and it is not for this user.
+            home = escape(home_for(user.role))
+            return (f'<!doctype html><title>403</title><p>403: the ESL console is for '
+                    f'engineers. <a href="{home}">Back</a></p>', 403)  # fmt: skip
+        return render_template("console.html", user=user, csrf_token=csrf_token())
 
     @pages.get("/static/vendor/<package>/<path:filename>")
     def vendor(package: str, filename: str) -> Any:

@@ -104,12 +104,15 @@ class ConsoleService:
         self.policy = policy
         self.limit = limit
 
-    def _audit(self, user: str, line: object, outcome: str, sent: str | None = None) -> None:
+    def _audit(self, user: str, line: object, outcome: str, sent: str | None = None,
+               reason: str | None = None) -> None:  # fmt: skip
         if self.audit is None:
             return
         details: dict[str, Any] = {"command": line if isinstance(line, str) else repr(line)}
         if sent is not None and sent != details["command"]:
             details["sent"] = sent
+        if reason is not None:
+            details["reason"] = reason  # the outcome column is short: the whole reason here
         try:
             self.audit(user, "console", None, details, outcome[:32])
         except Exception:  # the audit queue never stops a console
@@ -120,7 +123,8 @@ class ConsoleService:
         try:
             return self.policy.parse(line)
         except InvalidArgument as exc:
-            self._audit(user, line, f"refused: {exc.message}")
+            reason = exc.message.removeprefix("refused: ")
+            self._audit(user, line, f"refused: {reason}", reason=reason)
             raise ConsoleRefused(exc.message) from None
 
     def run(self, user: str, line: object, *, limit: int | None = None) -> ConsoleResult:

@@ -17,6 +17,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from esl_controller.simulator.wire.bus import StampedEvent
     from esl_controller.simulator.wire.simulator import Simulator
 
 VERSION = (
@@ -276,6 +277,29 @@ def reloadxml(sim: Simulator, args: str) -> str:
     return "+OK [Success]\n"
 
 
+def channel_log_lines(sim: Simulator, event: StampedEvent) -> None:
+    """The log lines FreeSWITCH's core writes as a channel lives (what ``/log debug``
+    shows during a call): a new channel and an answer at NOTICE, each state at DEBUG, the
+    hangup with its cause at NOTICE. Texts follow 1.10's; not byte-compared with a switch."""
+    name = event.get("Channel-Name") or ""
+    channel_uuid = event.get("Unique-ID") or ""
+    if event.name == "CHANNEL_CREATE":
+        sim.log(5, f"New Channel {name} [{channel_uuid}]", "switch_core_session.c",
+                "switch_core_session_request_uuid", 2504)  # fmt: skip
+    elif event.name == "CHANNEL_STATE":
+        state = (event.get("Channel-State") or "").removeprefix("CS_")
+        sim.log(7, f"({name}) State {state}", "switch_core_state_machine.c",
+                "switch_core_session_run", 627)  # fmt: skip
+    elif event.name == "CHANNEL_ANSWER":
+        sim.log(5, f"Channel [{name}] has been answered", "switch_channel.c",
+                "switch_channel_perform_mark_answered", 3904)  # fmt: skip
+    elif event.name == "CHANNEL_HANGUP":
+        state = event.get("Channel-State") or ""
+        cause = event.get("Hangup-Cause") or ""
+        sim.log(5, f"Hangup {name} [{state}] [{cause}]", "switch_channel.c",
+                "switch_channel_perform_hangup", 3435)  # fmt: skip
+
+
 def register_core(sim: Simulator) -> None:
     api = sim.api
     api.register("status", lambda a: status(sim, a))
@@ -291,6 +315,9 @@ def register_core(sim: Simulator) -> None:
     api.register("json", lambda a: json_api(sim, a))
     api.register("console_complete", lambda a: console_complete(sim, a))
     sim.json_handlers["fsapi"] = lambda request: json_fsapi(sim, request)
+    if not getattr(sim, "channel_log_lines", False):  # once per process, not per restart
+        sim.bus.add_listener(lambda event: channel_log_lines(sim, event))
+        setattr(sim, "channel_log_lines", True)  # noqa: B010 - a marker, not an attribute of the type
     # Not a FreeSWITCH command: the last Event-Sequence, for benchmarks and tests.
     api.register("sim_sequence", lambda a: str(sim.bus.sequence))
     # Until the channel engine registers the real ones: FreeSWITCH's unknown-uuid texts.
