@@ -10,14 +10,15 @@ rule's message, nothing stored or sent). Every change is audited.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
 from dashboard.api import schemas as s
 from dashboard.api.context import deps
 from dashboard.api.registry import Api
-from dashboard.db import off_hub
+from dashboard.db import off_hub as _off_hub
 from esl_controller.errors import CallCenterError, InvalidArgument
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import validate as v
@@ -30,6 +31,7 @@ from esl_controller.services.provisioning import (
 from esl_controller.services.users import UserRecord
 
 ERRORS = (404, 409)
+T = TypeVar("T")
 Value = str | int | bool | None
 
 
@@ -96,6 +98,22 @@ class QueuesOut(BaseModel):
 
 class TiersOut(BaseModel):
     tiers: list[dict[str, Any]]
+
+
+def off_hub(work: Callable[[], T]) -> T:
+    """The database work in the thread pool; a refusal (400/404/409) is raised here, in
+    the request's greenlet, rather than printed by the pool as a crash."""
+
+    def caught() -> tuple[T | None, CallCenterError | None]:
+        try:
+            return work(), None
+        except CallCenterError as exc:
+            return None, exc
+
+    result, error = _off_hub(caught)
+    if error is not None:
+        raise error
+    return result  # type: ignore[return-value]
 
 
 def _provisioner() -> Provisioner:

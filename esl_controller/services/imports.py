@@ -124,7 +124,7 @@ def import_agents(sessions: sessionmaker[Session], text: str) -> ImportReport:
             if agent is None:
                 agent = Agent(name=name, contact="", agent_type="Callback", wrap_up_time=10,
                               max_no_answer=3, reject_delay_time=10, busy_delay_time=60,
-                              no_answer_delay_time=10, adopted=False)  # fmt: skip
+                              no_answer_delay_time=10, adopted=True)  # fmt: skip
                 session.add(agent)
             if user is not None:
                 agent.user_id = session.scalar(select(User.id).where(User.username == user))

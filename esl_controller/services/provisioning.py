@@ -20,11 +20,13 @@ the database has it; ``adopt`` takes the switch's value into the database. Somet
 FreeSWITCH restart with ``truncate-agents-on-load`` looks like, and nobody can tell it
 from a hand deletion.
 
-An agent the product has never seen on the switch (``adopted`` false) that already exists
-there, e.g. written in ``callcenter.conf.xml`` before the product managed it, is adopted
-once: its settings and its tiers are taken into the database; from then on the database
-wins. Agents and queues the database does not know are left alone (simulated agents,
-desk-phone agents of the static XML).
+An agent linked to a user by ``callcenter user add`` that already exists on the switch
+(``adopted`` false: e.g. written in ``callcenter.conf.xml`` before the product managed it)
+is adopted once: its settings and its tiers are taken into the database; from then on the
+database wins. Agents created with their settings (``callcenter agent add``, the admin
+page, ``import agents.csv``) are the database's from the start. Agents and queues the
+database does not know are left alone (simulated agents, desk-phone agents of the static
+XML).
 
 Queue parameters cannot be set over ESL: ``queue load``/``reload`` read the queue from
 ``callcenter.conf`` (served from the database by mod_xml_curl, see
@@ -269,8 +271,12 @@ class ProvisioningStore:
                 user = session.scalar(select(User).where(User.username == username))
                 if user is None:
                     raise NotFound(f"no user {username}")
+            # Created here with its settings: the database's values win from the start
+            # (an agent of that name already on the switch is drift, not adopted).
             row = Agent(name=name, user_id=user.id if user else None, contact="",
-                        agent_type="Callback", wrap_up_time=10)  # fmt: skip
+                        agent_type="Callback", wrap_up_time=10, max_no_answer=3,
+                        reject_delay_time=10, busy_delay_time=60, no_answer_delay_time=10,
+                        adopted=True)  # fmt: skip
             self._apply_agent(row, checked)
             session.add(row)
             session.flush()
