@@ -177,14 +177,6 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
         return render_template("admin.html", user=user, csrf_token=csrf_token(),
                                can_edit_queues=user.has_role("engineer"))  # fmt: skip
 
-    @pages.get("/admin")
-    def admin() -> Any:
-        # Agents, queues and tiers (dashboard/api/admin.py): supervisors edit agents and
-        # tiers, engineers queues too; the page asks the API, which enforces the roles.
-        user = require(deps().users, "supervisor")
-        return render_template("admin.html", user=user, csrf_token=csrf_token(),
-                               can_edit_queues=user.has_role("engineer"))  # fmt: skip
-
     @pages.get("/console")
     def console() -> Any:
         user = require(deps().users, "agent")  # signed in at all (else: to the sign-in page)
