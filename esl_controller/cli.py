@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--conf", default=None, help="FreeSWITCH conf dir for --simulate")
     serve.add_argument("--calls-per-minute", type=float, default=4.0,
                        help="--simulate: demo callers per minute (0: none)")  # fmt: skip
+    serve.add_argument("--agents", type=int, default=None,
+                       help="--simulate: simulated agents taking calls besides the demo "
+                            "users (default: every agent of the configuration)")  # fmt: skip
 
     sim = sub.add_parser("simulate", help="the FreeSWITCH simulator alone")
     sim.add_argument("--host", default="127.0.0.1")

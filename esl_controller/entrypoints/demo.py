@@ -1,4 +1,6 @@
-"""Demo users for ``make run``: created once (idempotent), printed at every start.
+"""Demo users and customers for ``make run``: created once (idempotent), printed at every
+start. The simulated callers call from the demo customers' numbers, so the agent's
+ringing popup shows a customer record.
 
 The instance may already have users of its own (someone ran ``callcenter user add`` before
 ``make run``): a demo user whose name, extension or mod_callcenter agent is already taken
@@ -9,7 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
 from esl_controller.services.users import UserExists, UserService
+from esl_controller.store.engine import session_scope
+from esl_controller.store.models import Customer
 
 # name, role, password, extension — agents 1000/1001 take calls from the page; the
 # simulator's own agents keep the rest of the floor busy.
@@ -20,6 +27,39 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     ("sue", "supervisor", "sue-demo-1", "1090"),
     ("eve", "engineer", "eve-demo-1", None),
 )
+
+
+# The simulated callers of `make run` (number, name, company, notes, vip): seeded as
+# customers, so the ringing popup shows a record.
+DEMO_CALLERS: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("5550100001", "Ada Lovelace", "Analytical Engines Ltd", "Prefers email follow-up.", True),
+    ("5550100002", "Grace Hopper", "Compiler Systems", "Asked about invoice 2291.", False),
+    ("5550100003", "Alan Turing", "Bletchley Consulting", "", False),
+    ("5550100004", "Katherine Johnson", "Orbital Mechanics Inc", "Renewal due next month.", True),
+    ("5550100005", "Edsger Dijkstra", "Shortest Path BV", "Calls about routing.", False),
+    ("5550100006", "Barbara Liskov", "Substitution Labs", "", False),
+    ("5550100007", "Claude Shannon", "Information Theory Co", "Line noise complaints.", False),
+    ("5550100008", "Frances Allen", "Optimizing Compilers", "Key account.", True),
+)
+
+
+def ensure_demo_customers(sessions: sessionmaker[Session]) -> int:
+    """The demo callers as customers (idempotent: by phone number); returns how many were
+    added."""
+    added = 0
+    with session_scope(sessions) as session:
+        for number, name, company, notes, vip in DEMO_CALLERS:
+            if session.scalar(select(Customer.id).where(Customer.phone == number)) is None:
+                session.add(Customer(name=name, phone=number, company=company,
+                                     notes=notes or None, vip=vip,
+                                     email=name.split()[0].lower() + "@example.com"))  # fmt: skip
+                added += 1
+    return added
+
+
+def demo_caller_book() -> tuple[tuple[str, str], ...]:
+    """(number, name) of the demo callers, for the simulator's traffic."""
+    return tuple((number, name) for number, name, *_ in DEMO_CALLERS)
 
 
 def ensure_demo_users(

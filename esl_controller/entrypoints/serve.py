@@ -20,7 +20,12 @@ from dashboard import create_app
 from dashboard.deps import WebSettings
 from dashboard.wiring import build_dependencies, start_dashboard_parts
 from esl_controller.config import Settings, load_settings
-from esl_controller.entrypoints.demo import ensure_demo_users, product_agent_extensions
+from esl_controller.entrypoints.demo import (
+    demo_caller_book,
+    ensure_demo_customers,
+    ensure_demo_users,
+    product_agent_extensions,
+)
 from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import Health
@@ -78,10 +83,17 @@ def start_simulator(args: argparse.Namespace, password: str):
     return sim
 
 
-def populate_simulated_floor(sim, demo_extensions: list[str], calls_per_minute: float) -> None:
-    """A live floor to look at: every configured agent logged in with an auto-answering
-    phone, except the demo users' agents, whose phones ring until the page answers."""
-    agents = sim.traffic.log_in_agents(len(sim.callcenter.tables.agents))
+def populate_simulated_floor(sim, demo_extensions: list[str], calls_per_minute: float,
+                             agents: int | None = None) -> None:  # fmt: skip
+    """A live floor to look at: ``agents`` simulated agents (default: every configured
+    one) logged in with an auto-answering phone, except the demo users' agents, whose
+    phones ring until the page answers; callers call from the demo customers' numbers."""
+    count = (
+        len(sim.callcenter.tables.agents)
+        if agents is None
+        else max(0, agents) + len(demo_extensions)
+    )
+    agents = sim.traffic.log_in_agents(count)
     humans = 0
     for extension in demo_extensions:
         name = f"{extension}@default"
@@ -89,6 +101,7 @@ def populate_simulated_floor(sim, demo_extensions: list[str], calls_per_minute: 
             humans += 1
         sim.execute_api(str(cc.agent_set_status(name, "Logged Out")))
         sim.execute_api(f"sim_phone {extension} noanswer")
+    sim.traffic.profile.callers = demo_caller_book()
     sim.traffic.start(calls_per_minute)
     print(f"simulator: {agents - humans} simulated agents taking calls, "
           f"{calls_per_minute:g} callers per minute")  # fmt: skip
@@ -122,9 +135,13 @@ def run_serve(args: argparse.Namespace) -> int:
     sip_domain = settings.sip_domain or (sim.global_vars.get("domain") if sim else None)
     demo = ensure_demo_users(users, sip_domain or "") if args.simulate else []
     if sim is not None:
+        added = ensure_demo_customers(sessions)
+        if added:
+            print(f"demo: {added} customers added (the simulated callers' numbers)")
         # Every agent that belongs to a user of the product (demo or not) is left to
         # its person; the simulated floor takes the rest.
-        populate_simulated_floor(sim, product_agent_extensions(users), args.calls_per_minute)
+        populate_simulated_floor(sim, product_agent_extensions(users), args.calls_per_minute,
+                                 getattr(args, "agents", None))  # fmt: skip
 
     web = WebSettings(
         secret_key=secret_key(settings),

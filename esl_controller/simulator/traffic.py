@@ -43,6 +43,9 @@ class TrafficProfile:
     mean_patience: float = 90.0
     mean_talk: float = 120.0
     answer_delay: tuple[float, float] = (1.0, 4.0)
+    # Callers who call again: (number, name) drawn for callers without a number of their
+    # own (the demo seeds these as customers); empty: a random number every time.
+    callers: tuple[tuple[str, str], ...] = ()
 
 
 class Traffic:
@@ -190,6 +193,8 @@ class Traffic:
         A ``patient`` caller (``sim_caller``) waits until answered or cancelled."""
         core = self.sim.core
         self.callers_started += 1
+        if number is None and self.profile.callers:
+            number, name = self.rng.choice(self.profile.callers)
         number = number or f"555{self.rng.randrange(10**7):07d}"
         name = name or f"{self.rng.choice(FIRST_NAMES)} {self.rng.choice(LAST_NAMES)}"
         variables = {"origination_caller_id_number": number, "origination_caller_id_name": name}
