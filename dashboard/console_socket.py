@@ -20,6 +20,7 @@ from dashboard.api.console import console_service, esl_settings
 from dashboard.db import off_hub
 from dashboard.deps import Dependencies
 from esl_controller.errors import CallCenterError
+from esl_controller.esl.console_policy import check_line
 from esl_controller.esl.events import Event
 from esl_controller.services.console import ConsoleStream, LogLine, format_event
 
@@ -84,7 +85,8 @@ def register_console(socketio: SocketIO, deps: Dependencies) -> None:
         return stream
 
     def slash(sid: str, user: str, text: str) -> dict[str, Any]:
-        word, *rest = text.split()
+        # The same one-line, printable-ASCII, no-expansion rules as FreeSWITCH commands.
+        word, *rest = [w for w in check_line(text).split(" ") if w]
         word = word.lower()
         service = console_service()
         if word == "/log":
@@ -112,7 +114,14 @@ def register_console(socketio: SocketIO, deps: Dependencies) -> None:
             return {"output": "-ERR a line of text is expected", "error": True}
         try:
             if line.strip().startswith("/") and len(line) < 256:
-                return slash(sid, user, line.strip())
+                try:
+                    return slash(sid, user, line.strip())
+                except CallCenterError as exc:  # audited like a refused FreeSWITCH command
+                    audit = console_service().audit
+                    if audit is not None:
+                        audit(user, "console", None, {"command": line, "reason": exc.message},
+                              f"refused: {exc.message}"[:32])  # fmt: skip
+                    raise
             result = console_service().run(user, line, limit=PAGE_OUTPUT_LIMIT)
         except CallCenterError as exc:
             return {"output": f"-ERR {exc.message}", "error": True, "code": exc.code}

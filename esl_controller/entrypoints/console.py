@@ -32,7 +32,7 @@ from esl_controller.config import load_settings
 from esl_controller.errors import CallCenterError
 from esl_controller.esl.commands.base import ApiCommand
 from esl_controller.esl.connection import EslConnection
-from esl_controller.esl.console_policy import ConsolePolicy
+from esl_controller.esl.console_policy import ConsolePolicy, check_line
 from esl_controller.esl.events import Event
 from esl_controller.services.console import (
     ConsoleService,
@@ -251,7 +251,13 @@ def run_line(
     text = line.strip()
     try:
         if text.startswith("/"):
-            return slash_command(service, screen, conn, user, text)
+            try:
+                return slash_command(service, screen, conn, user, text)
+            except CallCenterError as exc:  # audited like a refused FreeSWITCH command
+                if service.audit is not None:
+                    service.audit(user, "console", None, {"command": line, "reason": exc.message},
+                                  f"refused: {exc.message}"[:32])  # fmt: skip
+                raise
         result = service.run(user, line)
     except CallCenterError as exc:
         screen.out(f"-ERR {exc.message}", error=True)
@@ -263,7 +269,8 @@ def run_line(
 def slash_command(
     service: ConsoleService, screen: Screen, conn: EslConnection, user: str, text: str
 ) -> int:
-    word, *rest = text.split()
+    # The same one-line, printable-ASCII, no-expansion rules as FreeSWITCH commands.
+    word, *rest = [w for w in check_line(text).split(" ") if w]
     word = word.lower()
     if word == "/help":
         screen.out(HELP)

@@ -113,3 +113,31 @@ def test_output_is_capped_with_a_marker(web: Web, eve: Signed) -> None:
 def test_in_the_openapi_document(web: Web) -> None:
     document = web.app.test_client().get("/call-center/api/openapi.json").get_json()
     assert "/call-center/api/console" in document["paths"] or "/console" in str(document["paths"])
+
+
+def test_socket_console_for_engineers_only(web: Web, eve: Signed) -> None:
+    socketio = web.app.extensions["socketio"]
+    http, _ = eve
+    page = socketio.test_client(web.app, namespace="/console", flask_test_client=http)
+    assert page.is_connected("/console")
+    reply = page.emit("run", {"line": "callcenter_config queue count"}, namespace="/console",
+                      callback=True)  # fmt: skip
+    assert reply == {"output": "2\n", "error": False, "truncated": False}
+    refused = page.emit("run", {"line": "hupall NORMAL_CLEARING"}, namespace="/console",
+                        callback=True)  # fmt: skip
+    assert refused["error"] is True and "hangs up every call" in refused["output"]
+    found = page.emit("complete", {"text": "callcenter_config ag"}, namespace="/console",
+                      callback=True)  # fmt: skip
+    assert found == {"matches": ["agent"], "replace": 2, "insert": "agent "}
+    bad = page.emit("run", {"line": "/event CHANNEL_CREATE\napi system id"}, namespace="/console",
+                    callback=True)  # fmt: skip
+    assert bad["error"] is True
+    page.disconnect(namespace="/console")
+    entries = http.get("/call-center/api/audit?limit=5").get_json()["entries"]
+    # Stored with the line break made visible, as every value from outside is.
+    assert entries[0]["details"]["command"] == "/event CHANNEL_CREATE\u240aapi system id"
+    assert entries[0]["outcome"].startswith("refused:")
+    for name in ("alice", "sue"):
+        other, _ = web.login(name)
+        client = socketio.test_client(web.app, namespace="/console", flask_test_client=other)
+        assert not client.is_connected("/console")

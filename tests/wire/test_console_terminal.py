@@ -142,3 +142,46 @@ def test_execute_one_command_exit_status(env: dict[str, str], tmp_path: Path) ->
     refused = run(FSAPI)
     assert refused.returncode == 1 and "refused" in refused.stderr
     assert "\x1b[" not in refused.stderr  # no colours when not a terminal
+
+
+def test_the_refusal_corpus_through_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every hostile line, through the terminal's own path (policy, service, ESL link to a
+    simulator): exit status 1, the reason on stderr, and the switch saw none of them."""
+    import socket
+
+    from esl_controller.entrypoints.console import Screen, run_line
+    from esl_controller.esl.commands.base import ApiCommand
+    from esl_controller.esl.connection import EslConnection
+    from esl_controller.esl.console_policy import ConsolePolicy
+    from esl_controller.services.console import ConsoleService
+    from esl_controller.simulator.wire.simulator import Simulator
+    from tests.unit.test_console_policy import HOSTILE
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    sim = Simulator(port=port, conf_dir=CONF)
+    sim.start()
+    conn = EslConnection("127.0.0.1", port, "ClueCon", name="console")
+    conn.connect()
+    sent: list[str] = []
+
+    def api(command: ApiCommand) -> str:
+        sent.append(command.line)
+        return conn.send(f"api {command.line}").text
+
+    try:
+        service = ConsoleService(api, policy=ConsolePolicy(simulator=True))
+        screen = Screen(colour=False)
+        for line in HOSTILE:
+            if not line.strip(" ") or line.startswith("sim_"):
+                continue  # empty lines are ignored; sim_ is allowed against the simulator
+            assert run_line(service, screen, conn, "eve", line) == 1, line
+        err = capsys.readouterr().err
+        assert err.count("-ERR") >= len(HOSTILE) - 5
+        assert sent == []
+        assert run_line(service, screen, conn, "eve", "status") == 0
+        assert sent == ["status"]
+    finally:
+        conn.stop()
+        sim.stop()
