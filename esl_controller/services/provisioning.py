@@ -102,6 +102,7 @@ QUEUE_FIELDS = {column: (param, kind) for param, column, kind in QUEUE_PARAMS}
 QUEUE_FIELDS["service_level_seconds"] = ("service-level-seconds", "int")
 # A sound or template: a file path or a stream URL, no spaces, quotes or ${...}.
 SOUND_RE = re.compile(r"^[A-Za-z0-9_./\-:~%(),=;@+#*!$]*$")
+DOMAIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$")
 TRUE = ("true", "yes", "on", "1")
 FALSE = ("false", "no", "off", "0")
 
@@ -243,13 +244,16 @@ class ProvisioningStore:
         self.sessions = sessions
         self.sip_domain = sip_domain
 
-    def wanted(self) -> Wanted:
+    def wanted(self, sip_domain: str | None = None) -> Wanted:
+        """Everything the product wants; agents' contacts built with ``sip_domain`` (else
+        the store's SIP_DOMAIN)."""
+        domain = sip_domain or self.sip_domain
         with session_scope(self.sessions) as session:
             wanted = Wanted()
             rows = session.execute(select(Agent, User).join(User, Agent.user_id == User.id,
                                                             isouter=True))  # fmt: skip
             for agent, user in rows:
-                wanted.agents[agent.name] = _agent_spec(agent, user, self.sip_domain)
+                wanted.agents[agent.name] = _agent_spec(agent, user, domain)
             for queue in session.scalars(select(Queue).order_by(Queue.name)):
                 wanted.queues[queue.name] = _queue_spec(queue)
             for tier in session.scalars(select(Tier).order_by(Tier.queue, Tier.level,
@@ -491,6 +495,7 @@ class Provisioner(QueueWorker[str]):
         self._timer: gevent.Greenlet | None = None
         self._pass_lock = RLock()
         self._ours: set[str] = set()
+        self._switch_domain: str | None = None
 
     def start(self) -> None:
         super().start()
@@ -526,7 +531,8 @@ class Provisioner(QueueWorker[str]):
             self._ours = set(changed)
             report = Report()
             try:
-                wanted = gevent.get_hub().threadpool.spawn(self.store.wanted).get()
+                domain = self._domain()
+                wanted = gevent.get_hub().threadpool.spawn(self.store.wanted, domain).get()
             except Exception as exc:
                 log.error("provisioning: database unreadable (%s); nothing changed", exc)
                 report.failed.append(f"database: {exc}")
@@ -542,6 +548,19 @@ class Provisioner(QueueWorker[str]):
                 log.warning("provisioning (%s): %d change(s), %d drift", why,
                             len(report.changed), len(report.drift))  # fmt: skip
             return report
+
+    def _domain(self) -> str | None:
+        """SIP_DOMAIN, else the switch's own ``domain`` variable (so a contact built
+        without SIP_DOMAIN is the same whoever provisions: the controller or the CLI)."""
+        if self.store.sip_domain:
+            return self.store.sip_domain
+        if self._switch_domain is None:
+            try:
+                text = self.api("global_getvar domain").strip()
+            except CallCenterError:
+                return None
+            self._switch_domain = text if DOMAIN_RE.match(text) else ""
+        return self._switch_domain or None
 
     # one pass ........................................................................
 
@@ -594,7 +613,7 @@ class Provisioner(QueueWorker[str]):
                         "taken into the database", name, len(theirs))  # fmt: skip
             gevent.get_hub().threadpool.spawn(self.store.adopt_agent, name, row or {},
                                               theirs).get()  # fmt: skip
-        fresh = gevent.get_hub().threadpool.spawn(self.store.wanted).get()
+        fresh = gevent.get_hub().threadpool.spawn(self.store.wanted, self._domain()).get()
         wanted.agents.update(fresh.agents)
         wanted.tiers.update(fresh.tiers)
         gevent.get_hub().threadpool.spawn(self.store.mark_adopted, names).get()
