@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     console = sub.add_parser("console", help="terminal ESL console (like fs_cli)")
     console.add_argument("-x", dest="execute", default=None, help="run one command and exit")
+    console.add_argument("--user", default=None,
+                         help="sign in as this engineer (password asked, or CALLCENTER_PASSWORD); "
+                         "the audit log names them")  # fmt: skip
 
     db = sub.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade"])

@@ -2,8 +2,9 @@
 
 The same policy and audit as the browser console (:mod:`esl_controller.services.console`):
 every line is parsed into a typed command or refused with the reason, and written to the
-audit log with the user (``CALLCENTER_USER``, else ``unix:<login>``) when the database
-(``DB_URI``) is reachable. Readline editing, a history file (``~/.callcenter_history``,
+audit log with the user (``--user NAME``, an engineer of the product signed in with a
+password; else ``CALLCENTER_USER``, else ``unix:<login>``) when the database (``DB_URI``)
+is reachable. Readline editing, a history file (``~/.callcenter_history``,
 or ``CALLCENTER_HISTORY``), Tab completion from FreeSWITCH's ``console_complete``,
 ``/log <level>``, ``/nolog``, ``/event <names> [filter <header> <value>]``, ``/noevents``,
 colours on a terminal, ``-x CMD`` (exit status 1 on ``-ERR`` or a refusal); ``/exit``,
@@ -218,12 +219,40 @@ def run_console(args: argparse.Namespace) -> int:
 
     service = ConsoleService(api, audit=_audit(), policy=policy)
     user = console_user()
+    if getattr(args, "user", None):
+        signed = sign_in(args.user)
+        if signed is None:
+            return 1
+        user = signed
     try:
         if args.execute is not None:
             return run_line(service, screen, conn, user, args.execute)
         return interactive(service, screen, conn, user, settings, simulator)
     finally:
         conn.stop()
+
+
+def sign_in(name: str) -> str | None:
+    """``--user``: the product's own user, who must be an engineer (the audit log then
+    names them rather than the Unix login)."""
+    from sqlalchemy.orm import sessionmaker
+
+    from esl_controller.services.users import UserService
+    from esl_controller.store.engine import database_url, make_engine
+
+    password = os.environ.get("CALLCENTER_PASSWORD") or getpass.getpass(f"password for {name}: ")
+    try:
+        found = UserService(sessionmaker(make_engine(database_url()))).authenticate(name, password)
+    except Exception as exc:
+        print(f"cannot check the user: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    if found is None:
+        print("wrong user name or password", file=sys.stderr)
+        return None
+    if not found.has_role("engineer"):
+        print(f"{name} is not an engineer: the ESL console is for engineers", file=sys.stderr)
+        return None
+    return found.username
 
 
 def _log_line(frame: Any) -> LogLine:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -313,17 +314,21 @@ def database_audit(sessions: Any) -> AuditCall:
     from esl_controller.store.models import AuditEntry
 
     said: list[bool] = []
+    retry_at = [0.0]
 
     def audit(actor: str, action: str, target: str | None = None,
               details: dict[str, Any] | None = None, outcome: str = "ok") -> None:  # fmt: skip
+        if time.monotonic() < retry_at[0]:
+            return  # the database failed a moment ago: do not stall every line on it
         try:
             with session_scope(sessions) as session:
                 session.add(AuditEntry(**audit_record(actor, action, target, details, outcome)))
         except Exception as exc:
+            retry_at[0] = time.monotonic() + 30.0
             if not said:
                 said.append(True)
-                log.warning("console: the audit log is not reachable (%s); commands still run",
-                            type(exc).__name__)  # fmt: skip
+                log.warning("console: the audit log is not reachable (%s); commands run "
+                            "unaudited, retried every 30 s", type(exc).__name__)  # fmt: skip
 
     return audit
 

@@ -185,3 +185,28 @@ def test_the_refusal_corpus_through_the_terminal(capsys: pytest.CaptureFixture[s
     finally:
         conn.stop()
         sim.stop()
+
+
+def test_signing_in_as_an_engineer(env: dict[str, str], tmp_path: Path) -> None:
+    def cli(*args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        extra = {"CALLCENTER_PASSWORD": password} if password else {}
+        return subprocess.run([*callcenter_command(), *args], env={**env, **extra},
+                              cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    assert (
+        cli("user", "add", "erin", "--role", "engineer", "--password", "erin-pass-1").returncode
+        == 0
+    )
+    assert (
+        cli("user", "add", "sam", "--role", "supervisor", "--password", "sam-pass-12").returncode
+        == 0
+    )
+    ok = cli("console", "--user", "erin", "-x", "version", password="erin-pass-1")
+    assert ok.returncode == 0, ok.stderr
+    wrong = cli("console", "--user", "erin", "-x", "version", password="nope-nope")
+    assert wrong.returncode == 1 and "wrong user name or password" in wrong.stderr
+    supervisor = cli("console", "--user", "sam", "-x", "version", password="sam-pass-12")
+    assert supervisor.returncode == 1 and "not an engineer" in supervisor.stderr
+    with sqlite3.connect(tmp_path / "cc.db") as db:
+        actors = [row[0] for row in db.execute("select actor from audit_log")]
+    assert actors == ["erin"]
