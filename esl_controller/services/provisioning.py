@@ -51,7 +51,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl_controller.domain.model import Change
-from esl_controller.errors import CallCenterError, InvalidArgument
+from esl_controller.errors import CallCenterError, EslUnavailable, InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import validate as v
@@ -539,6 +539,10 @@ class Provisioner(QueueWorker[str]):
                 return report
             try:
                 self._pass(wanted, report)
+            except EslUnavailable as exc:
+                # FreeSWITCH away: the pass after the reconnect's resync does the work.
+                log.info("provisioning (%s): FreeSWITCH unavailable (%s)", why, exc.message)
+                report.failed.append(exc.message)
             except CallCenterError as exc:
                 log.error("provisioning (%s): %s", why, exc.message)
                 report.failed.append(exc.message)
