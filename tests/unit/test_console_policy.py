@@ -21,6 +21,7 @@ from esl_controller.esl.console_policy import (
     ConsolePolicy,
     complete_command,
     console_command,
+    refusal_for,
 )
 
 U = "6f1c2b7e-0d4a-4f3b-9a55-1f2e3d4c5b6a"
@@ -233,3 +234,43 @@ def test_no_accepted_line_yields_more_than_one_esl_command(tokens: list[str], si
     assert frame_commands(frame) == 1
     assert built.line.isascii() and "${" not in built.line
     assert built.line.split(" ", 1)[0] == built.name.lower() or built.name == "json"
+
+
+@st.composite
+def near_misses(draw: st.DrawFn) -> str:
+    """An accepted line with a few words changed, added, re-cased or glued to something
+    hostile: mostly still accepted, so the property is tested on real commands."""
+    words = draw(st.sampled_from([line for line, _ in ACCEPTED])).split(" ")
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(words) - 1))
+        how = draw(st.sampled_from(["replace", "insert", "upper", "glue", "keep"]))
+        token = draw(TOKEN)
+        if how == "replace":
+            words[at] = token
+        elif how == "insert":
+            words.insert(at, token)
+        elif how == "upper":
+            words[at] = words[at].upper()
+        elif how == "glue":
+            words[at] = words[at] + token
+    return " ".join(words)
+
+
+@settings(max_examples=600, deadline=None)
+@given(near_misses(), st.booleans())
+def test_no_near_miss_yields_more_than_one_esl_command(line: str, sim: bool) -> None:
+    try:
+        built = ConsolePolicy(simulator=sim).parse(line)
+    except InvalidArgument:
+        return
+    assert frame_commands(f"api {built.line}\n\n".encode()) == 1
+    assert built.line.isascii() and "${" not in built.line
+    assert all(" " <= c <= "~" for c in built.line)
+    words = built.line.split(" ")
+    assert refusal_for(words[0].lower()) is None or words[0] == "json"
+    if words[0] in ("originate", "uuid_transfer"):
+        assert "inline" not in [w.lower() for w in words]
+    if words[0] == "originate" or words[:4] == ["callcenter_config", "agent", "set", "contact"]:
+        assert not any(c in built.line for c in "{}[]<>")
+    if words[0] == "json":
+        assert '"command":"callcenter_config"' in built.line
