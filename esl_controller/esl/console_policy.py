@@ -241,9 +241,16 @@ def _sofia_contact(words: list[str]) -> ApiCommand:
     return ch.sofia_contact(user, domain, profile or None)
 
 
+_SECRET_NAME = re.compile(r"pass|secret|key|token|cert|pem|auth", re.IGNORECASE)
+
+
 def _global_getvar(words: list[str]) -> ApiCommand:
-    _at_most(words, 1, "global_getvar [name]")
-    return ch.global_getvar(words[0]) if words else command("global_getvar")
+    # Without a name FreeSWITCH lists every global, vars.xml's default_password included.
+    _need(words, 1, "global_getvar <name>")
+    _at_most(words, 1, "global_getvar <name>")
+    if _SECRET_NAME.search(words[0]):
+        raise refuse(f"global_getvar {words[0]}: secrets stay on the switch")
+    return ch.global_getvar(words[0])
 
 
 def _json(text: str) -> ApiCommand:

@@ -144,6 +144,9 @@ HOSTILE = [
     "log crit x", "msleep 100000", "conference x kick all", "uuid_kill not-a-uuid",
     f"uuid_kill {U} not_a_cause", f"uuid_send_dtmf {U} 1;system", "show channels; system ls",
     "status; system ls", "status | system ls", "status && system ls", "status `ls`",
+    # secrets stay on the switch
+    "global_getvar", "global_getvar default_password", "GLOBAL_GETVAR DEFAULT_PASSWORD",
+    "global_getvar wss_cert_key",
 ]  # fmt: skip
 
 
