@@ -104,6 +104,13 @@ def test_engineer_console(cc_server: Any, agent_browser: Any, output_dir: Path) 
         # and xterm.js then paints its first rows.
         page.screenshot(path=str(output_dir / "console-1280.png"))
 
+        # Copy: the whole screen (no selection) goes to the clipboard.
+        context.grant_permissions(["clipboard-read", "clipboard-write"])
+        page.get_by_test_id("copy").click()
+        expect(page.get_by_test_id("stream-state")).to_contain_text("copied")
+        assert "inline dialplan" in page.evaluate("() => navigator.clipboard.readText()")
+        page.get_by_test_id("terminal").click()
+
         # History: ↑ brings back the last line.
         page.keyboard.press("ArrowUp")
         wait_screen(page, "freeswitch> uuid_transfer 6f1c2b7e")
@@ -125,6 +132,16 @@ def test_engineer_console(cc_server: Any, agent_browser: Any, output_dir: Path) 
         page.get_by_test_id("terminal").click()
         page.keyboard.press("ArrowUp")
         wait_screen(page, "freeswitch> uuid_transfer 6f1c2b7e")
+        # Long output waits for "more" (pages of 5 lines here).
+        page.goto(f"{cc_server.base_url}/console?page=5")
+        expect(page.get_by_test_id("terminal")).to_have_attribute("data-connected", "true")
+        page.get_by_test_id("terminal").click()
+        run(page, "callcenter_config agent list")
+        wait_screen(page, "-- more:")
+        expect(page.get_by_test_id("more")).to_be_visible()
+        assert "1005@default" not in screen_text(page)
+        page.keyboard.press("Space")
+        wait_screen(page, "1005@default")
         page.set_viewport_size({"width": 390, "height": 800})
         page.screenshot(path=str(output_dir / "console-390.png"))
     finally:

@@ -5,7 +5,8 @@
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
 const PROMPT = "\x1b[1;32mfreeswitch>\x1b[0m ";
-const PAGE_LINES = 300; // output longer than this waits for "more"
+// Output longer than this waits for "more" (?page=N on the URL chooses another size).
+const PAGE_LINES = Math.max(5, Number(new URLSearchParams(location.search).get("page")) || 300);
 const HISTORY_SIZE = 500;
 const HELD_LINES = 20000; // log/event lines kept while paused
 
