@@ -106,7 +106,7 @@ class ConsoleService:
         self.limit = limit
 
     def _audit(self, user: str, line: object, outcome: str, sent: str | None = None,
-               reason: str | None = None) -> None:  # fmt: skip
+               reason: str | None = None, reply: str | None = None) -> None:  # fmt: skip
         if self.audit is None:
             return
         details: dict[str, Any] = {"command": line if isinstance(line, str) else repr(line)}
@@ -114,6 +114,8 @@ class ConsoleService:
             details["sent"] = sent
         if reason is not None:
             details["reason"] = reason  # the outcome column is short: the whole reason here
+        if reply is not None:
+            details["reply"] = reply
         try:
             self.audit(user, "console", None, details, outcome[:32])
         except Exception:  # the audit queue never stops a console
@@ -125,7 +127,7 @@ class ConsoleService:
             return self.policy.parse(line)
         except InvalidArgument as exc:
             reason = exc.message.removeprefix("refused: ")
-            self._audit(user, line, f"refused: {reason}", reason=reason)
+            self._audit(user, line, "refused", reason=reason)
             raise ConsoleRefused(exc.message) from None
 
     def run(self, user: str, line: object, *, limit: int | None = None) -> ConsoleResult:
@@ -138,8 +140,9 @@ class ConsoleService:
             self._audit(user, line, f"failed: {exc.code}", built.line)
             raise
         error = text.startswith("-ERR") or text.startswith("-USAGE")
-        self._audit(user, line, text.strip().splitlines()[0] if error and text.strip() else "ok",
-                    built.line)  # fmt: skip
+        # The outcome column is short: "ok" or "-ERR"; FreeSWITCH's first line in details.
+        first = text.strip().splitlines()[0][:256] if error and text.strip() else None
+        self._audit(user, line, "-ERR" if error else "ok", built.line, reply=first)
         shown, cut = cap(text, self.limit if limit is None else limit)
         return ConsoleResult(shown, error, built.line, len(text), cut)
 

@@ -72,7 +72,7 @@ def test_service_runs_completes_and_audits(conn: EslConnection) -> None:
     assert (found.matches, found.replace, found.insert) == (["list", "load"], 1, "l")
     assert [(a[0], a[3]["command"], a[4][:8]) for a in audited] == [
         ("eve", "callcenter_config queue count", "ok"),
-        ("eve", 'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}', "refused:"),
+        ("eve", 'json {"command":"fsapi","data":{"cmd":"system","arg":"id"}}', "refused"),
     ]
 
 

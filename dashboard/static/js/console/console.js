@@ -307,7 +307,8 @@ async function loadAudit() {
   body.replaceChildren(...entries.map((e) => {
     const tr = document.createElement("tr");
     const what = e.details && typeof e.details.command === "string" ? e.details.command : (e.target ?? "");
-    const reason = e.details && typeof e.details.reason === "string" ? e.details.reason : "";
+    const d = e.details || {};
+    const reason = typeof d.reason === "string" ? d.reason : (typeof d.reply === "string" ? d.reply : "");
     for (const text of [e.at ? new Date(e.at).toLocaleTimeString() : "", e.actor, e.action, what, e.outcome, reason]) {
       const td = document.createElement("td");
       td.textContent = text;
