@@ -26,8 +26,9 @@ loses control characters, braces and that keyword before it is written.
 ``callcenter.conf`` only: the queues, agents and tiers of the database
 (``services/provisioning.py``), so ``callcenter_config queue load`` picks up a queue
 created in the product; settings are ``truncate-agents-on-load``/``-tiers-`` and, with
-``CALLCENTER_ODBC_DSN``, ``odbc-dsn``. Every other configuration is "not found" and
-FreeSWITCH reads its own file.
+``CALLCENTER_ODBC_DSN``, ``odbc-dsn``. While the database has no queue it is "not found"
+too (the product does not own the queues yet). Every other configuration is "not found"
+and FreeSWITCH reads its own file.
 
 Basic auth (``gateway-credentials``) is required when a user name and password are
 configured: anything else gets 401, compared in constant time. Without credentials only
@@ -313,6 +314,13 @@ def directory_blueprint(
         except SQLAlchemyError:
             log.exception("configuration: database error reading callcenter.conf")
             return _xml(NOT_FOUND, 503)
+        if not wanted.queues:
+            # A site that has not put its queues in the product yet: serving this would
+            # replace the switch's own callcenter.conf.xml with an empty one (no queue,
+            # only the product's agents) at its next start. Checked on a real 1.10.12.
+            log.info("configuration: the database has no queue yet; FreeSWITCH keeps "
+                     "its own callcenter.conf.xml")  # fmt: skip
+            return _xml(NOT_FOUND)
         log.debug("configuration: callcenter.conf served (%d queues, %d agents)",
                   len(wanted.queues), len(wanted.agents))  # fmt: skip
         return _xml(render_callcenter_conf(wanted))

@@ -81,6 +81,8 @@ class Floor:
         # Queue calls mod_callcenter no longer lists (its member-queue-end was lost with a
         # connection) whose caller leg is still up: they end with that leg's hangup.
         self.detached: set[str] = set()
+        # FreeSWITCH announced its shutdown: callers it hangs up now did not abandon.
+        self.shutting_down = False
         self._handlers: dict[type, Callable[[Any], list[Change]]] = {
             ev.AgentStatusChanged: self._status,
             ev.AgentStateChanged: self._state,
@@ -96,6 +98,7 @@ class Floor:
             ev.MemberQueueEnd: self._member_end,
             ev.ChannelEvent: self._channel,
             ev.PhoneRegistration: self._phone,
+            ev.SwitchShutdown: self._shutdown,
         }
 
     # -- entry points ----------------------------------------------------------------
@@ -394,6 +397,15 @@ class Floor:
         if e.cause == "Terminated":
             outcome = "transferred" if call.transferred_at else "answered"
             queue = replace(queue, waiting=waiting)
+        elif self.shutting_down:
+            # The switch hung the caller up on its way down: lost with the switch, not
+            # an abandoned call (it would inflate the queue's abandon rate).
+            ended = replace(call, ended_at=now, outcome="lost",
+                            cause=call.cause or "SYSTEM_SHUTDOWN")  # fmt: skip
+            self.calls.pop(call.uuid, None)
+            return self._put_queue(replace(queue, waiting=waiting)) + [
+                Change("call_ended", call.uuid, ended)
+            ]
         else:
             outcome = CANCEL_OUTCOMES.get(e.cancel_reason or "", "abandoned")
             queue = replace(queue, waiting=waiting, abandoned=queue.abandoned + 1)
@@ -506,6 +518,10 @@ class Floor:
             return self._put_call(replace(call, cause=e.hangup_cause))
         return []
 
+    def _shutdown(self, e: ev.SwitchShutdown) -> list[Change]:
+        self.shutting_down = True
+        return []
+
     # -- resync ----------------------------------------------------------------------
 
     def reconcile(
@@ -523,6 +539,7 @@ class Floor:
         None when they could not be read: a call is ended ``lost`` only when none of its
         legs is left, never merely because mod_callcenter stopped listing its member."""
         changes: list[Change] = []
+        self.shutting_down = False  # whatever we talk to now is up
         for name in queues:
             changes += self.add_queue(name)
         listed_agents: set[str] = set()

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 # after it as an event subclass.
 DEFAULT_EVENTS: tuple[str, ...] = (
     "HEARTBEAT",
+    "SHUTDOWN",
     *sorted(CHANNEL_EVENTS),
     "CUSTOM",
     "callcenter::info",

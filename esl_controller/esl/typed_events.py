@@ -406,6 +406,15 @@ class Heartbeat:
 
 
 @dataclass(frozen=True, slots=True)
+class SwitchShutdown:
+    """FreeSWITCH is shutting down (``fsctl shutdown``): on a real 1.10.12 this comes
+    first, then every channel's hangup (cause SYSTEM_SHUTDOWN) and mod_callcenter's
+    member-queue-end for each caller waiting, then the disconnect notice."""
+
+    meta: Meta
+
+
+@dataclass(frozen=True, slots=True)
 class BackgroundJob:
     meta: Meta
     job_uuid: str
@@ -494,6 +503,7 @@ BY_KEY: dict[str, Callable[[Event], object]] = {
         e.get("Job-Command-Arg", "") or "",
         e.body,
     ),
+    "SHUTDOWN": lambda e: SwitchShutdown(meta_of(e)),
     "sofia::register": _sofia("register"),
     "sofia::unregister": _sofia("unregister"),
     "sofia::expire": _sofia("expire"),

@@ -63,6 +63,17 @@ def test_callcenter_conf_holds_the_products_queues_agents_and_tiers(served) -> N
     assert parsed.settings["truncate-agents-on-load"] == "true"
 
 
+def test_no_queue_in_the_database_leaves_the_switch_its_own_file(tmp_path: pathlib.Path) -> None:
+    """On a real FreeSWITCH an empty callcenter.conf from a new database removed every
+    queue and every agent the site had in callcenter.conf.xml at the next restart."""
+    sessions = make_sessions(tmp_path / "empty.db")
+    add_user(sessions, "jane", "1010", sip_ha1="0" * 32)
+    ProvisioningStore(sessions, DOMAIN).add_agent("1010@default", username="jane")
+    response = app_for(sessions).post(CONFIGURATION_PATH, data=form(), headers=auth())
+    assert response.status_code == 200
+    assert 'status="not found"' in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("name", ["sofia.conf", "callcenter.conf.xml", "", "acl.conf"])
 def test_other_configuration_is_not_found(served, name: str) -> None:  # type: ignore[no-untyped-def]
     client, _ = served

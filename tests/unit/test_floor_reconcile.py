@@ -188,3 +188,28 @@ def test_a_caller_who_joined_while_the_lists_were_read_is_counted_once() -> None
     floor.apply(joined)
     queue = floor.queues[QUEUE]
     assert (queue.offered, queue.waiting) == (1, ("caller-9",))
+
+
+def left(clock: Clock, uuid: str) -> ev.MemberQueueEnd:
+    member = ev.MemberInfo(QUEUE, f"member-{uuid}", uuid, "Jane", "5551234567")
+    return ev.MemberQueueEnd(clock.meta(), member, "Cancel", "BREAK_OUT", None, None,
+                             None, clock.t, None)  # fmt: skip
+
+
+def test_callers_hung_up_by_a_switch_shutdown_are_lost_not_abandoned() -> None:
+    """A real 1.10.12 on `fsctl shutdown` sends SHUTDOWN, hangs every channel up and ends
+    each waiting member as if the caller left (Cancel, BREAK_OUT)."""
+    floor, clock = Floor(), Clock()
+    floor.apply(queue_call(clock, "caller-1"))
+    floor.apply(left(clock, "caller-1"))  # an ordinary caller who gave up
+    floor.apply(queue_call(clock, "caller-2"))
+    floor.apply(ev.SwitchShutdown(clock.meta()))
+    (ended,) = [c.view for c in floor.apply(left(clock, "caller-2")) if c.kind == "call_ended"]
+    assert isinstance(ended, CallView)
+    assert (ended.outcome, ended.cause) == ("lost", "SYSTEM_SHUTDOWN")
+    assert floor.queues[QUEUE].abandoned == 1  # only the caller who really gave up
+    # The switch is back (a resync): callers leaving now abandon again.
+    floor.reconcile([QUEUE], [], set(), clock.t)
+    floor.apply(queue_call(clock, "caller-3"))
+    (again,) = [c.view for c in floor.apply(left(clock, "caller-3")) if c.kind == "call_ended"]
+    assert isinstance(again, CallView) and again.outcome == "abandoned"
