@@ -108,7 +108,9 @@ class AgentService:
                 return False  # a newer choice was made meanwhile
             if replies.bare_value(self.api(cc.agent_get("status", agent))) != "Logged Out":
                 return False
-            self._set_locked(agent, command, status, reason, "restore", True, "Waiting")
+            # Keep who made the choice (the agent, a supervisor): the repair is in the log.
+            self._set_locked(agent, command, status, reason, presence.by or "restore", True,
+                             "Waiting")  # fmt: skip
         return True
 
     def hold_wrap_up(self, agent: str, seconds: int) -> None:
