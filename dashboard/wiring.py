@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dashboard.deps import Dependencies, WebSettings
 from dashboard.realtime import Publisher
 from esl_controller.esl.client import Health
+from esl_controller.esl.commands.base import ApiCall
 from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.customers import CustomerLookup
@@ -27,8 +28,6 @@ from esl_controller.services.supervisor import SupervisorService
 from esl_controller.services.tiers import TierStore
 from esl_controller.services.users import UserService
 from esl_controller.services.wrap_up import WrapUpService
-
-ApiCall = Callable[[object], str]
 
 
 def build_dependencies(

@@ -22,6 +22,7 @@ from dashboard.db import off_hub as _off_hub
 from esl_controller.errors import CallCenterError, InvalidArgument
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import validate as v
+from esl_controller.esl.commands.base import ApiCommand
 from esl_controller.services.provisioning import (
     AGENT_NUMBERS,
     QUEUE_FIELDS,
@@ -128,7 +129,7 @@ def _store() -> ProvisioningStore:
 
 
 def _apply(user: UserRecord, action: str, target: str, details: dict[str, Any],
-           *commands: object, ours: tuple[str, ...] = ()) -> Provisioned:  # fmt: skip
+           *commands: ApiCommand, ours: tuple[str, ...] = ()) -> Provisioned:  # fmt: skip
     """After a database change: the commands the change needs beyond a provisioning pass
     (deletions, reloads), then the pass; audited with what was sent."""
     provisioner = _provisioner()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from esl_controller.config import load_settings
 from esl_controller.errors import CallCenterError
 from esl_controller.esl.commands import callcenter as cc
+from esl_controller.esl.commands.base import ApiCall, ApiCommand, checked
 from esl_controller.esl.connection import EslConnection
 from esl_controller.services import imports
 from esl_controller.services.provisioning import (
@@ -45,9 +46,6 @@ def _sessions() -> sessionmaker[Session]:
 
 def _store(sessions: sessionmaker[Session]) -> ProvisioningStore:
     return ProvisioningStore(sessions, os.environ.get("SIP_DOMAIN") or None)
-
-
-ApiCall = Callable[[object], str]
 
 
 def push_to_switch(sessions: sessionmaker[Session] | None = None,
@@ -73,8 +71,8 @@ def push_to_switch(sessions: sessionmaker[Session] | None = None,
     logging.getLogger("esl_controller.services.provisioning").setLevel(logging.ERROR)
     try:
 
-        def api(command: object) -> str:
-            return conn.send(f"api {command}").text
+        def api(command: ApiCommand) -> str:
+            return conn.send(f"api {checked(command)}").text
 
         if then is not None:
             then(api)
@@ -177,7 +175,7 @@ def _run_agent(args: argparse.Namespace, store: ProvisioningStore,
     return 0
 
 
-def _quiet(api: Callable[[object], str], command: object) -> None:
+def _quiet(api: ApiCall, command: ApiCommand) -> None:
     print(f"FreeSWITCH: {str(command).removeprefix('callcenter_config ')}: "
           f"{api(command).strip()}")  # fmt: skip
 

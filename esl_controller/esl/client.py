@@ -41,6 +41,7 @@ from esl_controller.errors import (
     EslTimeout,
     EslUnavailable,
 )
+from esl_controller.esl.commands.base import ApiCommand, checked
 from esl_controller.esl.connection import EslConnection
 from esl_controller.esl.events import Event
 from esl_controller.esl.frames import Frame
@@ -185,14 +186,15 @@ class EslClient:
 
     # -- commands --------------------------------------------------------------------
 
-    def api(self, command: object, timeout: float | None = None) -> str:
+    def api(self, command: ApiCommand, timeout: float | None = None) -> str:
         """Run ``api <command>`` on the command connection; returns the response body."""
         conn = self._command_conn()
-        frame = conn.send(f"api {command}", timeout=timeout)
+        frame = conn.send(f"api {checked(command)}", timeout=timeout)
         return frame.text
 
-    def bgapi(self, command: object, timeout: float | None = None) -> str:
+    def bgapi(self, command: ApiCommand, timeout: float | None = None) -> str:
         """Run ``bgapi <command>`` with our own Job-UUID; returns the BACKGROUND_JOB body."""
+        checked(command)
         conn = self._command_conn()
         job_uuid = str(uuid.uuid4())
         waiter: AsyncResult = AsyncResult()

@@ -17,9 +17,9 @@ import gevent.lock
 from esl_controller.errors import InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
+from esl_controller.esl.commands.base import ApiCall, ApiCommand
 from esl_controller.services.floor_service import FloorService
 
-ApiCall = Callable[[object], str]
 LOGIN_REASON = "Login"
 MAX_WRAP_UP = 3600
 
@@ -46,7 +46,7 @@ class AgentService:
         self.clock = clock
         self._locks: dict[str, gevent.lock.Semaphore] = {}
 
-    def _run(self, command: object) -> None:
+    def _run(self, command: ApiCommand) -> None:
         replies.expect_ok(self.api(command))
 
     def _lock(self, agent: str) -> gevent.lock.Semaphore:
@@ -67,7 +67,7 @@ class AgentService:
         with self._lock(agent):
             self._set_locked(agent, command, status, reason, by, signed_in, state)
 
-    def _set_locked(self, agent: str, command: object, status: str, reason: str | None,
+    def _set_locked(self, agent: str, command: ApiCommand, status: str, reason: str | None,
                     by: str | None, signed_in: bool | None, state: str | None) -> None:  # fmt: skip
         state_command = cc.agent_set_state(agent, state) if state else None
         seq = self.floor.intend(agent, status, reason, by=by, signed_in=signed_in)

@@ -27,9 +27,9 @@ from esl_controller.errors import CallCenterError, CommandFailed, InvalidArgumen
 from esl_controller.esl import replies
 from esl_controller.esl.commands import channels as ch
 from esl_controller.esl.commands import originate as og
+from esl_controller.esl.commands.base import ApiCall, ApiCommand
 from esl_controller.services.floor_service import FloorService
 
-ApiCall = Callable[[object], str]
 log = logging.getLogger(__name__)
 
 
@@ -151,7 +151,7 @@ class CallService:
         gevent.spawn(self._originate, agent, command)
         return call_uuid
 
-    def _originate(self, agent: str, command: object) -> None:
+    def _originate(self, agent: str, command: ApiCommand) -> None:
         try:
             replies.originate(self.bgapi(command))
         except CallCenterError as exc:

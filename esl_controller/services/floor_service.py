@@ -35,13 +35,13 @@ from esl_controller.errors import CallCenterError
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import channels as ch
+from esl_controller.esl.commands.base import ApiCall
 from esl_controller.esl.events import Event
 from esl_controller.esl.typed_events import typed_event
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[list[Change]], None]
-ApiCall = Callable[[object], str]
 # Live events held while a resync reads the lists; past this the buffer is applied as it
 # is (a resync that takes this long has failed in all but name).
 MAX_BUFFERED = 200_000

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -54,14 +54,15 @@ from esl_controller.domain.model import Change
 from esl_controller.errors import CallCenterError, EslUnavailable, InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
+from esl_controller.esl.commands import channels as ch
 from esl_controller.esl.commands import validate as v
+from esl_controller.esl.commands.base import ApiCall, ApiCommand
 from esl_controller.esl.commands.originate import dial_string_text
 from esl_controller.services.worker import QueueWorker
 from esl_controller.store.engine import session_scope
 from esl_controller.store.models import Agent, Queue, Tier, User
 
 log = logging.getLogger(__name__)
-ApiCall = Callable[[object], str]
 TierRow = tuple[str, str, int, int]  # queue, agent, level, position
 TierKey = tuple[str, str]  # queue, agent
 
@@ -560,7 +561,7 @@ class Provisioner(QueueWorker[str]):
             return self.store.sip_domain
         if self._switch_domain is None:
             try:
-                text = self.api("global_getvar domain").strip()
+                text = self.api(ch.global_getvar("domain")).strip()
             except CallCenterError:
                 return None
             self._switch_domain = text if DOMAIN_RE.match(text) else ""
@@ -571,7 +572,7 @@ class Provisioner(QueueWorker[str]):
     def _list(self, what: str) -> list[dict[str, Any]]:
         return replies.json_api(self.api(cc.json_query(what)))
 
-    def _send(self, report: Report, command: object, what: str) -> bool:
+    def _send(self, report: Report, command: ApiCommand, what: str) -> bool:
         try:
             replies.expect_ok(self.api(command))
         except CallCenterError as exc:
@@ -633,7 +634,7 @@ class Provisioner(QueueWorker[str]):
             fresh = True
         else:
             fresh = False
-        commands: list[tuple[object, str, str, object]] = []  # command, what, key, theirs
+        commands: list[tuple[ApiCommand, str, str, object]] = []  # command, what, key, theirs
         if not fresh and str(row.get("type", "")).lower() != agent.type:
             commands.append((cc.agent_set_type(name, _type_word(agent.type)), "type", "type",
                              row.get("type")))  # fmt: skip

@@ -25,12 +25,12 @@ import gevent
 from esl_controller.errors import CallCenterError
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
+from esl_controller.esl.commands.base import ApiCall
 from esl_controller.services.agents import AgentService
 from esl_controller.services.floor_service import FloorService
 
 log = logging.getLogger(__name__)
 
-ApiCall = Callable[[object], str]
 PHONE_OFFLINE = "Phone offline"
 MISSED_CALLS = "Missed calls"
 

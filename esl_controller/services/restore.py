@@ -18,12 +18,12 @@ from collections.abc import Callable
 
 from esl_controller.domain.model import Change, Presence
 from esl_controller.errors import CallCenterError
+from esl_controller.esl.commands.base import ApiCall
 from esl_controller.services.agents import AgentService
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.worker import QueueWorker
 
 log = logging.getLogger(__name__)
-ApiCall = Callable[[object], str]
 
 
 class RestoreService(QueueWorker[list[Presence]]):

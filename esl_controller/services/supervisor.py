@@ -11,12 +11,10 @@ from typing import Any
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import originate as og
+from esl_controller.esl.commands.base import ApiCall
 from esl_controller.services.agents import AgentService, check_reason
 from esl_controller.services.calls import CallService
 from esl_controller.services.tiers import TierStore
-
-ApiCall = Callable[[object], str]
-
 
 AuditCall = Callable[..., None]
 

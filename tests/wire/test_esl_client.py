@@ -20,6 +20,7 @@ from esl_controller.errors import (
     EslUnreachable,
 )
 from esl_controller.esl.client import EslClient, EslSettings
+from esl_controller.esl.commands import channels as ch
 from esl_controller.esl.connection import EslConnection
 from esl_controller.esl.events import Event
 from esl_controller.simulator.sim_event import SimEvent
@@ -149,8 +150,8 @@ def test_client_connects_both_links_and_runs_api_and_bgapi(sim: Simulator) -> No
     try:
         assert client.wait_connected(5)
         assert client.health.connected and client.health.state == "connected"
-        assert client.api("version").startswith("FreeSWITCH Version")
-        assert client.bgapi("status").startswith("UP ")
+        assert client.api(ch.version()).startswith("FreeSWITCH Version")
+        assert client.bgapi(ch.status()).startswith("UP ")
     finally:
         client.stop()
     assert client.health.state == "stopped"
@@ -166,7 +167,7 @@ def test_refused_password_is_retried_slowly_and_recovers(sim: Simulator) -> None
         assert wait_until(lambda: client.health.state == "auth_failed")
         assert "ESL_PASSWORD" in (client.health.last_error or "")
         with pytest.raises(EslAuthFailed):
-            client.api("status")
+            client.api(ch.status())
 
         # Retried, but slowly: two roles, about one attempt each per 0.4 s, instead of a
         # reconnect loop at backoff speed (which would make dozens of attempts).
@@ -179,7 +180,7 @@ def test_refused_password_is_retried_slowly_and_recovers(sim: Simulator) -> None
         sim.password = "ClueCon"  # noqa: S105 - restored
         assert wait_until(lambda: client.health.connected, timeout=5)
         assert client.health.state == "connected"
-        assert client.api("version").startswith("FreeSWITCH")
+        assert client.api(ch.version()).startswith("FreeSWITCH")
     finally:
         client.stop()
 
@@ -266,7 +267,7 @@ def test_api_while_disconnected_is_unavailable_at_once() -> None:
     client.start()
     try:
         with pytest.raises(EslUnavailable):
-            client.api("status")
+            client.api(ch.status())
         assert client.health.state == "connecting"
         assert wait_until(lambda: client.health.last_error is not None)
         assert "cannot reach" in (client.health.last_error or "")
@@ -294,7 +295,7 @@ def test_restart_reconnects_resubscribes_and_resyncs() -> None:
         sim.stop()
         assert wait_until(lambda: not client.health.connected)
         with pytest.raises(EslUnavailable):
-            client.api("status")
+            client.api(ch.status())
         gevent.sleep(0.3)
 
         # ... and comes back on the same port.
@@ -319,7 +320,7 @@ def test_restart_reconnects_resubscribes_and_resyncs() -> None:
             )
         )
         assert wait_until(lambda: any(e.get("CC-Agent") == "1000@default" for e in received))
-        assert client.api("version").startswith("FreeSWITCH")
+        assert client.api(ch.version()).startswith("FreeSWITCH")
     finally:
         client.stop()
         sim.stop()
@@ -350,7 +351,7 @@ def test_disconnect_notice_ends_the_connection_and_the_client_comes_back(sim: Si
         assert wait_until(lambda: client.health.reconnects == 1, timeout=5)
         assert wait_until(lambda: client.health.connected)
         assert wait_until(lambda: len(resyncs) == 2)
-        assert client.api("version").startswith("FreeSWITCH")
+        assert client.api(ch.version()).startswith("FreeSWITCH")
     finally:
         client.stop()
 
@@ -396,3 +397,20 @@ def test_a_killed_reader_or_handler_ends_the_connection(sim: Simulator, which: s
             conn.send("api status")
     finally:
         conn.stop()
+
+
+def test_only_typed_commands_reach_freeswitch(sim) -> None:  # type: ignore[no-untyped-def]
+    """The one command boundary: text (or anything not built by esl_controller.esl.commands)
+    is refused before a byte is written, whatever it says."""
+    client = EslClient(EslSettings(port=sim.port))
+    client.start()
+    try:
+        assert client.wait_connected(5)
+        for text in ("status", "system reboot", "status\n\napi system reboot"):
+            with pytest.raises(TypeError):
+                client.api(text)  # type: ignore[arg-type]
+            with pytest.raises(TypeError):
+                client.bgapi(text)  # type: ignore[arg-type]
+        assert client.api(ch.status()).startswith("UP ")
+    finally:
+        client.stop()
