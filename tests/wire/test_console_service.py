@@ -43,7 +43,7 @@ def conn(sim: Simulator) -> Iterator[EslConnection]:
 def test_console_complete_bytes(conn: EslConnection) -> None:
     # As switch_console_complete writes to an API stream: "\n\n", "[%20s]\t" per match,
     # a newline after every fourth, "\n\n", then write=<len>:<text> (a space after a
-    # single, complete match). Checked against the 1.10 source; not against a live switch.
+    # single, complete match). The first answers below are what a real 1.10.12 sent.
     one = conn.send("api console_complete callcenter_config ag").body
     assert one == b"\n\n[               agent]\t\n\nwrite=2:agent "
     several = conn.send("api console_complete c=24;callcenter_config agent ").body
@@ -51,6 +51,28 @@ def test_console_complete_bytes(conn: EslConnection) -> None:
     assert several == b"\n\n" + b"".join(columns[:4]) + b"\n" + columns[4] + b"\n\n"
     common = conn.send("api console_complete c=25;callcenter_config queue l").body
     assert common == b"\n\n[                list]\t[                load]\t\n\nwrite=1:l"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        # Sent to a FreeSWITCH 1.10.12 built from source in the session, byte for byte.
+        ("callcenter_config ag", b"\n\n[               agent]\t\n\nwrite=2:agent "),
+        ("c=0;callcenter_config ag", b"\n\n[               agent]\t\n\nwrite=2:agent "),
+        ("c=99;callcenter_config ag", b"\n\n[               agent]\t\n\nwrite=2:agent "),
+        ("c=18;callcenter_config",
+         b"\n\n[   callcenter_config]\t\n\nwrite=17:callcenter_config "),
+        ("callcenter_config ",
+         b"\n\n[               agent]\t[               queue]\t[                tier]\t\n\n"),
+        ("sho", b"\n\n[                show]\t\n\nwrite=3:show "),
+    ],
+)  # fmt: skip
+def test_console_complete_as_a_real_switch_answers(
+    conn: EslConnection, line: str, expected: bytes
+) -> None:
+    """The cursor only ever shortens the line, and a trailing space (kept on the wire)
+    asks for the next word."""
+    assert conn.send(f"api console_complete {line}").body == expected
 
 
 def test_json_fsapi_runs_any_command_on_the_switch(conn: EslConnection) -> None:

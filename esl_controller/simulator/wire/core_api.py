@@ -182,9 +182,11 @@ def console_complete(sim: Simulator, args: str) -> str:
     if line.startswith("c="):
         digits, semi, rest = line[2:].partition(";")
         if semi and digits.isascii() and digits.isdigit():
-            # The wire layer trims the argument; the cursor says how long the line was
-            # (a trailing space means "the next word").
-            line = rest.ljust(int(digits))[: int(digits)]
+            # The cursor cuts the line there; 0, or a cursor at or past the end, means
+            # the whole line (checked on a real 1.10.12: c=0, c=20 and c=99 on a 20-byte
+            # line all complete the whole line, and no space is added).
+            cursor = int(digits)
+            line = rest[:cursor] if 0 < cursor < len(rest) else rest
     line = line.split("\r")[0].split("\n")[0]
     buf = line.lstrip(" ")
     stripped = buf.rstrip(" ")

@@ -46,12 +46,15 @@ _CLOSE = object()
 class Command:
     """A client command: its first line, the header lines after it, and a body."""
 
-    __slots__ = ("line", "headers", "body")
+    __slots__ = ("line", "headers", "body", "raw")
 
-    def __init__(self, line: str, headers: dict[str, str], body: str) -> None:
+    def __init__(self, line: str, headers: dict[str, str], body: str, raw: str = "") -> None:
         self.line = line
         self.headers = headers
         self.body = body
+        # The first line as sent: mod_event_socket hands an api command's argument over
+        # with its trailing spaces (console_complete reads them as "the next word").
+        self.raw = raw or line
 
 
 class EslSession:
@@ -202,7 +205,8 @@ class EslSession:
                         return
                     buf += data
                 body, buf = buf[: int(length)], buf[int(length) :]
-            yield Command(lines[0].strip(), headers, body.decode("utf-8", "replace"))
+            yield Command(lines[0].strip(), headers, body.decode("utf-8", "replace"),
+                          lines[0].rstrip("\r"))  # fmt: skip
 
     # -- commands --------------------------------------------------------------------
 
@@ -258,7 +262,8 @@ class EslSession:
         }
 
     def _api(self, args: str, command: Command) -> None:
-        self.send(encode.api_frame(self.sim.execute_api(args)))
+        whole = command.raw.lstrip().partition(" ")[2]
+        self.send(encode.api_frame(self.sim.execute_api(whole if whole.strip() else args)))
 
     def _bgapi(self, args: str, command: Command) -> None:
         job_uuid = command.headers.get("Job-UUID") or str(uuid.uuid4())

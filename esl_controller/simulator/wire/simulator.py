@@ -423,12 +423,15 @@ class Simulator:
 
     def execute_api(self, line: str) -> str:
         """``api <line>`` with mod_event_socket's rules for unknown and empty output."""
-        word, _, args = line.strip().partition(" ")
+        # FreeSWITCH hands the argument over as sent, trailing spaces included (checked
+        # on 1.10.12: `console_complete callcenter_config ` lists the next words).
+        word, _, args = line.lstrip().partition(" ")
+        word = word.rstrip()
         handler = self.api.get(word)
         if handler is None:
             return f"-ERR {word} Command not found!\n"
         try:
-            output = handler(args.strip())
+            output = handler(args.lstrip(" "))
         except Exception:
             log.exception("simulated api %r failed", line)
             output = f"-ERR {word} failed\n"
