@@ -605,6 +605,7 @@ class Provisioner(QueueWorker[str]):
         for name, agent in wanted.agents.items():
             self._agent(report, agent, agents.get(name))
         self._tiers(report, wanted, agents, tiers)
+        self._adopt_queues(report, wanted, queues)
 
     def _first_sight(self, names: list[str], agents: dict[str, dict[str, Any]],
                      tiers: dict[TierKey, dict[str, Any]], wanted: Wanted) -> None:  # fmt: skip
@@ -622,6 +623,40 @@ class Provisioner(QueueWorker[str]):
         wanted.agents.update(fresh.agents)
         wanted.tiers.update(fresh.tiers)
         gevent.get_hub().threadpool.spawn(self.store.mark_adopted, names).get()
+
+    def _adopt_queues(self, report: Report, wanted: Wanted,
+                      queues: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+        """A queue the product's tiers are in that only the switch has (it came with an
+        agent taken from callcenter.conf.xml) is taken into the database with the
+        switch's settings. Otherwise, once the database has any queue, callcenter.conf
+        served to mod_xml_curl would leave it out and a restart would drop it (seen on a
+        real 1.10.12: "tier add ... Queue not found!" after every restart)."""
+        # Tiers adopted earlier in this pass are in the database, not yet in ``wanted``.
+        stored = gevent.get_hub().threadpool.spawn(self.store.wanted, self._domain()).get()
+        held = set(wanted.tiers) | set(stored.tiers)
+        missing = sorted({q for q, _ in held if q not in stored.queues and q in queues})
+        for name in missing:
+            row = queues[name]
+            settings: dict[str, object] = {}
+            for param, _column, _kind in QUEUE_PARAMS:
+                value = row.get(param.replace("-", "_"))
+                if value not in (None, ""):
+                    settings[param] = value
+            try:
+                spec = (
+                    gevent.get_hub()
+                    .threadpool.spawn(lambda n=name, kw=settings: self.store.add_queue(n, **kw))
+                    .get()
+                )
+            except CallCenterError as exc:
+                report.failed.append(f"adopt queue {name}: {exc.message}")
+                log.error("provisioning: queue %s could not be taken into the database: %s",
+                          name, exc.message)  # fmt: skip
+                continue
+            wanted.queues[name] = spec
+            report.changed.append(f"database: queue {name} adopted")
+            log.warning("provisioning: queue %s (on the switch, holding the product's tiers) "
+                        "taken into the database", name)  # fmt: skip
 
     def _agent(self, report: Report, agent: AgentSpec, row: dict[str, Any] | None) -> None:
         name = agent.name

@@ -194,3 +194,19 @@ def test_a_queue_created_in_the_product_is_loaded_and_takes_calls(web: Web, conf
     assert web.post(http, token, "agent/ready").status_code == 200
     web.sim.execute_api("sim_caller 5009 5551230001 Ada")
     assert wait_until(lambda: web.post(http, token, "call/ringing").status_code == 200, 15)
+
+
+def test_the_queues_of_agents_taken_from_the_xml_are_taken_too(web: Web) -> None:
+    """alice and bob are linked to agents callcenter.conf.xml defines, with tiers in
+    support@default: the database takes that queue too, with the switch's settings, so
+    the callcenter.conf it serves to mod_xml_curl still has it (on a real 1.10.12 it was
+    dropped at the next restart, and every pass logged 'Queue not found!')."""
+    provisioner(web).sync("test")
+    wanted = ProvisioningStore(web.deps.sessions, "127.0.0.1").wanted()
+    assert "support@default" in wanted.queues
+    switch = {r["name"]: r for r in replies.json_api(web.client.api(cc.json_query("queue list")))}
+    params = dict(wanted.queues["support@default"].params)
+    assert params["strategy"] == switch["support@default"]["strategy"]
+    served = render_callcenter_conf(wanted)
+    assert '<queue name="support@default">' in served
+    assert not provisioner(web).sync("test")  # in line afterwards
