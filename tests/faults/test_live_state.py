@@ -132,6 +132,15 @@ def test_freeswitch_restarted_20_times_during_traffic(floor_web: Web) -> None:
     counts = history_counts(web)
     assert counts and all(n == 1 for n in counts.values())
     assert restore.restored.count(BOB) >= 20
+    # Callers the switch hung up on its way down (SHUTDOWN first, as a real 1.10.12 does)
+    # are lost with it, not abandoned: the queue's abandon rate is not inflated.
+    with session_scope(web.deps.sessions) as session:
+        outcomes = set(
+            session.execute(
+                select(Call.outcome).where(Call.hangup_cause == "SYSTEM_SHUTDOWN")
+            ).scalars()
+        )
+    assert outcomes and "abandoned" not in outcomes
 
 
 def test_esl_connection_dropped_20_times_keeps_calls_and_what_the_product_knows(

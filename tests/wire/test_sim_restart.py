@@ -95,8 +95,13 @@ def test_restart_comes_back_as_configured_on_the_same_port(sim: Simulator) -> No
         notices = [f for f in call.client.got.replies
                    if f.content_type == "text/disconnect-notice"]  # fmt: skip
         assert [f.text for f in notices] == ["The system is being shut down.\n"]
-        # Not one hangup reached the connection: the calls just vanished with the switch.
-        assert not [e for e in call.events()[seen_before:] if e.name in CHANNEL_EVENTS]
+        # As a real 1.10.12 on `fsctl shutdown`: SHUTDOWN first, then every channel hung
+        # up with SYSTEM_SHUTDOWN, the waiting callers' member-queue-end, then the notice.
+        heard = call.events()[seen_before:]  # (this client is not subscribed to SHUTDOWN)
+        hangups = [e for e in heard if e.name == "CHANNEL_HANGUP_COMPLETE"]
+        assert hangups and {e.get("Hangup-Cause") for e in hangups} == {"SYSTEM_SHUTDOWN"}
+        ended = [e for e in heard if e.get("CC-Action") == "member-queue-end"]
+        assert ended and {e.get("CC-Cancel-Reason") for e in ended} == {"BREAK_OUT"}
         assert refused(port)  # down: nothing listens
         restart.get(timeout=10)
 

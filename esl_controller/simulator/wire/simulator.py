@@ -252,6 +252,8 @@ class Simulator:
                   for user, p in self.phones.phones.items() if p.registered}  # fmt: skip
         old_tables = self.callcenter.tables
         traffic_rate = self.traffic.running_rate()
+        if not crash:
+            self._announce_shutdown()
         # Shutdown: listeners killed first, then the listening socket closed.
         sessions = list(self._sessions)
         for session in sessions:
@@ -280,6 +282,17 @@ class Simulator:
         self.traffic.after_restart(traffic_rate)
         if phones:
             gevent.spawn_later(self.reregister_after, self._reregister, self._generation, phones)
+
+    def _announce_shutdown(self) -> None:
+        """What a real 1.10.12 sends its listeners on ``fsctl shutdown`` before the
+        disconnect notice (seen on one built from source): SHUTDOWN, then every channel
+        hung up with SYSTEM_SHUTDOWN (its HANGUP, HANGUP_COMPLETE and DESTROY), and
+        mod_callcenter ending each waiting caller as if they had left (member-queue-end
+        Cancel, BREAK_OUT). The MODULE_UNLOAD events that follow are left out."""
+        self.fire(SimEvent("SHUTDOWN", [("Event-Info", "System Shutting Down")],
+                           calling=("switch_core.c", "switch_core_destroy", 2989)))  # fmt: skip
+        for channel in list(self.core.engine.channels.values()):
+            self.core.engine.hangup(channel, "SYSTEM_SHUTDOWN")
 
     def _close_stragglers(self, sessions: list[EslSession], grace: float = 1.0) -> None:
         """A connection whose client stopped reading cannot take its notice: drop it."""
