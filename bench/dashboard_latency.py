@@ -63,7 +63,6 @@ import math  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
 import resource  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -73,11 +72,12 @@ from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
 from flask import Flask  # noqa: E402
-from flask_socketio import SocketIO, join_room  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
+from flask_socketio import SocketIO  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from rooms import admit_by_auth, loopback_server  # noqa: E402  (bench/rooms.py)
 
 from dashboard import events as ev  # noqa: E402
 from dashboard.realtime import Publisher  # noqa: E402
@@ -120,22 +120,8 @@ class Server:
         parts = types.SimpleNamespace(floor=self.floor, health=lambda: Health(state="connected"))
         self.publisher = Publisher(self.timed, parts)  # type: ignore[arg-type]
 
-        @self.socketio.on("connect")
-        def on_connect(auth: Any = None) -> bool:  # bench-only: no session sign-in
-            if isinstance(auth, dict) and isinstance(auth.get("agent"), str):
-                join_room(ev.agent_room(auth["agent"]))
-                return True
-            if isinstance(auth, dict) and auth.get("supervisor") is True:
-                join_room(ev.SUPERVISORS)
-                return True
-            return False
-
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(2048)
-        self.port = listener.getsockname()[1]
-        self.http = WSGIServer(listener, self.app, log=None)
+        admit_by_auth(self.socketio)  # bench-only: no session sign-in
+        self.port, self.http = loopback_server(self.app, backlog=2048)
 
     def start(self) -> None:
         self.http.start()
