@@ -21,11 +21,10 @@ from esl_controller.services.floor_service import FloorService
 from esl_controller.services.history import HistoryService
 from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.presence import PresenceStore, load_presence
-from esl_controller.services.provisioning import provisioner_from_env
+from esl_controller.services.provisioning import ProvisioningStore, provisioner_from_env
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.restore import RestoreService
 from esl_controller.services.supervisor import SupervisorService
-from esl_controller.services.tiers import TierStore
 from esl_controller.services.users import UserService
 from esl_controller.services.wrap_up import WrapUpService
 
@@ -43,8 +42,9 @@ def build_dependencies(
 ) -> Dependencies:
     agents = AgentService(api, floor)
     calls = CallService(api, floor, bgapi=bgapi)
+    tiers = ProvisioningStore(sessions, settings.sip_domain)
     supervisor = SupervisorService(api, calls, agents=agents, bgapi=bgapi,
-                                   audit=recorder.audit, tiers=TierStore(sessions))  # fmt: skip
+                                   audit=recorder.audit, tiers=tiers)  # fmt: skip
     history = HistoryService(sessions)
     deps = Dependencies(
         health=health, floor=floor, agents=agents, calls=calls, supervisor=supervisor,

@@ -142,6 +142,7 @@ class EslClient:
         self._resync_pending = False
         self._events_seen = False
         self._health = Health()
+        self._last_event_at: float | None = None
         self.fatal: EslError | None = None
         # Set by stop() and by a successful auth: wakes the slow auth-retry wait.
         self._wake = GeventEvent()
@@ -174,6 +175,8 @@ class EslClient:
 
     @property
     def health(self) -> Health:
+        if self._last_event_at != self._health.last_event_at:
+            self._health = replace(self._health, last_event_at=self._last_event_at)
         return self._health
 
     def wait_connected(self, timeout: float) -> bool:
@@ -235,7 +238,9 @@ class EslClient:
     # -- events ----------------------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
-        self._set_health(last_event_at=time.time())
+        # Every event passes here: a plain attribute, folded into Health when read, not
+        # a new Health per event.
+        self._last_event_at = time.time()
         if self.on_event is not None:
             self.on_event(event)
 

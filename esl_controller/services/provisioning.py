@@ -50,7 +50,6 @@ from gevent.lock import RLock
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from esl_controller.domain.model import Change
 from esl_controller.errors import CallCenterError, EslUnavailable, InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
@@ -515,11 +514,6 @@ class Provisioner(QueueWorker[str]):
             if not self.backlog():
                 self.submit("interval")
 
-    def on_changes(self, changes: list[Change]) -> None:
-        for change in changes:
-            if change.kind == "resynced":
-                self.submit("resync")
-
     def handle(self, item: str) -> None:
         self.sync(why=item)
 
@@ -631,10 +625,7 @@ class Provisioner(QueueWorker[str]):
         switch's settings. Otherwise, once the database has any queue, callcenter.conf
         served to mod_xml_curl would leave it out and a restart would drop it (seen on a
         real 1.10.12: "tier add ... Queue not found!" after every restart)."""
-        # Tiers adopted earlier in this pass are in the database, not yet in ``wanted``.
-        stored = gevent.get_hub().threadpool.spawn(self.store.wanted, self._domain()).get()
-        held = set(wanted.tiers) | set(stored.tiers)
-        missing = sorted({q for q, _ in held if q not in stored.queues and q in queues})
+        missing = sorted({q for q, _ in wanted.tiers if q not in wanted.queues and q in queues})
         for name in missing:
             row = queues[name]
             settings: dict[str, object] = {}
@@ -727,7 +718,8 @@ class Provisioner(QueueWorker[str]):
                 log.warning("provisioning: drift on tier %s in %s: %s", agent, queue, shown)
             if self.drift == "adopt" and not ours:
                 values = {k: theirs for k, theirs, _ in differs}
-                self._adopt_tier(report, queue, agent, values.get("level"), values.get("position"))
+                self._adopt_tier(report, wanted, queue, agent, values.get("level"),
+                                 values.get("position"))  # fmt: skip
                 continue
             for key, _, want in differs:
                 self._send(report, cc.tier_set(key, queue, agent, want),
@@ -740,18 +732,19 @@ class Provisioner(QueueWorker[str]):
             report.drift.append(f"tier {agent} in {queue}: on the switch, not in the database")
             log.warning("provisioning: drift: tier %s in %s is on the switch only", agent, queue)
             if self.drift == "adopt":
-                self._adopt_tier(report, queue, agent, their_level, their_position)
+                self._adopt_tier(report, wanted, queue, agent, their_level, their_position)
             else:
                 self._send(report, cc.tier_del(queue, agent), f"tier del {queue} {agent}")
 
-    def _adopt_tier(self, report: Report, queue: str, agent: str, level: object,
-                    position: object) -> None:  # fmt: skip
+    def _adopt_tier(self, report: Report, wanted: Wanted, queue: str, agent: str,
+                    level: object, position: object) -> None:  # fmt: skip
         try:
-            gevent.get_hub().threadpool.spawn(self.store.set_tier, queue, agent, level,
-                                              position).get()  # fmt: skip
+            row = gevent.get_hub().threadpool.spawn(self.store.set_tier, queue, agent, level,
+                                                    position).get()  # fmt: skip
         except CallCenterError as exc:
             report.failed.append(f"adopt tier {agent} in {queue}: {exc.message}")
             return
+        wanted.tiers[(row[0], row[1])] = (row[2], row[3])
         report.changed.append(f"database: tier {agent} in {queue} adopted")
         log.warning("provisioning: tier %s in %s: the switch's values taken", agent, queue)
 

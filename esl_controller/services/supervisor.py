@@ -8,13 +8,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import gevent
+
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import originate as og
 from esl_controller.esl.commands.base import ApiCall
 from esl_controller.services.agents import AgentService, check_reason
 from esl_controller.services.calls import CallService
-from esl_controller.services.tiers import TierStore
+from esl_controller.services.provisioning import ProvisioningStore
 
 AuditCall = Callable[..., None]
 
@@ -30,7 +32,7 @@ class SupervisorService:
         agents: AgentService,
         bgapi: ApiCall | None = None,
         audit: AuditCall | None = None,
-        tiers: TierStore | None = None,
+        tiers: ProvisioningStore | None = None,
     ) -> None:
         self.agents = agents
         self.tiers = tiers
@@ -83,22 +85,26 @@ class SupervisorService:
         self._audited(by, "tier_add", agent, {"queue": queue, "level": level,
                                                "position": position},
                       lambda: replies.expect_ok(self.api(command)))  # fmt: skip
-        if self.tiers is not None:
-            self.tiers.save(queue, agent, level, position)
+        self._remember(lambda t: t.set_tier(queue, agent, level, position))
 
     def remove_tier(self, queue: str, agent: str, *, by: str = "supervisor") -> None:
         command = cc.tier_del(queue, agent)
         self._audited(by, "tier_remove", agent, {"queue": queue},
                       lambda: replies.expect_ok(self.api(command)))  # fmt: skip
-        if self.tiers is not None:
-            self.tiers.forget(queue, agent)
+        self._remember(lambda t: t.del_tier(queue, agent, missing_ok=True))
 
     def set_level(self, queue: str, agent: str, level: int, *, by: str = "supervisor") -> None:
         command = cc.tier_set("level", queue, agent, level)
         self._audited(by, "tier_level", agent, {"queue": queue, "level": level},
                       lambda: replies.expect_ok(self.api(command)))  # fmt: skip
+        self._remember(lambda t: t.set_tier(queue, agent, level))
+
+    def _remember(self, change: Callable[[ProvisioningStore], object]) -> None:
+        """Keep a tier change FreeSWITCH accepted in ``cc_tiers`` (off the hub), so
+        provisioning puts it back after a restart."""
         if self.tiers is not None:
-            self.tiers.save(queue, agent, level)
+            tiers = self.tiers
+            gevent.get_hub().threadpool.spawn(change, tiers).get()
 
     def eavesdrop(self, supervisor_endpoint: str, agent: str, mode: str = "listen", *,
                   by: str = "supervisor") -> str:  # fmt: skip
