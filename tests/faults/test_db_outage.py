@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import gevent
 import gevent.server
@@ -44,58 +43,8 @@ from esl_controller.store.models import AgentActivity, Call
 from esl_controller.store.repositories import when
 from tests.helpers.databases import postgres_schema_url
 from tests.helpers.fixture_replay import CONF
+from tests.helpers.tcp_proxy import CuttableProxy
 from tests.wire.conftest import wait_until
-
-
-class CuttableProxy:
-    """127.0.0.1:<port> -> ``upstream``. ``cut()`` stops listening (connections are
-    refused, as when the server is down) and drops every open connection; ``restore()``
-    listens again on the same port."""
-
-    def __init__(self, upstream: tuple[str, int]) -> None:
-        self.upstream = upstream
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.links: set[gevent.socket.socket] = set()
-        self.server: gevent.server.StreamServer | None = None
-        self.restore()
-
-    def restore(self) -> None:
-        self.server = gevent.server.StreamServer(("127.0.0.1", self.port), self._handle)
-        self.server.start()
-
-    def cut(self) -> None:
-        if self.server is not None:
-            self.server.stop(timeout=0)  # closes the listening socket: connects are refused
-            self.server = None
-        for sock in list(self.links):
-            sock.close()
-        self.links.clear()
-
-    def close(self) -> None:
-        self.cut()
-
-    def _handle(self, client: gevent.socket.socket, _addr: Any) -> None:
-        try:
-            upstream = gevent.socket.create_connection(self.upstream, timeout=5)
-        except OSError:
-            client.close()
-            return
-        self.links |= {client, upstream}
-
-        def pipe(src: gevent.socket.socket, dst: gevent.socket.socket) -> None:
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for sock in (src, dst):
-                    sock.close()
-                    self.links.discard(sock)
-
-        gevent.joinall([gevent.spawn(pipe, client, upstream), gevent.spawn(pipe, upstream, client)])
 
 
 def utc(moment: datetime | None) -> datetime:

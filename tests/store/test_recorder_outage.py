@@ -17,52 +17,14 @@ from esl_controller.store.engine import make_engine, session_scope
 from esl_controller.store.migrate import upgrade
 from esl_controller.store.models import Call
 from tests.helpers.databases import postgres_schema_url
+from tests.helpers.tcp_proxy import CuttableProxy
 from tests.unit.test_domain_floor import replay
-
-
-class Proxy:
-    """127.0.0.1:<port> -> PostgreSQL; ``cut()`` drops every connection and refuses new."""
-
-    def __init__(self) -> None:
-        self.server = gevent.server.StreamServer(("127.0.0.1", 0), self.handle)
-        self.server.start()
-        self.port = self.server.server_port
-        self.up = True
-        self.links: list[gevent.socket.socket] = []
-
-    def handle(self, client, _addr) -> None:  # type: ignore[no-untyped-def]
-        if not self.up:
-            client.close()
-            return
-        upstream = gevent.socket.create_connection(("127.0.0.1", 5432))
-        self.links += [client, upstream]
-
-        def pipe(src, dst) -> None:  # type: ignore[no-untyped-def]
-            try:
-                while data := src.recv(65536):
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for sock in (src, dst):
-                    sock.close()
-
-        gevent.joinall([gevent.spawn(pipe, client, upstream), gevent.spawn(pipe, upstream, client)])
-
-    def cut(self) -> None:
-        self.up = False
-        for sock in self.links:
-            sock.close()
-        self.links.clear()
-
-    def restore(self) -> None:
-        self.up = True
 
 
 def test_database_outage_loses_no_record(tmp_path: pathlib.Path) -> None:
     for direct_url in postgres_schema_url():
         upgrade(direct_url)
-        proxy = Proxy()
+        proxy = CuttableProxy(("127.0.0.1", 5432))
         via_proxy = direct_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
         recorder = Recorder(sessionmaker(make_engine(via_proxy)), retry_initial=0.05,
                             retry_max=0.2, spill_path=tmp_path / "spill.jsonl")  # fmt: skip
@@ -83,4 +45,4 @@ def test_database_outage_loses_no_record(tmp_path: pathlib.Path) -> None:
                 assert session.scalar(select(func.count(Call.id))) == 4
         finally:
             recorder.stop()
-            proxy.server.stop()
+            proxy.close()
