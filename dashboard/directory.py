@@ -30,9 +30,17 @@ created in the product; settings are ``truncate-agents-on-load``/``-tiers-`` and
 too (the product does not own the queues yet). Every other configuration is "not found"
 and FreeSWITCH reads its own file.
 
-Basic auth (``gateway-credentials``) is required when a user name and password are
-configured: anything else gets 401, compared in constant time. Without credentials only
-loopback clients are answered (403 otherwise): an HA1 is as good as the SIP password.
+Both answer only mod_xml_curl's basic auth (``gateway-credentials``, the product's
+``XML_CURL_USERNAME``/``XML_CURL_PASSWORD``): an HA1 is as good as the SIP password, and
+"only loopback clients" protects nothing when a reverse proxy on the same host forwards
+every client. Without a configured pair every request gets 503 (logged once at start);
+a wrong pair gets 401, compared in constant time; a client address with too many
+failures in a window gets 429 until the window passes (a process on the switch's own
+address that keeps guessing locks FreeSWITCH out too for that long: the log names it).
+mod_xml_curl takes any answer but 200 as "not found" (it logs ``Received HTTP error
+<code> trying to fetch <url>`` at ERR) and FreeSWITCH falls back to its static files.
+Who asked is logged (client address, whether the user name was right, the extension and
+the outcome), never a password or a hash, and the same line at most once a minute.
 """
 
 from __future__ import annotations
@@ -44,7 +52,10 @@ import ipaddress
 import logging
 import os
 import re
+import threading
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +64,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dashboard.auth import LoginLimiter, TooManyAttempts
 from dashboard.db import off_hub
 from esl_controller.services.provisioning import (
     CONF_SETTINGS,
@@ -83,6 +95,12 @@ DIAL_STRING = (
 )
 USER_CONTEXT = "default"
 MAX_FORM_BYTES = 16 * 1024
+# Failed authentications one client address may make per window before it gets 429.
+MAX_FAILURES = 10
+FAILURE_WINDOW = 60.0
+# The same access-log line (client, outcome) at most once per this many seconds.
+LOG_QUIET = 60.0
+PLAIN = "text/plain; charset=utf-8"
 
 # What a requested user may be: the dashboard's extensions (users.EXTENSION_RE's
 # grammar); anything else is not a user of ours and is not looked up.
@@ -199,8 +217,9 @@ def find_entry(session: Session, extension: str) -> DirectoryEntry | None:
     )
 
 
-def _credentials_ok(header: str | None, username: str, password: str) -> bool:
-    """Basic auth against the configured pair, in constant time."""
+def _credentials_ok(header: str | None, username: str, password: str) -> tuple[bool, bool]:
+    """Basic auth against the configured pair: (user name right, password right). Both
+    are compared, as bytes and in constant time, whatever the first comparison gave."""
     sent_user, sent_password = b"", b""
     scheme, _, encoded = (header or "").partition(" ")
     if scheme.lower() == "basic" and encoded:
@@ -211,14 +230,44 @@ def _credentials_ok(header: str | None, username: str, password: str) -> bool:
         sent_user, _, sent_password = decoded.partition(b":")
     user_ok = hmac.compare_digest(sent_user, username.encode("utf-8"))
     password_ok = hmac.compare_digest(sent_password, password.encode("utf-8"))
-    return user_ok & password_ok
+    return user_ok, password_ok
 
 
-def _is_loopback(address: str | None) -> bool:
+def client_address(address: str | None) -> str:
+    """The client's address for the log: an IP address as written, anything else
+    (a unix socket, a forged header behind a misconfigured proxy) reduced to '?'."""
     try:
-        return ipaddress.ip_address(address or "").is_loopback
+        return str(ipaddress.ip_address(address or ""))
     except ValueError:
-        return False
+        return "?"
+
+
+class AccessLog:
+    """Who asked mod_xml_curl's endpoints, throttled: a line with the same key (client,
+    outcome...) is written at most once per ``quiet`` seconds, and the next one says how
+    many were left out, so a REGISTER storm or a guessing client cannot flood the log."""
+
+    def __init__(self, logger: logging.Logger, quiet: float = LOG_QUIET,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.logger = logger
+        self.quiet = quiet
+        self.clock = clock
+        self._last: dict[tuple[str, ...], tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def note(self, level: int, key: tuple[str, ...], message: str) -> None:
+        now = self.clock()
+        with self._lock:
+            last, skipped = self._last.get(key, (None, 0))
+            if last is not None and now - last < self.quiet:
+                self._last[key] = (last, skipped + 1)
+                return
+            self._last[key] = (now, 0)
+            if len(self._last) > 10_000:  # bounded memory: forget quiet keys
+                for old in [k for k, (t, _) in self._last.items() if now - t >= self.quiet]:
+                    del self._last[old]
+        more = f" ({skipped} more like it since the last such line)" if skipped else ""
+        self.logger.log(level, "%s%s", message, more)
 
 
 def render_callcenter_conf(wanted: Wanted) -> str:
@@ -267,10 +316,14 @@ def directory_blueprint(
     domain: str,
     username: str | None,
     password: str | None,
+    limiter: LoginLimiter | None = None,
+    access_log: AccessLog | None = None,
 ) -> Blueprint:
-    """``POST /freeswitch/directory`` for mod_xml_curl. ``domain`` is the SIP domain
-    (SIP_DOMAIN; empty answers every lookup with not found); ``username``/``password``
-    are xml_curl.conf.xml's ``gateway-credentials`` (both or neither)."""
+    """``POST /freeswitch/directory`` and ``/freeswitch/configuration`` for mod_xml_curl.
+    ``domain`` is the SIP domain (SIP_DOMAIN; empty answers every lookup with not found);
+    ``username``/``password`` are xml_curl.conf.xml's ``gateway-credentials`` (both, or
+    neither: then every request is refused with 503). ``limiter`` counts failed
+    authentications per client address (default: ``MAX_FAILURES`` per ``FAILURE_WINDOW``)."""
     if domain and not _DOMAIN_RE.match(domain):
         raise ValueError(f"SIP domain {domain[:64]!r} is not a host name")
     if (username is None) != (password is None) or username == "" or password == "":
@@ -280,20 +333,48 @@ def directory_blueprint(
     if not domain:
         log.warning("SIP_DOMAIN is not set: the FreeSWITCH directory serves no users")
     if username is None:
-        log.warning("mod_xml_curl directory without credentials (XML_CURL_USERNAME/"
-                    "XML_CURL_PASSWORD): answering loopback clients only")  # fmt: skip
+        log.warning("mod_xml_curl: %s and %s are refused (503) until XML_CURL_USERNAME and "
+                    "XML_CURL_PASSWORD are set to xml_curl.conf.xml's gateway-credentials; "
+                    "FreeSWITCH uses its static directory meanwhile",
+                    PATH, CONFIGURATION_PATH)  # fmt: skip
+    limiter = limiter or LoginLimiter(MAX_FAILURES, FAILURE_WINDOW)
+    access = access_log or AccessLog(log)
 
     blueprint = Blueprint("freeswitch_directory", __name__)
 
-    def refused() -> Response | None:
-        if username is not None and password is not None:
-            if not _credentials_ok(request.headers.get("Authorization"), username, password):
-                response = Response("authentication required\n", status=401,
-                                    content_type="text/plain; charset=utf-8")  # fmt: skip
-                response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
-                return response
-        elif not _is_loopback(request.remote_addr):
-            return Response("forbidden\n", status=403, content_type="text/plain; charset=utf-8")
+    def refused(what: str) -> Response | None:
+        """None when the request may be answered; otherwise the refusal (logged)."""
+        client = client_address(request.remote_addr)
+        if username is None or password is None:
+            access.note(logging.WARNING, (client, "unconfigured"),
+                        f"mod_xml_curl {what}: {client} refused: XML_CURL_USERNAME/"
+                        "XML_CURL_PASSWORD are not set")  # fmt: skip
+            return Response("mod_xml_curl credentials are not configured\n", status=503,
+                            content_type=PLAIN)  # fmt: skip
+        try:
+            limiter.check(client)
+        except TooManyAttempts as exc:
+            access.note(logging.WARNING, (client, "limited"),
+                        f"mod_xml_curl {what}: {client} refused: too many failed "
+                        f"authentications, again in {exc.retry_after} s")  # fmt: skip
+            response = Response("too many failed authentications\n", status=429,
+                                content_type=PLAIN)  # fmt: skip
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        user_ok, password_ok = _credentials_ok(request.headers.get("Authorization"),
+                                               username, password)  # fmt: skip
+        if not (user_ok and password_ok):
+            limiter.failed(client)
+            # The user name is named only when it is the configured one: a wrong one
+            # may be a password typed into the wrong field.
+            who = f"user {username!r} with a wrong password" if user_ok else "an unknown user"
+            if not request.headers.get("Authorization"):
+                who = "no credentials"
+            access.note(logging.WARNING, (client, "failed"),
+                        f"mod_xml_curl {what}: {client} refused: {who}")  # fmt: skip
+            response = Response("authentication required\n", status=401, content_type=PLAIN)
+            response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+            return response
         if (request.content_length or 0) > MAX_FORM_BYTES:
             return _xml(NOT_FOUND, 413)
         return None
@@ -302,7 +383,7 @@ def directory_blueprint(
     def configuration() -> Response:
         """``callcenter.conf`` from the database (queues, agents, tiers); any other
         configuration gets "not found", so FreeSWITCH reads its own files."""
-        answer = refused()
+        answer = refused("configuration")
         if answer is not None:
             return answer
         form = request.form
@@ -321,13 +402,15 @@ def directory_blueprint(
             log.info("configuration: the database has no queue yet; FreeSWITCH keeps "
                      "its own callcenter.conf.xml")  # fmt: skip
             return _xml(NOT_FOUND)
-        log.debug("configuration: callcenter.conf served (%d queues, %d agents)",
-                  len(wanted.queues), len(wanted.agents))  # fmt: skip
+        client = client_address(request.remote_addr)
+        access.note(logging.INFO, (client, "callcenter.conf"),
+                    f"mod_xml_curl configuration: {client} got callcenter.conf "
+                    f"({len(wanted.queues)} queues, {len(wanted.agents)} agents)")  # fmt: skip
         return _xml(render_callcenter_conf(wanted))
 
     @blueprint.post(PATH)
     def directory() -> Response:
-        answer = refused()
+        answer = refused("directory")
         if answer is not None:
             return answer
         extension = _requested(request.form, domain)
@@ -343,10 +426,13 @@ def directory_blueprint(
         except SQLAlchemyError:
             log.exception("directory: database error looking up %s", extension)
             return _xml(NOT_FOUND, 503)
-        if entry is None:
-            log.debug("directory: %s@%s not found", extension, domain)
-            return _xml(NOT_FOUND)
-        log.debug("directory: %s@%s served (%s)", extension, domain, request.form.get("action"))
-        return _xml(render_user(entry, domain))
+        client = client_address(request.remote_addr)
+        action = request.form.get("action", "")
+        action = action if re.fullmatch(r"[a-z_-]{1,32}", action) else "lookup"
+        outcome = "served" if entry is not None else "not found"
+        access.note(logging.INFO, (client, outcome, extension),
+                    f"mod_xml_curl directory: {client} asked for {extension}@{domain} "
+                    f"({action}): {outcome}")  # fmt: skip
+        return _xml(NOT_FOUND if entry is None else render_user(entry, domain))
 
     return blueprint

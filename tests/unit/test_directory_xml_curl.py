@@ -1,4 +1,6 @@
-"""The dashboard's mod_xml_curl directory: what FreeSWITCH gets for a lookup.
+"""The dashboard's mod_xml_curl directory: what FreeSWITCH gets for a lookup, and what
+anyone else gets (no HA1 without the configured credentials; refusals rate-limited per
+client address and logged without secrets).
 
 A tiny Flask app with only the blueprint, on a SQLite database, posted the form fields
 mod_xml_curl sends (the ones xml_curl.conf.xml enables). The answer is parsed the way
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import pathlib
 import re
 from collections.abc import Iterator
@@ -21,7 +24,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.directory import DIAL_STRING, NOT_FOUND, PATH, caller_id_text, directory_blueprint
+from dashboard.auth import LoginLimiter
+from dashboard.directory import (
+    CONFIGURATION_PATH,
+    DIAL_STRING,
+    MAX_FAILURES,
+    NOT_FOUND,
+    PATH,
+    AccessLog,
+    caller_id_text,
+    directory_blueprint,
+)
 from esl_controller.store.engine import make_engine
 from esl_controller.store.models import Agent, Base, User
 
@@ -307,16 +320,125 @@ def test_only_post(directory: Directory) -> None:
     assert directory.client.get(PATH, headers=auth()).status_code == 405
 
 
-def test_without_credentials_only_loopback_is_answered(tmp_path: pathlib.Path) -> None:
+def test_without_credentials_nothing_is_served(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No XML_CURL_USERNAME/XML_CURL_PASSWORD: not even a loopback client (a reverse
+    proxy on the same host forwards everybody from 127.0.0.1) gets an HA1."""
     sessions = make_sessions(tmp_path / "db.sqlite")
     add_user(sessions, "jane", "1010", sip_ha1=JANE_HA1)
-    client = app_for(sessions, username=None, password=None)
-    local = client.post(PATH, data=lookup("1010"), environ_base={"REMOTE_ADDR": "127.0.0.1"})
-    assert local.status_code == 200
-    assert found_user(local.get_data(as_text=True), "1010") is not None
-    remote = client.post(PATH, data=lookup("1010"), environ_base={"REMOTE_ADDR": "203.0.113.9"})
-    assert remote.status_code == 403
-    assert JANE_HA1 not in remote.get_data(as_text=True)
+    with caplog.at_level(logging.WARNING, logger="callcenter.directory"):
+        client = app_for(sessions, username=None, password=None)
+    assert "refused (503) until XML_CURL_USERNAME and XML_CURL_PASSWORD are set" in caplog.text
+    for address in ("127.0.0.1", "::1", "203.0.113.9"):
+        for path, form in ((PATH, lookup("1010")), (CONFIGURATION_PATH, {
+                "section": "configuration", "tag_name": "configuration",
+                "key_name": "name", "key_value": "callcenter.conf"})):  # fmt: skip
+            for headers in ({}, auth()):
+                reply = client.post(path, data=form, headers=headers,
+                                    environ_base={"REMOTE_ADDR": address})  # fmt: skip
+                # mod_xml_curl takes any answer but 200 as "not found" and falls back.
+                assert reply.status_code == 503
+                body = reply.get_data(as_text=True)
+                assert JANE_HA1 not in body and "a1-hash" not in body and "1010" not in body
+    assert "203.0.113.9 refused: XML_CURL_USERNAME/XML_CURL_PASSWORD are not set" in caplog.text
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_failures_are_rate_limited_per_client(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sessions = make_sessions(tmp_path / "db.sqlite")
+    add_user(sessions, "jane", "1010", sip_ha1=JANE_HA1)
+    clock = FakeClock()
+    client = app_for(sessions, limiter=LoginLimiter(MAX_FAILURES, 60.0, clock=clock))
+    guesser = {"REMOTE_ADDR": "198.51.100.7"}
+    with caplog.at_level(logging.WARNING, logger="callcenter.directory"):
+        for n in range(MAX_FAILURES):
+            wrong = auth(password=f"guess-{n}")
+            reply = client.post(PATH, data=lookup("1010"), headers=wrong, environ_base=guesser)
+            assert reply.status_code == 401
+        # Locked out, even with the right pair: no guess is even checked meanwhile.
+        locked = client.post(PATH, data=lookup("1010"), headers=auth(), environ_base=guesser)
+        assert locked.status_code == 429
+        assert 1 <= int(locked.headers["Retry-After"]) <= 61
+        assert JANE_HA1 not in locked.get_data(as_text=True)
+        config = client.post(CONFIGURATION_PATH, data={"section": "configuration"},
+                             headers=auth(), environ_base=guesser)  # fmt: skip
+        assert config.status_code == 429
+    assert "198.51.100.7 refused: too many failed authentications" in caplog.text
+    # Another address is not affected (FreeSWITCH on its own address keeps working).
+    other = client.post(PATH, data=lookup("1010"), headers=auth(),
+                        environ_base={"REMOTE_ADDR": "127.0.0.1"})  # fmt: skip
+    assert other.status_code == 200 and found_user(other.get_data(as_text=True), "1010")
+    # Once the window has passed, the right pair is answered again.
+    clock.now += 61
+    again = client.post(PATH, data=lookup("1010"), headers=auth(), environ_base=guesser)
+    assert again.status_code == 200
+    assert found_user(again.get_data(as_text=True), "1010") is not None
+
+
+def test_who_asked_is_logged_without_secrets(
+    directory: Directory, caplog: pytest.LogCaptureFixture
+) -> None:
+    addr = {"REMOTE_ADDR": "192.0.2.10"}
+    typo = "s3cret-directory-pX"  # a password typed into the user name field
+    with caplog.at_level(logging.INFO, logger="callcenter.directory"):
+        assert post(directory, lookup("1010"), environ_base=addr)[0] == 200
+        assert post(directory, lookup("1999"), environ_base=addr)[0] == 200  # not found
+        wrong = auth(password="not-it")
+        assert post(directory, lookup("1010"), headers=wrong, environ_base=addr)[0] == 401
+        stranger = {"REMOTE_ADDR": "192.0.2.11"}
+        assert (
+            post(directory, lookup("1010"), headers=auth(user=typo), environ_base=stranger)[0]
+            == 401
+        )
+        nobody = {"REMOTE_ADDR": "192.0.2.12"}
+        assert post(directory, lookup("1010"), headers={}, environ_base=nobody)[0] == 401
+    text = caplog.text
+    assert "192.0.2.10 asked for 1010@callcenter.local (sip_auth): served" in text
+    assert "192.0.2.10 asked for 1999@callcenter.local (sip_auth): not found" in text
+    assert "192.0.2.10 refused: user 'freeswitch' with a wrong password" in text
+    assert "192.0.2.11 refused: an unknown user" in text
+    assert "192.0.2.12 refused: no credentials" in text
+    for secret in (XML_PASSWORD, "not-it", typo, JANE_HA1):
+        assert secret not in text
+
+
+def test_access_log_repeats_are_throttled(caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    access = AccessLog(logging.getLogger("test.access"), quiet=60.0, clock=clock)
+    with caplog.at_level(logging.INFO, logger="test.access"):
+        for _ in range(5):
+            access.note(logging.WARNING, ("192.0.2.1", "failed"), "refused 192.0.2.1")
+        access.note(logging.WARNING, ("192.0.2.2", "failed"), "refused 192.0.2.2")
+        clock.now += 60
+        access.note(logging.WARNING, ("192.0.2.1", "failed"), "refused 192.0.2.1")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused 192.0.2.1",
+        "refused 192.0.2.2",
+        "refused 192.0.2.1 (4 more like it since the last such line)",
+    ]
+
+
+def test_non_ascii_credentials_compare_as_utf8_bytes(tmp_path: pathlib.Path) -> None:
+    sessions = make_sessions(tmp_path / "db.sqlite")
+    add_user(sessions, "jane", "1010", sip_ha1=JANE_HA1)
+    client = app_for(sessions, username="fs", password="pässwörd-€")
+    token = base64.b64encode("fs:pässwörd-€".encode()).decode()
+    good = client.post(PATH, data=lookup("1010"), headers={"Authorization": f"Basic {token}"})
+    assert good.status_code == 200 and found_user(good.get_data(as_text=True), "1010")
+    # The same text in Latin-1 is other bytes; a cut multi-byte character too.
+    for raw in ("fs:pässwörd-".encode("latin-1"), "fs:pässwörd-€".encode()[:-1]):
+        sent = {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+        assert client.post(PATH, data=lookup("1010"), headers=sent).status_code == 401
 
 
 @pytest.mark.parametrize(
