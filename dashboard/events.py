@@ -21,6 +21,9 @@ link           everyone                     FreeSWITCH link ``{"connected", "sta
 notice         agent room, supervisors      ``{"agent", "text", "at"}``: a short message
                                             for the agent (e.g. put back after a
                                             FreeSWITCH restart)
+phone_dropped  agent room                   ``{"agent", "at"}``: FreeSWITCH reported the
+                                            agent's phone unregistered or expired (the
+                                            page's softphone registers again at once)
 =============  ===========================  ===========================================
 """
 
@@ -39,6 +42,7 @@ CALL_ENDED = "call_ended"
 QUEUE = "queue"
 LINK = "link"
 NOTICE = "notice"
+PHONE_DROPPED = "phone_dropped"
 
 SUPERVISORS = "supervisors"
 

@@ -55,6 +55,11 @@ class Publisher:
         """Floor listener: never blocks."""
         self._inbox.put(changes)
 
+    def phone_dropped(self, agent: str) -> None:
+        """PhoneWatch listener: FreeSWITCH dropped this agent's phone registration; its
+        page is told so (after the agent change that says so, in order). Never blocks."""
+        self._inbox.put([Change("phone_dropped", agent, agent)])
+
     def page_open(self, agent: str) -> bool:
         return self.agents_online[agent] > 0
 
@@ -124,6 +129,9 @@ class Publisher:
         elif change.kind == "notice" and isinstance(view, Notice):
             payload = {"agent": view.agent, "text": view.text, "at": view.at}
             self.socketio.emit(ev.NOTICE, payload, to=[ev.agent_room(view.agent), ev.SUPERVISORS])
+        elif change.kind == "phone_dropped":
+            payload = {"agent": change.key, "at": time.time()}
+            self.socketio.emit(ev.PHONE_DROPPED, payload, to=ev.agent_room(change.key))
         elif change.kind == "queue" and isinstance(view, QueueView):
             self.socketio.emit(ev.QUEUE, ev.queue_payload(view), to=ev.SUPERVISORS)
         elif change.kind == "snapshot":

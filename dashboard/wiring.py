@@ -85,6 +85,7 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
     """Listen to the floor and start the greenlets the dashboard needs; returns them so
     the caller can stop them."""
     phones = PhoneWatch(deps.agents)
+    phones.dropped.append(publisher.phone_dropped)  # the page's softphone registers again
     presence = PresenceStore(deps.sessions)
     # Agents, queues and tiers from the database into mod_callcenter (at every resync,
     # before the restore of signed-in agents, and every PROVISION_INTERVAL).
