@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pathlib
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
@@ -28,7 +29,17 @@ VERSION = "0.1.0"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> Flask:
+def create_app(
+    deps: Dependencies,
+    *,
+    config: dict[str, Any] | None = None,
+    socketio_options: dict[str, Any] | None = None,
+    publisher_factory: Callable[[SocketIO, Dependencies], Publisher] = Publisher,
+) -> Flask:
+    """The dashboard for ``deps``. ``socketio_options`` go to Flask-SocketIO (a web worker
+    passes ``message_queue`` and ``channel``); ``publisher_factory`` builds what feeds
+    the pages (a web worker's publisher only greets its own clients: the controller emits
+    the floor's changes through the message queue)."""
     app = Flask(__name__)
     settings = deps.settings
     app.config.update(
@@ -70,10 +81,11 @@ def create_app(deps: Dependencies, *, config: dict[str, Any] | None = None) -> F
             username=settings.xml_curl_username, password=settings.xml_curl_password,
         ))  # fmt: skip
 
-    # One process holds the ESL link and serves every dashboard; a Redis message queue
-    # for several web workers (REDIS_URL) is not wired yet.
-    socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins=None)
-    publisher = Publisher(socketio, deps)
+    # One process (``serve``) or several web workers over a Redis message queue
+    # (``serve --role web``, dashboard/cluster/).
+    socketio = SocketIO(app, async_mode="gevent", cors_allowed_origins=None,
+                        **(socketio_options or {}))  # fmt: skip
+    publisher = publisher_factory(socketio, deps)
     register_socketio(socketio, publisher, deps)
     register_console(socketio, deps)  # the engineers' ESL console (namespace /console)
     app.extensions["callcenter.publisher"] = publisher

@@ -114,6 +114,13 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
         # The history's own state (records waiting in memory or on disk, dead letters):
         # the database being down does not make the floor wrong, so it is not a 503.
         body["history"] = deps().recorder.stats()
+        # Which part this process plays: "active" (holds the ESL link: the embedded
+        # default, or the controller holding the lease) or "web" (serve --role web); a
+        # web worker adds the active controller's id and whether its floor copy follows.
+        body["role"] = deps().extra.get("role", "active")
+        cluster = deps().extra.get("cluster_health")
+        if callable(cluster):
+            body["cluster"] = cluster()
         return body, (200 if record.connected and not problems else 503)
 
     @pages.route("/login", methods=["GET", "POST"])
