@@ -44,6 +44,9 @@ class WebSettings:
     # Reverse proxies in front (nginx...): their X-Forwarded-For / -Proto are trusted, so
     # the login limit counts real client addresses rather than the proxy's.
     proxies: int = 0
+    # The supervisor console highlights calls and pauses longer than these (seconds).
+    supervisor_long_call: float = 600.0
+    supervisor_long_pause: float = 900.0
 
 
 class Watched(Protocol):

@@ -24,6 +24,10 @@ notice         agent room, supervisors      ``{"agent", "text", "at"}``: a short
 phone_dropped  agent room                   ``{"agent", "at"}``: FreeSWITCH reported the
                                             agent's phone unregistered or expired (the
                                             page's softphone registers again at once)
+tiers          supervisors                  ``{"items": [TierOut...]}``: every tier,
+                                            after a supervisor changed one
+agent_message  agent room                   ``{"agent", "from", "text", "at"}``: a
+                                            supervisor's message, shown in a popup
 =============  ===========================  ===========================================
 """
 
@@ -43,6 +47,8 @@ QUEUE = "queue"
 LINK = "link"
 NOTICE = "notice"
 PHONE_DROPPED = "phone_dropped"
+TIERS = "tiers"
+AGENT_MESSAGE = "agent_message"
 
 SUPERVISORS = "supervisors"
 

@@ -24,7 +24,7 @@ from esl_controller.services.presence import PresenceStore, load_presence
 from esl_controller.services.provisioning import ProvisioningStore, provisioner_from_env
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.restore import RestoreService
-from esl_controller.services.supervisor import SupervisorService
+from esl_controller.services.supervisor import SupervisorService, service_levels
 from esl_controller.services.users import UserService
 from esl_controller.services.wrap_up import WrapUpService
 
@@ -100,6 +100,10 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
     deps.extra["provisioner"] = provisioner
     # Who was signed in before this process started (the controller restarted).
     deps.floor.load_presence(gevent.get_hub().threadpool.spawn(load_presence, deps.sessions).get())
+    # Each product queue's service-level threshold (the supervisor console refreshes it).
+    deps.floor.set_service_levels(
+        gevent.get_hub().threadpool.spawn(service_levels, deps.sessions).get()
+    )
     parts: list[Part] = [publisher, deps.wrap_up, phones, presence, restore, provisioner]
     for part in parts:
         part.start()

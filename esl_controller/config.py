@@ -28,6 +28,9 @@ class Settings:
     cookie_secure: bool | None = None  # None: secure unless serving on loopback
     wrap_up_limit: int = 120
     proxies: int = 0  # reverse proxies in front of the dashboard
+    # The supervisor console highlights a call or a pause longer than these (seconds).
+    supervisor_long_call: float = 600.0
+    supervisor_long_pause: float = 900.0
 
     @property
     def default_esl_password(self) -> bool:
@@ -98,4 +101,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cookie_secure=_flag(env, "SESSION_COOKIE_SECURE"),
         wrap_up_limit=int(_float(env, "WRAP_UP_LIMIT", 120.0)),
         proxies=_count(env, "BEHIND_PROXIES"),
+        supervisor_long_call=_float(env, "SUPERVISOR_LONG_CALL", 600.0),
+        supervisor_long_pause=_float(env, "SUPERVISOR_LONG_PAUSE", 900.0),
     )

@@ -193,6 +193,15 @@ class QueueOut(BaseModel):
     service_level: float | None
     average_speed_of_answer: float | None
     average_handle_time: float | None
+    average_hold_time: float | None = Field(
+        default=None, description="seconds on hold per handled call"
+    )
+    service_level_seconds: float = Field(
+        default=20.0, description="the threshold the service level counts against"
+    )
+    waiting_calls: list[str] = Field(
+        default_factory=list, description="the waiting callers' call uuids, first in line first"
+    )
 
     @classmethod
     def of(cls, view: QueueView) -> QueueOut:
@@ -202,6 +211,9 @@ class QueueOut(BaseModel):
             service_level=view.service_level,
             average_speed_of_answer=view.average_speed_of_answer,
             average_handle_time=view.average_handle_time,
+            average_hold_time=view.average_hold_time,
+            service_level_seconds=view.service_level_seconds,
+            waiting_calls=list(view.waiting),
         )  # fmt: skip
 
 
@@ -344,3 +356,89 @@ class FloorOut(BaseModel):
 
 class LookupOut(BaseModel):
     customer: CustomerOut | None
+
+
+# -- supervisor console (dashboard/api/supervisor.py) ----------------------------------
+
+
+class TierMoveBody(Strict):
+    agent: str = Field(min_length=1, max_length=128)
+    from_queue: str = Field(min_length=1, max_length=128)
+    to_queue: str = Field(min_length=1, max_length=128)
+    level: int = Field(default=1, ge=1, le=99)
+    position: int = Field(default=1, ge=1, le=999)
+
+
+class TierSetBody(Strict):
+    queue: str = Field(min_length=1, max_length=128)
+    agent: str = Field(min_length=1, max_length=128)
+    level: int | None = Field(default=None, ge=1, le=99)
+    position: int | None = Field(default=None, ge=1, le=999)
+
+
+class EavesdropModeBody(Strict):
+    mode: Literal["listen", "whisper", "barge"]
+
+
+class MessageBody(Strict):
+    text: str = Field(min_length=1, max_length=280,
+                      description="one line, shown in a popup on the agent's page")  # fmt: skip
+
+
+class EavesdropOut(BaseModel):
+    uuid: str = Field(description="the supervisor's own leg")
+    agent: str
+    call_uuid: str
+    mode: str = Field(description="listen, whisper or barge")
+    started_at: float
+
+
+class EavesdropsOut(BaseModel):
+    items: list[EavesdropOut]
+
+
+class MessageOut(BaseModel):
+    ok: bool = True
+    delivered: bool = Field(description="a page of the agent was open to show it")
+
+
+class TierOut(BaseModel):
+    queue: str
+    agent: str
+    level: int
+    position: int
+    state: str
+
+
+class TiersOut(BaseModel):
+    ok: bool = True
+    items: list[TierOut] | None = Field(
+        description="every tier after the change (null: FreeSWITCH could not list them)"
+    )
+
+
+class PersonOut(BaseModel):
+    agent: str
+    username: str
+    display_name: str
+    extension: str | None
+
+
+class QueueSettingsOut(BaseModel):
+    name: str
+    strategy: str
+    service_level_seconds: float
+    max_wait_time: int | None
+
+
+class SupervisorConsoleOut(BaseModel):
+    long_call_seconds: float = Field(description="calls longer than this are highlighted")
+    long_pause_seconds: float = Field(description="pauses longer than this are highlighted")
+    people: list[PersonOut]
+    queues: list[QueueSettingsOut]
+    tiers: list[TierOut]
+    answered_offset: dict[str, int] = Field(
+        description="add to an agent's calls_answered for the calls answered today"
+    )
+    pause_reasons: list[Choice]
+    eavesdrops: list[EavesdropOut] = Field(description="the supervisor's own, still on")

@@ -60,13 +60,16 @@ def new_agent(name: str) -> AgentView:
     )  # fmt: skip
 
 
-def new_queue(name: str) -> QueueView:
-    return QueueView(name, (), 0, 0, 0, 0, 0.0, 0.0, 0)
+def new_queue(name: str, service_level_seconds: float = 20.0) -> QueueView:
+    return QueueView(name, (), 0, 0, 0, 0, 0.0, 0.0, 0, 0.0, service_level_seconds)
 
 
 class Floor:
     def __init__(self, service_level_seconds: float = 20.0) -> None:
         self.service_level_seconds = service_level_seconds
+        # Per-queue thresholds (the product's ``service-level-seconds``); others use the
+        # floor's default.
+        self.service_levels: dict[str, float] = {}
         self.agents: dict[str, AgentView] = {}
         self.calls: dict[str, CallView] = {}
         self.queues: dict[str, QueueView] = {}
@@ -119,7 +122,18 @@ class Floor:
 
     def add_queue(self, name: str) -> list[Change]:
         """A queue FreeSWITCH has loaded, shown with zeros before its first caller."""
-        return [] if name in self.queues else self._put_queue(new_queue(name))
+        return [] if name in self.queues else self._put_queue(self._queue(name))
+
+    def set_service_levels(self, levels: dict[str, float]) -> list[Change]:
+        """Each queue's service-level threshold in seconds: answers from now on count
+        against it (those already counted stay as they were)."""
+        self.service_levels = dict(levels)
+        changes: list[Change] = []
+        for name, queue in list(self.queues.items()):
+            wanted = self.service_levels.get(name, self.service_level_seconds)
+            if queue.service_level_seconds != wanted:
+                changes += self._put_queue(replace(queue, service_level_seconds=wanted))
+        return changes
 
     # -- the product's own state ----------------------------------------------------
 
@@ -223,7 +237,9 @@ class Floor:
         return [Change("agent", view.name, view)]
 
     def _queue(self, name: str) -> QueueView:
-        return self.queues.get(name) or new_queue(name)
+        return self.queues.get(name) or new_queue(
+            name, self.service_levels.get(name, self.service_level_seconds)
+        )
 
     def _put_queue(self, view: QueueView) -> list[Change]:
         self.queues[view.name] = view
@@ -356,7 +372,7 @@ class Floor:
                 answered=queue.answered + 1,
                 total_answer_wait=queue.total_answer_wait + wait,
                 answered_within_sl=queue.answered_within_sl
-                + (1 if wait <= self.service_level_seconds else 0),
+                + (1 if wait <= queue.service_level_seconds else 0),
             )
             changes += self._put_queue(queue)
         old = self._agent(e.agent)
@@ -380,7 +396,8 @@ class Floor:
             changes += self._put_call(call)
             queue = self._queue(e.member.queue)
             queue = replace(queue, total_handle=queue.total_handle + (now - answered),
-                            handled=queue.handled + 1)  # fmt: skip
+                            handled=queue.handled + 1,
+                            total_hold=queue.total_hold + held)  # fmt: skip
             changes += self._put_queue(queue)
         if e.agent_uuid:
             self.legs.pop(e.agent_uuid, None)

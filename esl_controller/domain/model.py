@@ -79,6 +79,10 @@ class QueueView:
     total_answer_wait: float
     total_handle: float
     handled: int
+    # Seconds callers of this queue spent on hold in handled calls, and the threshold
+    # its service level counts against (the queue's ``service-level-seconds``).
+    total_hold: float = 0.0
+    service_level_seconds: float = 20.0
 
     @property
     def service_level(self) -> float | None:
@@ -93,6 +97,10 @@ class QueueView:
     @property
     def average_handle_time(self) -> float | None:
         return None if self.handled == 0 else self.total_handle / self.handled
+
+    @property
+    def average_hold_time(self) -> float | None:
+        return None if self.handled == 0 else self.total_hold / self.handled
 
 
 @dataclass(frozen=True, slots=True)

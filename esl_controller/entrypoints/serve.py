@@ -107,6 +107,16 @@ def populate_simulated_floor(sim, demo_extensions: list[str], calls_per_minute: 
           f"{calls_per_minute:g} callers per minute")  # fmt: skip
 
 
+def simulate_supervisor_phones(sim, users: UserService) -> None:
+    """A registered, answering simulated phone for each user with an extension who is not
+    an agent (supervisors: listen / whisper / barge ring it) and whom the simulator's XML
+    directory lacks, as a real FreeSWITCH would find them through mod_xml_curl."""
+    for extension, _name, agent in users.reachable():
+        if agent is None and extension not in sim.phones.phones:
+            for action in ("add", "register", "answer 1"):
+                sim.execute_api(f"sim_phone {extension} {action}")
+
+
 def run_serve(args: argparse.Namespace) -> int:
     setup_logging()
     settings = load_settings()
@@ -142,6 +152,7 @@ def run_serve(args: argparse.Namespace) -> int:
         # its person; the simulated floor takes the rest.
         populate_simulated_floor(sim, product_agent_extensions(users), args.calls_per_minute,
                                  getattr(args, "agents", None))  # fmt: skip
+        simulate_supervisor_phones(sim, users)
 
     web = WebSettings(
         secret_key=secret_key(settings),
@@ -153,6 +164,8 @@ def run_serve(args: argparse.Namespace) -> int:
         xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
         xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
         proxies=settings.proxies,
+        supervisor_long_call=settings.supervisor_long_call,
+        supervisor_long_pause=settings.supervisor_long_pause,
     )  # fmt: skip
     deps = build_dependencies(
         api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,

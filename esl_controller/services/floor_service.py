@@ -148,6 +148,10 @@ class FloorService:
         """Tell the agent's page (and supervisors) something in a short banner."""
         self._inbox.put(("notice", Notice(agent, text, time.time())))
 
+    def set_service_levels(self, levels: dict[str, float]) -> None:
+        """Each queue's service-level threshold in seconds (the product's queues)."""
+        self._inbox.put(("service_levels", dict(levels)))
+
     def withdraw(self, agent: str, seq: int) -> None:
         self._inbox.put(("withdraw", (agent, seq)))
 
@@ -247,6 +251,8 @@ class FloorService:
             return self.floor.load_presence(payload)
         if kind == "transferred":
             return self.floor.mark_transferred(*payload)
+        if kind == "service_levels":
+            return self.floor.set_service_levels(payload)
         raise ValueError(f"unknown floor input {kind!r}")
 
     def _flush_buffer(self) -> list[Change]:

@@ -9,10 +9,14 @@ mistakes them for FreeSWITCH's:
     sim_phone <user> answer [seconds] | reject | busy | noanswer
     sim_phone <user> hangup        (the phone hangs up its calls)
     sim_phones                     (one line per phone: user, registered, mode)
+    sim_phone <user> add [domain]  (a phone for a user the XML directory lacks: one that
+                                    a real FreeSWITCH would get from mod_xml_curl, such as
+                                    a supervisor created in the product)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 REGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2059)
 UNREGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213)
 MODES = ("answer", "reject", "busy", "noanswer")
+USER_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
 @dataclass
@@ -99,6 +104,21 @@ class Phones(PhoneDirectory):
 
         gevent.spawn(behave)
         gevent.spawn(forget)
+
+    def add(self, user: str, domain: str | None = None) -> Phone | None:
+        """A phone for a directory user the XML lacks (None for a malformed id); the
+        domain defaults to the directory's own."""
+        if user in self.phones:
+            return self.phones[user]
+        if not USER_RE.match(user) or (domain is not None and not USER_RE.match(domain)):
+            return None
+        known = next(iter(self.phones.values()), None)
+        where = domain or (known.user.domain if known else "default")
+        variables = dict(known.user.domain_variables) if known else {}
+        phone = Phone(DirectoryUser(user, where, domain_variables=variables),
+                      40000 + len(self.phones))  # fmt: skip
+        self.phones[user] = phone
+        return phone
 
     # -- registration ----------------------------------------------------------------
 
@@ -172,7 +192,10 @@ class Phones(PhoneDirectory):
         def sim_phone(args: str) -> str:
             words = args.split()
             if len(words) < 2:
-                return "-ERR usage: sim_phone <user> register|unregister|answer [s]|reject|busy|noanswer|hangup\n"  # noqa: E501
+                return "-ERR usage: sim_phone <user> register|unregister|answer [s]|reject|busy|noanswer|hangup|add [domain]\n"  # noqa: E501
+            if words[1] == "add":
+                added = self.add(words[0], words[2] if len(words) > 2 else None)
+                return "+OK\n" if added is not None else f"-ERR bad user {words[0]}\n"
             phone = self.phones.get(words[0])
             if phone is None:
                 return f"-ERR no such user {words[0]}\n"

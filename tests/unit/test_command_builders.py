@@ -106,6 +106,7 @@ def string_arguments() -> list[tuple[str, object]]:
         "context": "default", "label": "x", "number": "5551234", "profile": "internal",
         "user_part": "1000", "host": "example.com", "target_dial_string": "user/1002",
         "target_uuid": U, "text": "user/1000", "target": "user/1000", "action": "start",
+        "mode": "whisper",
     }  # fmt: skip
     cases = []
     for module in (cc, ch, og):

@@ -100,6 +100,23 @@ def uuid_recv_dtmf(channel: str, digits: str) -> ApiCommand:
     return command("uuid_recv_dtmf", v.uuid("uuid", channel), v.dtmf("digits", digits))
 
 
+# eavesdrop reads DTMF from the eavesdropper's own channel while it runs (unless
+# eavesdrop_enable_dtmf=false): 0 listen only, 1 talk to the target's partner, 2 talk to
+# the target's own endpoint, 3 both, * stop (switch_ivr_async.c,
+# switch_ivr_eavesdrop_session). The product's target is the agent's leg, so 2 = whisper to
+# the agent and 3 = barge in on agent and caller. uuid_recv_dtmf queues the digit on the
+# supervisor's leg as if their phone had sent it.
+EAVESDROP_DIGITS = {"listen": "0", "whisper": "2", "barge": "3"}
+
+
+def eavesdrop_mode(channel: str, mode: str) -> ApiCommand:
+    """Switch a running eavesdrop between listen, whisper (to the agent) and barge."""
+    digit = EAVESDROP_DIGITS.get(mode) if isinstance(mode, str) else None
+    if digit is None:
+        raise InvalidArgument("eavesdrop mode must be listen, whisper or barge")
+    return uuid_recv_dtmf(channel, digit)
+
+
 def uuid_exists(channel: str) -> ApiCommand:
     return command("uuid_exists", v.uuid("uuid", channel))
 

@@ -150,10 +150,24 @@ def bridge_app(core: CallCore, channel: Channel, data: str) -> None:
 BUILTIN["bridge"] = bridge_app
 
 
+# DTMF read from the eavesdropper's own channel during eavesdrop (switch_ivr_async.c,
+# switch_ivr_eavesdrop_session): who hears the listener. "aleg" = the target's partner
+# (ED_MUX_READ), "whisper" = the target's own endpoint (ED_MUX_WRITE), "barge" = both.
+EAVESDROP_DIGIT_MODES = {"0": "listen", "1": "aleg", "2": "whisper", "3": "barge"}
+FALSE_WORDS = ("false", "no", "off", "0", "disabled", "inactive", "disallow")
+
+
 def eavesdrop(core: CallCore, channel: Channel, data: str) -> None:
-    """``eavesdrop <uuid>``: listen (whisper/barge with the eavesdrop_* variables or DTMF
-    2/1/3, 0 = listen again) until the target or the listener hangs up. FreeSWITCH does
-    this with media bugs: no bridge events, the target's call is untouched."""
+    """``eavesdrop <uuid>``: listen (whisper/barge with the eavesdrop_* variables) until
+    the target or the listener hangs up, or the listener presses ``*``. Digits on the
+    listener's channel (its phone, or ``uuid_recv_dtmf``) switch mode as FreeSWITCH's
+    do: 0 listen, 1 talk to the target's partner, 2 whisper to the target, 3 barge; not
+    with ``eavesdrop_enable_dtmf=false``. FreeSWITCH does this with media bugs: no bridge
+    events, the target's call is untouched. The leg's ``eavesdrop_mode`` variable (the
+    simulator's own) says which mode is on, for tests and ``uuid_getvar``."""
+    import gevent
+    from gevent.event import Event
+
     target = core.engine.get(data.strip())
     if target is None or target.gone:
         core.engine.hangup(channel, "NORMAL_CLEARING")
@@ -167,9 +181,26 @@ def eavesdrop(core: CallCore, channel: Channel, data: str) -> None:
     elif channel.variables.get("eavesdrop_whisper_bleg") == "true":
         mode = "whisper"
     channel.set_var("eavesdrop_mode", mode)
-    import gevent
+    enabled = channel.variables.get("eavesdrop_enable_dtmf", "true").lower() not in FALSE_WORDS
+    stop = Event()
 
-    gevent.wait([core.engine.done_event(target), core.engine.done_event(channel)], count=1)
+    def on_dtmf(leg: Channel, digits: str) -> None:
+        if leg is not channel or not enabled:
+            return
+        for digit in digits:
+            if digit == "*":
+                stop.set()
+                return
+            chosen = EAVESDROP_DIGIT_MODES.get(digit)
+            if chosen is not None:
+                channel.set_var("eavesdrop_mode", chosen)
+
+    core.dtmf_listeners.append(on_dtmf)
+    try:
+        gevent.wait([core.engine.done_event(target), core.engine.done_event(channel), stop],
+                    count=1)  # fmt: skip
+    finally:
+        core.dtmf_listeners.remove(on_dtmf)
 
 
 BUILTIN["eavesdrop"] = eavesdrop
