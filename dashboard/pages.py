@@ -37,6 +37,7 @@ VENDOR_PACKAGES = {
     "socket.io-client": "socket.io-client/dist",
     "sip.js": "sip.js",
     "xterm": "@xterm/xterm",
+    "chart.js": "chart.js/dist",
 }
 
 
@@ -175,6 +176,18 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
     def supervisor() -> Any:
         user = require(deps().users, "supervisor")
         return render_template("supervisor.html", user=user, csrf_token=csrf_token())
+
+    @pages.get("/reports")
+    def reports() -> Any:
+        # The numbers over time (dashboard/api/reports.py gives the data and the CSV).
+        user = require(deps().users, "supervisor")
+        return render_template("reports.html", user=user, csrf_token=csrf_token())
+
+    @pages.get("/wallboard")
+    def wallboard() -> Any:
+        # For a TV on the floor: no controls, pushed like /supervisor.
+        user = require(deps().users, "supervisor")
+        return render_template("wallboard.html", user=user, csrf_token=csrf_token())
 
     @pages.get("/admin")
     def admin() -> Any:

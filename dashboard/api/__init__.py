@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from dashboard.api import admin, agent, call, console, directory, supervisor
+from dashboard.api import admin, agent, call, console, directory, reports, supervisor
 from dashboard.api.context import deps
 from dashboard.api.openapi import build_document
 from dashboard.api.registry import Api
@@ -16,7 +16,7 @@ PREFIX = "/call-center/api"
 def build_api(version: str) -> tuple[Blueprint, Api]:
     blueprint = Blueprint("api", __name__, url_prefix=PREFIX)
     api = Api(blueprint, lambda: deps().users)
-    for module in (agent, call, directory, supervisor, console, admin):
+    for module in (agent, call, directory, supervisor, console, admin, reports):
         module.register(api)
     document = build_document(api.docs, PREFIX, Error, version)
 

@@ -442,3 +442,102 @@ class SupervisorConsoleOut(BaseModel):
     )
     pause_reasons: list[Choice]
     eavesdrops: list[EavesdropOut] = Field(description="the supervisor's own, still on")
+
+
+# -- reports: the numbers over time (dashboard/api/reports.py) ---------------------------
+
+
+class ReportQuery(Strict):
+    date_from: str | None = Field(
+        default=None, alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="first day, YYYY-MM-DD (default: today)",
+    )  # fmt: skip
+    to: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                           description="last day, inclusive (default: the first)")  # fmt: skip
+    tz: str | None = Field(default=None, min_length=1, max_length=64,
+                           description="IANA time zone (default: the server's)")  # fmt: skip
+
+
+class HourlyQuery(ReportQuery):
+    queue: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class ReportPeriodOut(BaseModel):
+    first: str = Field(description="the first day, YYYY-MM-DD")
+    last: str = Field(description="the last day, inclusive")
+    tz: str
+    start: str = Field(description="the first instant, ISO 8601 with the zone's offset")
+    end: str = Field(description="the instant after the last day")
+
+
+class QueueReportOut(BaseModel):
+    queue: str = Field(description="empty in the total of every queue")
+    service_level_seconds: int = Field(description="the queue's threshold (0 in the total)")
+    offered: int = Field(description="queue calls that joined in the period (lost with the "
+                         "switch while waiting left out)")  # fmt: skip
+    answered: int
+    answered_within_sl: int
+    abandoned: int = Field(description="the caller hung up while waiting")
+    timed_out: int = Field(description="mod_callcenter ended the wait: timeout, no agent, "
+                           "exit key")  # fmt: skip
+    service_level: float | None = Field(description="answered within threshold / offered")
+    abandon_rate: float | None = Field(description="abandoned / offered")
+    average_speed_of_answer: float | None = Field(description="seconds")
+    average_handle_time: float | None = Field(description="talk + hold seconds")
+    average_hold: float | None
+    longest_wait: float | None = Field(description="the longest wait of an answered call")
+
+
+class QueuesReportOut(BaseModel):
+    period: ReportPeriodOut
+    queues: list[QueueReportOut]
+    total: QueueReportOut
+
+
+class AgentReportOut(BaseModel):
+    agent: str
+    name: str
+    extension: str | None
+    answered: int = Field(description="calls the agent answered in the period")
+    transferred: int
+    talk_seconds: float
+    hold_seconds: float
+    average_handle_time: float | None
+    available_seconds: float = Field(description="signed in and not paused")
+    paused_seconds: float
+    signed_in_seconds: float
+    occupancy: float | None = Field(description="(talk + hold) / available, at most 1")
+    calls_per_hour: float | None = Field(description="answered per hour signed in")
+
+
+class AgentsReportOut(BaseModel):
+    period: ReportPeriodOut
+    agents: list[AgentReportOut]
+
+
+class HourReportOut(BaseModel):
+    hour: str = Field(description="local start of the hour, ISO 8601 with offset")
+    queue: str
+    offered: int
+    answered: int
+    answered_within_sl: int
+    abandoned: int
+
+
+class HourlyReportOut(BaseModel):
+    period: ReportPeriodOut
+    hours: list[str] = Field(description="every hour of the period (the chart's axis)")
+    items: list[HourReportOut] = Field(description="hours with calls, per queue")
+
+
+class PauseReportOut(BaseModel):
+    agent: str
+    name: str
+    reason: str = Field(description="empty when none was given")
+    seconds: float
+    times: int
+
+
+class PausesReportOut(BaseModel):
+    period: ReportPeriodOut
+    items: list[PauseReportOut]
