@@ -2,7 +2,8 @@
 
 Test helper: writes a config (from ``kamailio.cfg.tmpl``) with digest authentication by HA1
 (htable + ``pv_auth_check``) into a temporary directory and runs
-``kamailio -f CFG -DD -E -P PIDFILE`` bound to ``127.0.0.1:<port>`` only.
+``kamailio -f CFG -DD -E -P PIDFILE`` bound to ``127.0.0.1:<port>`` only. ``rpc()`` runs
+``kamcmd`` against its control socket (e.g. ``ul.rm location 1000`` drops a registration).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import weakref
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +40,11 @@ def find_kamailio() -> str | None:
     if shutil.which("kamailio"):
         return shutil.which("kamailio")
     return "/usr/sbin/kamailio" if os.path.exists("/usr/sbin/kamailio") else None
+
+
+def find_kamcmd() -> str | None:
+    found = shutil.which("kamcmd")
+    return found or ("/usr/sbin/kamcmd" if os.path.exists("/usr/sbin/kamcmd") else None)
 
 
 def find_module_dir() -> str | None:
@@ -68,6 +76,10 @@ class Kamailio:
         self.cfg = workdir / "kamailio.cfg"
         self.pidfile = workdir / "kamailio.pid"
         self.logfile = workdir / "kamailio.log"
+        # A unix socket path must stay under ~100 bytes: a short directory of its own.
+        ctl_dir = tempfile.mkdtemp(prefix="kamctl-")
+        weakref.finalize(self, shutil.rmtree, ctl_dir, True)
+        self.ctl_socket = os.path.join(ctl_dir, "ctl")
         entries = "\n".join(f'    $sht(ha1=>{user}) = "{value}";' for user, value in users.items())
         text = TEMPLATE.read_text()
         for key, value in {
@@ -76,6 +88,7 @@ class Kamailio:
             "@@AUTH_SECRET@@": secrets.token_hex(16),
             "@@REALM@@": realm,
             "@@HA1_ENTRIES@@": entries,
+            "@@CTL_SOCKET@@": self.ctl_socket,
         }.items():
             text = text.replace(key, value)
         self.cfg.write_text(text)
@@ -126,6 +139,21 @@ class Kamailio:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def rpc(self, *command: str, timeout: float = 10.0) -> subprocess.CompletedProcess[str]:
+        """One ``kamcmd`` command on this Kamailio's control socket (not checked: a failed
+        lookup is an answer too)."""
+        kamcmd = find_kamcmd()
+        if kamcmd is None:
+            raise RuntimeError("kamcmd is not installed (package kamailio)")
+        args = [kamcmd, "-s", f"unix:{self.ctl_socket}", *command]
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+
+    def contacts(self, user: str) -> list[str]:
+        """The contacts the registrar holds for ``user`` (``ul.lookup location``)."""
+        out = self.rpc("ul.lookup", "location", f"s:{user}")  # s: keeps "1000" a string
+        return [line.split(":", 1)[1].strip().strip('"') for line in out.stdout.splitlines()
+                if line.strip().startswith("Address:")]  # fmt: skip
 
     def log_tail(self, lines: int = 80) -> str:
         try:

@@ -17,6 +17,8 @@ import {
   applyCallEnded,
   applyLink,
   applyOwed,
+  applyPhoneDropped,
+  applyRegistration,
   applySnapshot,
   createStore,
   currentCall,
@@ -61,7 +63,7 @@ function updatePhone(patch) {
   store.update((state) => ({ phone: { ...state.phone, ...patch } }));
 }
 phone.on("registration", ({ state, reason }) =>
-  updatePhone({ registration: state, reason: reason ?? phone.registrationReason ?? "" }),
+  store.update((s) => applyRegistration(s, state, reason ?? phone.registrationReason ?? "")),
 );
 phone.on("incoming", ({ from, displayName }) =>
   updatePhone({ call: { state: "ringing", from, displayName } }),
@@ -209,6 +211,15 @@ connectSocket({
   },
   link: (link) => store.update((state) => applyLink(state, link)),
   notice: (notice) => notify("status", notice.text),
+  // FreeSWITCH dropped this phone's registration (another device of the user un-REGISTERed,
+  // a restart...): the softphone registers again now instead of at its next refresh.
+  phone_dropped() {
+    if (phone.kind !== "sip") {
+      return;
+    }
+    const action = phone.reregisterNow("FreeSWITCH dropped this phone's registration");
+    store.update((state) => applyPhoneDropped(state, action));
+  },
 });
 
 // -- the panels ---------------------------------------------------------------------------

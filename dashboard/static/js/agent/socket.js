@@ -1,9 +1,9 @@
 // The Socket.IO link to the server: the agent's snapshot on every (re)connect, then
-// agent / call / call_ended / link / notice events for this agent's room only.
+// agent / call / call_ended / link / notice / phone_dropped events for this agent's room only.
 
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
-const EVENTS = ["snapshot", "agent", "call", "call_ended", "link", "notice"];
+const EVENTS = ["snapshot", "agent", "call", "call_ended", "link", "notice", "phone_dropped"];
 
 /**
  * @param {{onStatus: (status: "connected"|"disconnected"|"signed-out") => void,

@@ -17,7 +17,18 @@ export function initialState({ agentName, driver }) {
     busy: new Set(), // action groups with a request in flight
     errors: {}, // group -> message
     notices: {}, // group -> message (a successful reply worth telling)
-    phone: { driver, registration: "connecting", reason: "", muted: false, call: null },
+    // registeredAfterOffline: the softphone registered after the server last reported
+    // the phone offline (its own 200 OK is then the fresher news); dropped: when the server
+    // last said FreeSWITCH dropped the registration, and what the softphone did about it.
+    phone: {
+      driver,
+      registration: "connecting",
+      reason: "",
+      muted: false,
+      call: null,
+      registeredAfterOffline: false,
+      dropped: null,
+    },
     reasons: [],
     dispositions: [],
     targets: [],
@@ -73,10 +84,12 @@ export function applySnapshot(state, snap) {
     }
   }
   const live = [...calls.values()].some((c) => c.answered_at != null);
+  const agent = snap.agent && snap.agent.name === me ? snap.agent : null;
   return {
     me,
     snapshotSeen: true,
-    agent: snap.agent && snap.agent.name === me ? snap.agent : null,
+    agent,
+    phone: phoneAfterAgent(state, agent),
     calls,
     link: snap.link ?? state.link,
     freeswitchError: snap.link?.connected ? null : state.freeswitchError,
@@ -88,7 +101,39 @@ export function applyAgent(state, agent) {
   if (!agent || agent.name !== state.me) {
     return null;
   }
-  return { agent };
+  return { agent, phone: phoneAfterAgent(state, agent) };
+}
+
+/** A new offline report from the server outdates the softphone's last registration. */
+function phoneAfterAgent(state, agent) {
+  const wentOffline = agent?.phone_online === false && state.agent?.phone_online !== false;
+  return wentOffline ? { ...state.phone, registeredAfterOffline: false } : state.phone;
+}
+
+/**
+ * The softphone's registration changed. "registered" is news newer than any offline report
+ * already shown; after a drop the server told of, it is the drop's outcome.
+ */
+export function applyRegistration(state, registration, reason) {
+  const phone = { ...state.phone, registration, reason };
+  if (registration === "registered") {
+    phone.registeredAfterOffline = true;
+    if (state.phone.dropped && !state.phone.dropped.registeredAt) {
+      phone.dropped = { ...state.phone.dropped, registeredAt: Date.now() / 1000 };
+    }
+  }
+  return { phone };
+}
+
+/**
+ * The server says FreeSWITCH dropped this phone's registration (phone_dropped); `action` is
+ * what the softphone does ("now" | "later" | "ignored").
+ */
+export function applyPhoneDropped(state, action, at = Date.now() / 1000) {
+  if (action === "ignored") {
+    return null;
+  }
+  return { phone: { ...state.phone, dropped: { at, action, registeredAt: null } } };
 }
 
 export function applyCall(state, call) {

@@ -2,19 +2,36 @@
 // Not Ready with a reason; the phone's registration.
 
 import { byTestId, fillSelect, setDisabled, setError, setShown, setText } from "./dom.js";
-import { duration, since } from "./format.js";
+import { clock, duration, since } from "./format.js";
 import { applyAgentReply, isBusy, isStale } from "./state.js";
 
-function phoneText(state) {
+/**
+ * The server's offline report counts unless the softphone registered after it (its own
+ * 200 OK is the fresher news) or is busy registering again (its reason says why).
+ */
+function phoneOffline(state) {
   const { phone, agent } = state;
-  if (agent?.phone_online === false) {
+  if (agent?.phone_online !== false) {
+    return false;
+  }
+  return phone.driver !== "sip" || (phone.registration === "registered" && !phone.registeredAfterOffline);
+}
+
+function phoneText(state) {
+  const { phone } = state;
+  if (phoneOffline(state)) {
     return "offline (FreeSWITCH reports the phone unregistered)";
   }
   if (phone.driver === "simulator") {
     return phone.registration === "registered" ? "registered (simulator)" : phone.registration;
   }
   const reason = phone.reason ? `: ${phone.reason}` : "";
-  return `softphone ${phone.registration}${reason}`;
+  const again = phone.dropped?.registeredAt;
+  const after =
+    phone.registration === "registered" && again
+      ? ` (again at ${clock(again)}, after FreeSWITCH dropped the registration)`
+      : "";
+  return `softphone ${phone.registration}${reason}${after}`;
 }
 
 export function mountStatusPanel(root, { store, run, api }) {
@@ -82,8 +99,7 @@ export function mountStatusPanel(root, { store, run, api }) {
     root.dataset.status = agent?.status ?? "";
     root.dataset.state = agent?.state ?? "";
     setText(el.phone, phoneText(state));
-    el.phone.dataset.registration =
-      state.agent?.phone_online === false ? "offline" : state.phone.registration;
+    el.phone.dataset.registration = phoneOffline(state) ? "offline" : state.phone.registration;
     const blocked = isStale(state) || isBusy(state, "status") || !agent || state.link?.connected === false;
     setDisabled(el.ready, blocked || agent?.status === "Available");
     setDisabled(el.notReady, blocked || reasons.length === 0);

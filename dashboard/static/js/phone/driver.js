@@ -174,6 +174,17 @@ class SipDriver {
     await this._sip?.stop();
   }
 
+  /**
+   * FreeSWITCH dropped this phone's registration (the server's phone_dropped): REGISTER again
+   * at once (guarded against loops, see SipPhone#reregisterNow). "ignored" before the softphone
+   * has loaded or while it is not registered.
+   * @param {string} why shown as the registration reason meanwhile
+   * @returns {"now"|"later"|"ignored"}
+   */
+  reregisterNow(why) {
+    return this._sip ? this._sip.reregisterNow(why) : "ignored";
+  }
+
   _onPhone(...states) {
     return Boolean(this._sip) && states.includes(this._sip.callState);
   }

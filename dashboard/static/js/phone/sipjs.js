@@ -30,6 +30,14 @@
  * - **Registration retry.** SIP.js refreshes REGISTER by itself, but a failed refresh only shows
  *   up as a state change to Unregistered with no status code. The driver watches the
  *   Registerer and re-registers with backoff (honouring `Retry-After` on 500/503).
+ * - **A registration the registrar dropped.** The registrar can forget a binding while the
+ *   WebSocket stays up: FreeSWITCH without `multiple-registrations` removes every binding of
+ *   a user when one of its devices un-REGISTERs, and a restart or `flush_inbound_reg` forgets
+ *   them all. Nothing tells the phone (SIP.js stays "Registered" until its next refresh, up to
+ *   `registerExpires` later), but the product sees FreeSWITCH's sofia::unregister and tells
+ *   the page, which calls {@link SipPhone#reregisterNow}: one REGISTER at once, at most one
+ *   per `dropGuardMs` (a device that keeps un-REGISTERing must not start a REGISTER loop); a
+ *   drop inside that window registers when the window ends.
  * - **Reject with 486, not SIP.js' default 480.** mod_callcenter maps 480 to NO_USER_RESPONSE
  *   and counts it as a no-answer (no_answer_count, possibly auto "On Break"); 486 Busy Here is
  *   counted as busy (busy_delay_time). `reject()` and hanging up a ringing call both send 486.
@@ -86,6 +94,8 @@ const EVENTS = ["registration", "incoming", "established", "held", "ended", "err
  * @property {number} [reconnectMinDelay=1000] First reconnect/re-register delay in ms.
  * @property {number} [reconnectMaxDelay=30000] Upper bound of the exponential backoff in ms.
  * @property {number} [connectionTimeout=5] WebSocket connect timeout in seconds.
+ * @property {number} [dropGuardMs=30000] At most one {@link SipPhone#reregisterNow} REGISTER
+ *   per this many ms; later drops wait for the window's end.
  * @property {number} [keepAliveInterval=0] CRLF keep-alive interval in seconds (0 = off).
  * @property {RTCIceServer[]} [iceServers] ICE servers (default: none, i.e. host candidates
  *   only — pass STUN/TURN for agents behind NAT).
@@ -133,6 +143,7 @@ export class SipPhone {
       reconnectMinDelay: 1000,
       reconnectMaxDelay: 30000,
       connectionTimeout: 5,
+      dropGuardMs: 30000,
       keepAliveInterval: 0,
       iceServers: [],
       iceGatheringTimeout: 2000,
@@ -163,6 +174,7 @@ export class SipPhone {
     /** @private */ this._startWaiter = null;
     /** @private */ this._endReason = null;
     /** @private */ this._autoAnswerTimer = null;
+    /** @private */ this._lastDropRegister = -Infinity;
     /** @private */ this._onOnline = () => this._retryNow();
   }
 
@@ -517,7 +529,7 @@ export class SipPhone {
   // ------------------------------------------------------------------ registration
 
   /** @private */
-  _register() {
+  _register(reason = "registering") {
     clearTimeout(this._registerTimer);
     this._registerTimer = null;
     const registerer = this._registerer;
@@ -528,7 +540,7 @@ export class SipPhone {
       return; // a REGISTER is in flight; its outcome drives the next step
     }
     if (this._regState !== "registered") {
-      this._setRegistration("connecting", "registering");
+      this._setRegistration("connecting", reason);
     }
     registerer
       .register({
@@ -548,6 +560,35 @@ export class SipPhone {
           this._scheduleRegister(`REGISTER could not be sent (${error.message})`);
         }
       });
+  }
+
+  /**
+   * The registrar dropped this phone's binding while the connection stayed up (the page
+   * learns it from the server: FreeSWITCH's sofia::unregister / sofia::expire). REGISTER again
+   * at once instead of at the next refresh; at most once per `dropGuardMs`, a later drop
+   * registers when that window ends. Only a registered phone acts: one that is connecting,
+   * retrying or refused already has its own course.
+   * @param {string} [why] what happened, for the registration reason
+   * @returns {"now"|"later"|"ignored"} what the phone does
+   */
+  reregisterNow(why = "the server dropped the registration") {
+    if (!this._running || this._fatal || !this._registerer || this._regState !== "registered") {
+      return "ignored";
+    }
+    const wait = this._lastDropRegister + this._o.dropGuardMs - Date.now();
+    if (wait > 0) {
+      this._setRegistration("connecting", `${why}; registering again in ${Math.ceil(wait / 1000)} s`);
+      clearTimeout(this._registerTimer);
+      this._registerTimer = setTimeout(() => {
+        this._lastDropRegister = Date.now();
+        this._register(`${why}; registering again…`);
+      }, wait);
+      return "later";
+    }
+    this._lastDropRegister = Date.now();
+    this._setRegistration("connecting", `${why}; registering again…`);
+    this._register(`${why}; registering again…`);
+    return "now";
   }
 
   /** @private */
