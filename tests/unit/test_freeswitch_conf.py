@@ -380,7 +380,7 @@ def test_music_on_hold_streams_exist_for_every_codec_rate(
         assert stream.get("path") == variables["hold_music_dir"]
 
 
-def test_the_shipped_hold_music_is_the_projects_own_small_wav() -> None:
+def test_the_shipped_hold_music_is_the_projects_own_small_wav(tmp_path: pathlib.Path) -> None:
     import runpy
     import wave
 
@@ -395,7 +395,7 @@ def test_the_shipped_hold_music_is_the_projects_own_small_wav() -> None:
         assert w.getnframes() / w.getframerate() >= 15  # long enough not to nag
     # Made by the script next to it, byte for byte (the file's provenance).
     maker = runpy.run_path(str(CONF / "sounds" / "make_hold_music.py"))
-    out = pathlib.Path(pytest.importorskip("tempfile").mkdtemp()) / "hold.wav"
+    out = tmp_path / "hold.wav"
     maker["write"](maker["render"](), out)
     assert out.read_bytes() == shipped.read_bytes()
 

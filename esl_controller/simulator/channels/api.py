@@ -43,6 +43,8 @@ def register(api: ApiRegistry, core: CallCore) -> None:
         if mode == "toggle":
             mode = "off" if channel.held else "on"
         done = engine.hold(channel) if mode == "on" else engine.unhold(channel)
+        if done:  # switch_ivr_hold_uuid(..., moh=TRUE): the partner hears the music
+            (core.hold_music.start if mode == "on" else core.hold_music.stop)(channel)
         return "+OK Success\n" if done else "-ERR Operation failed\n"
 
     def uuid_transfer(args: str) -> str:

@@ -19,6 +19,7 @@ from esl_controller.simulator.channels import apps
 from esl_controller.simulator.channels.channel import Channel
 from esl_controller.simulator.channels.dialplan import Dialplan, expand
 from esl_controller.simulator.channels.engine import ChannelEngine
+from esl_controller.simulator.channels.hold_music import HoldMusic, LocalStreams, LogFn
 from esl_controller.simulator.channels.outbound import Outbound
 from esl_controller.simulator.sim_event import SimEvent
 
@@ -39,9 +40,13 @@ class CallCore:
         clock: Callable[[], float] = time.time,
         speed: float = 1.0,
         hostname: str = "sim",
+        log: LogFn | None = None,
     ) -> None:
         self.global_vars = global_vars if global_vars is not None else {}
         self.engine = ChannelEngine(fire, clock, hostname)
+        # mod_local_stream's streams and the music a held leg's partner plays.
+        self.hold_music = HoldMusic(self.engine, LocalStreams.load(conf_dir, self.global_vars),
+                                    self.global_vars, *([log] if log else []))  # fmt: skip
         self.dialplan = Dialplan(self.global_vars).load(conf_dir)
         self.outbound = Outbound(self)
         self.speed = speed

@@ -21,9 +21,20 @@ def expand_globals(text: str, variables: dict[str, str]) -> str:
     return _GLOBAL_RE.sub(lambda m: variables.get(m.group(1), ""), text)
 
 
-def load_vars(conf_dir: pathlib.Path | None) -> dict[str, str]:
-    """The global variables ``vars.xml`` sets (``domain``, ``hold_music``, ...)."""
-    variables: dict[str, str] = {}
+def core_vars(conf_dir: pathlib.Path | None) -> dict[str, str]:
+    """What the core sets before reading the XML and vars.xml may use: ``conf_dir`` is
+    the configuration's own folder (as with ``freeswitch -conf DIR``)."""
+    if conf_dir is None:
+        return {}
+    return {"conf_dir": str(pathlib.Path(conf_dir).resolve())}
+
+
+def load_vars(
+    conf_dir: pathlib.Path | None, initial: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The global variables ``vars.xml`` sets (``domain``, ``hold_music``, ...), after
+    ``initial`` (the core's own, see :func:`core_vars`), which it may use and override."""
+    variables: dict[str, str] = dict(initial or {})
     if conf_dir is None:
         return variables
     path = pathlib.Path(conf_dir) / "vars.xml"

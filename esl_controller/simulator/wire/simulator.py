@@ -41,7 +41,7 @@ from esl_controller.simulator.channels.api import register as register_channel_a
 from esl_controller.simulator.channels.core import CallCore
 from esl_controller.simulator.clock import SimClock
 from esl_controller.simulator.conf.directory import load_directory
-from esl_controller.simulator.conf.xmlconf import load_vars
+from esl_controller.simulator.conf.xmlconf import core_vars, load_vars
 from esl_controller.simulator.mod_callcenter import config as callcenter_config
 from esl_controller.simulator.mod_callcenter.module import CallCenterModule
 from esl_controller.simulator.mod_callcenter.queueing import QueueManager
@@ -130,21 +130,26 @@ class Simulator:
                 return None  # a module of a switch that has been restarted since
             return self.bus.fire(event)
 
+        def module_log(level: int, text: str, file: str, func: str, line: int) -> None:
+            if generation == self._generation:  # as for fire: this process only
+                self.log(level, text, file, func, line)
+
         self.api = ApiRegistry()
         self.json_handlers = {}
         register_core(self)
         conf = pathlib.Path(self.conf_dir) if self.conf_dir is not None else None
         self.global_vars.clear()  # global_setvar does not outlive the process
         self.global_vars.update(self._base_vars)
-        self.global_vars.update(load_vars(conf))
+        self.global_vars.update(load_vars(conf, core_vars(conf)))
         self.callcenter = CallCenterModule(
             callcenter_config.load(conf, self.global_vars), fire, self.clock
         )
         self.callcenter.register(self.api, self.json_handlers)
         self.core = CallCore(
             fire, conf_dir=conf, global_vars=self.global_vars, clock=self.clock,
-            hostname=self.host.hostname, speed=self.speed,
+            hostname=self.host.hostname, speed=self.speed, log=module_log,
         )  # fmt: skip
+        self.core.hold_music.register_api(self.api)
         register_channel_api(self.api, self.core)
         self.queues = QueueManager(self.callcenter, self.core)
         self.phones = Phones(load_directory(conf, self.global_vars), fire)
