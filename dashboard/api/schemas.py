@@ -167,6 +167,10 @@ class CallOut(BaseModel):
     consult: ConsultOut | None = Field(
         default=None, description="attended transfer: who is being consulted, answered yet"
     )
+    hold_music: str | None = Field(
+        default=None, description="while held: what FreeSWITCH reports playing to the "
+        "caller (PLAYBACK_START's Playback-File-Path, e.g. local_stream://moh); null when "
+        "it reports nothing playing (no hold music, or its source is missing)")  # fmt: skip
 
     @classmethod
     def of(cls, view: CallView) -> CallOut:
@@ -181,6 +185,7 @@ class CallOut(BaseModel):
                 destination=view.consult_destination,
                 answered=view.consult_answered_at is not None,
                 state="ringing" if view.consult_answered_at is None else "answered"),
+            hold_music=view.playing if view.held_since is not None else None,
         )  # fmt: skip
 
 

@@ -101,6 +101,7 @@ class Floor:
             ev.MemberQueueEnd: self._member_end,
             ev.ChannelEvent: self._channel,
             ev.PhoneRegistration: self._phone,
+            ev.Playback: self._playback,
             ev.SwitchShutdown: self._shutdown,
         }
 
@@ -178,6 +179,20 @@ class Floor:
         """Presence read back from the database at start (the controller restarted)."""
         for row in rows:
             self.presence.setdefault(row.agent, row)
+        return []
+
+    def adopt_calls(self, views: list[CallView]) -> list[Change]:
+        """Calls another controller had open when this one took over (before the first
+        resync): kept as they were — times, hold, transfer marks — so the resync keeps
+        those FreeSWITCH still has and ends the others ``lost``, each once."""
+        for view in views:
+            if view.ended_at is not None or view.uuid in self.calls:
+                continue
+            self.calls[view.uuid] = view
+            if view.agent_leg and view.agent_leg != view.uuid:
+                self.legs[view.agent_leg] = view.uuid
+            if view.agent and view.agent_leg == view.uuid and view.answered_at is None:
+                self.ringing[view.agent] = view.uuid  # a dial-out still ringing the agent
         return []
 
     def to_restore(self) -> list[Presence]:
@@ -462,6 +477,22 @@ class Floor:
             return [Change("call_ended", e.uuid, ended)]
         return None
 
+    def _playback(self, e: ev.Playback) -> list[Change]:
+        """Something starts or stops playing to the far party of a call: the caller's own
+        channel (a queue call), or the channel bridged to the agent's leg (a dial-out). A
+        playback on the agent's own leg is not the caller's. Only a start means the file
+        opened (missing hold music fires none), so the page claims music only on one."""
+        call = self.calls.get(e.uuid)
+        if call is None and e.partner:
+            bridged = self.calls.get(self.legs.get(e.partner, e.partner))
+            call = bridged if bridged is not None and bridged.agent_leg == e.partner else None
+        if call is None or e.uuid == call.agent_leg:
+            return []
+        playing = (e.path or "unknown") if e.started else None
+        if call.playing == playing:
+            return []
+        return self._put_call(replace(call, playing=playing))
+
     def _consult(self, e: ev.ChannelEvent) -> list[Change]:
         """The consult leg of an attended transfer names the call it belongs to."""
         call = self.calls.get(e.consult_call_uuid or "")
@@ -518,7 +549,9 @@ class Floor:
             return self._put_call(replace(call, held_since=now))
         if e.name == "CHANNEL_UNHOLD" and call.held_since is not None:
             held = call.hold_seconds + (now - call.held_since)
-            return self._put_call(replace(call, held_since=None, hold_seconds=held))
+            # The hold music ends with the hold (its PLAYBACK_STOP may come a little later).
+            return self._put_call(replace(call, held_since=None, hold_seconds=held,
+                                          playing=None))  # fmt: skip
         # A caller re-entering the dialplan (RINGING again) while with an agent was
         # transferred: mod_callcenter then ends the queue call (README quirk 18).
         if (

@@ -59,6 +59,9 @@ class CallView:
     consult_answered_at: float | None = None
     # Where the call went when it was transferred (attended: the consulted destination).
     transfer_destination: str | None = None
+    # What FreeSWITCH reports playing to the far party (not the agent): the path of a
+    # PLAYBACK_START without its PLAYBACK_STOP yet. On hold, that is the hold music.
+    playing: str | None = None
 
     @property
     def wait_seconds(self) -> float | None:

@@ -55,6 +55,9 @@ DEFAULT_EVENTS: tuple[str, ...] = (
     "HEARTBEAT",
     "SHUTDOWN",
     *sorted(CHANNEL_EVENTS),
+    # Hold music really playing to the caller (the agent page claims music only then).
+    "PLAYBACK_START",
+    "PLAYBACK_STOP",
     "CUSTOM",
     "callcenter::info",
     "sofia::register",

@@ -469,6 +469,32 @@ def _sofia(kind: str) -> Callable[[Event], PhoneRegistration]:
 
 
 @dataclass(frozen=True, slots=True)
+class Playback:
+    """PLAYBACK_START / PLAYBACK_STOP: a file or stream playing on a channel.
+
+    FreeSWITCH fires PLAYBACK_START only once the file has opened: hold music whose
+    ``local_stream`` source is missing ("Unknown source default", silence) fires none. On
+    hold, ``hold_music`` is broadcast to the held leg's partner, so the start comes on the
+    *caller's* channel; ``partner`` is the channel it is bridged to, when the event says."""
+
+    meta: Meta
+    started: bool
+    uuid: str
+    partner: str | None
+    path: str
+
+
+def _playback(started: bool) -> Callable[[Event], Playback]:
+    def build(e: Event) -> Playback:
+        get = e.get
+        partner = get("Other-Leg-Unique-ID") or get("variable_signal_bond") or None
+        return Playback(meta=meta_of(e), started=started, uuid=get("Unique-ID", "") or "",
+                        partner=partner, path=get("Playback-File-Path", "") or "")  # fmt: skip
+
+    return build
+
+
+@dataclass(frozen=True, slots=True)
 class LogLine:
     level: int | None
     file: str
@@ -507,6 +533,8 @@ BY_KEY: dict[str, Callable[[Event], object]] = {
     "sofia::register": _sofia("register"),
     "sofia::unregister": _sofia("unregister"),
     "sofia::expire": _sofia("expire"),
+    "PLAYBACK_START": _playback(True),
+    "PLAYBACK_STOP": _playback(False),
 }
 for _name in CHANNEL_EVENTS:
     BY_KEY[_name] = _channel

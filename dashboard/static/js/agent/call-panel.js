@@ -158,9 +158,11 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
     const what = consult ? `Consulting ${consult.destination}` : shown.held ? "On hold" : "Talking";
     setText(el.state, what);
     setShown(el.held, shown.held);
-    // A queue caller hears FreeSWITCH's hold music; a direct softphone call hears nothing.
-    const heldText = call ? "the caller hears music" : "the other side hears silence";
-    setText(el.held, `On hold — ${heldText}`);
+    // Music is claimed only while FreeSWITCH reports it playing to the caller (its
+    // PLAYBACK_START: a missing music source plays nothing and reports nothing).
+    const music = Boolean(call?.hold_music);
+    setText(el.held, music ? "On hold — the caller hears music" : "On hold");
+    el.held.dataset.music = String(music);
     setText(el.muteState, state.phone.muted ? "muted" : "on");
     el.mute.setAttribute("aria-pressed", String(state.phone.muted));
     setText(el.mute, state.phone.muted ? "Unmute" : "Mute");
