@@ -2,12 +2,14 @@
 reason, as JSON (in the OpenAPI document) and as CSV downloads (``.csv`` beside each),
 for supervisors. The SQL lives in :mod:`esl_controller.services.reports`; here only
 HTTP: query validation (a bad date or zone is a 400 JSON error), the work off the hub,
-and CSV cells a spreadsheet cannot take for a formula."""
+each agent's still-open status from the live floor, and CSV cells a spreadsheet cannot
+take for a formula."""
 
 from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ from dashboard.db import off_hub
 from esl_controller.services.reports import (
     AgentNumbers,
     HourNumbers,
+    OpenStretch,
     PauseNumbers,
     Period,
     QueueNumbers,
@@ -124,10 +127,24 @@ def queues_report(query: s.ReportQuery) -> s.QueuesReportOut:
     return off_hub(work)
 
 
+def open_stretches() -> tuple[list[OpenStretch], float]:
+    """Each agent's status since its last change, from the live floor (the history has a
+    stretch only once it closes), and the moment they were taken."""
+    now = time.time()
+    stretches = []
+    for agent in deps().floor.snapshot().agents.values():
+        since = max(filter(None, (agent.status_since, agent.state_since)), default=None)
+        if since is not None:
+            stretches.append(OpenStretch(agent.name, agent.status, agent.pause_reason, since))
+    return stretches, now
+
+
 def agents_report(query: s.ReportQuery) -> s.AgentsReportOut:
+    live, now = open_stretches()
+
     def work() -> s.AgentsReportOut:
         period = _period(query)
-        rows = ReportService(deps().sessions).agents(period)
+        rows = ReportService(deps().sessions).agents(period, live, now)
         return s.AgentsReportOut(period=period_out(period), agents=[agent_out(r) for r in rows])
 
     return off_hub(work)
@@ -145,9 +162,11 @@ def hourly_report(query: s.HourlyQuery) -> s.HourlyReportOut:
 
 
 def pauses_report(query: s.ReportQuery) -> s.PausesReportOut:
+    live, now = open_stretches()
+
     def work() -> s.PausesReportOut:
         period = _period(query)
-        rows = ReportService(deps().sessions).pauses(period)
+        rows = ReportService(deps().sessions).pauses(period, live, now)
         return s.PausesReportOut(period=period_out(period), items=[pause_out(r) for r in rows])
 
     return off_hub(work)

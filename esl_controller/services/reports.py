@@ -26,8 +26,9 @@ Definitions (README "Reports and wallboard" says the same):
   calls and dial-outs alike. **Occupancy** = (talk + hold) / time signed in and not
   paused (status Available or Available (On Demand)), at most 1; **calls per hour** =
   answered / hours signed in (any status but Logged Out). Agent time comes from closed
-  activity stretches, cut to the period: a stretch still open (an agent Available since
-  this morning without a change) counts once it closes.
+  activity stretches, cut to the period, plus each agent's stretch still open on the
+  live floor (Available since this morning without a change), which the caller passes
+  in since only the floor knows it.
 
 Every method is blocking database work: the web edge runs it off the gevent hub
 (``dashboard.db.off_hub``), as it does for :class:`~esl_controller.services.history.
@@ -40,6 +41,8 @@ import contextlib
 import os
 import pathlib
 import re
+import time as _time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -334,6 +337,21 @@ class PauseNumbers:
     times: int  # stretches On Break with this reason
 
 
+@dataclass(frozen=True, slots=True)
+class OpenStretch:
+    """An agent's current status since its last change (the live floor's, not yet in
+    ``cc_agent_activities``: a stretch is written when it closes)."""
+
+    agent: str
+    status: str
+    reason: str | None
+    since: float  # epoch seconds
+
+
+def _inside(period: Period, since: float, now: float) -> float:
+    return max(0.0, min(now, period.end_epoch) - max(since, period.start_epoch))
+
+
 def total_of(rows: list[QueueNumbers]) -> QueueNumbers:
     """Every queue together (each call against its own queue's threshold)."""
     longest = [r.longest_wait for r in rows if r.longest_wait is not None]
@@ -482,7 +500,9 @@ class ReportService:
             for agent, display, username, extension in session.execute(query)
         }
 
-    def agents(self, period: Period) -> list[AgentNumbers]:
+    def agents(self, period: Period, open_now: Sequence[OpenStretch] = (),
+               now: float | None = None) -> list[AgentNumbers]:  # fmt: skip
+        """Per agent; ``open_now`` adds the stretches still open at ``now``."""
         answered = and_(
             Call.agent.is_not(None),
             Call.answered_at >= _when(period.start),
@@ -512,8 +532,19 @@ class ReportService:
         )
         with session_scope(self.sessions) as session:
             by_calls = {row[0]: row[1:] for row in session.execute(calls)}
-            by_time = {row[0]: row[1:] for row in session.execute(times)}
+            by_time = {row[0]: tuple(float(x) for x in row[1:]) for row in session.execute(times)}
             names = self._names(session)
+        moment = _time.time() if now is None else now
+        for stretch in open_now:
+            inside = _inside(period, stretch.since, moment)
+            if inside <= 0 or stretch.status == LOGGED_OUT:
+                continue  # (logged out adds nothing, and no empty row)
+            available, paused, signed_in = by_time.get(stretch.agent, (0.0, 0.0, 0.0))
+            by_time[stretch.agent] = (
+                available + (inside if stretch.status in AVAILABLE else 0.0),
+                paused + (inside if stretch.status == PAUSED else 0.0),
+                signed_in + (inside if stretch.status != LOGGED_OUT else 0.0),
+            )
         out = []
         for agent in sorted(set(by_calls) | set(by_time)):
             count, transferred, talk, hold = by_calls.get(agent, (0, 0, 0.0, 0.0))
@@ -527,8 +558,10 @@ class ReportService:
             ))  # fmt: skip
         return out
 
-    def pauses(self, period: Period) -> list[PauseNumbers]:
-        """Time On Break per agent and reason (no reason given: an empty reason)."""
+    def pauses(self, period: Period, open_now: Sequence[OpenStretch] = (),
+               now: float | None = None) -> list[PauseNumbers]:  # fmt: skip
+        """Time On Break per agent and reason (no reason given: an empty reason);
+        ``open_now`` adds the breaks still going on at ``now``."""
         reason = func.coalesce(AgentActivity.reason, "")
         query = (
             select(
@@ -544,13 +577,23 @@ class ReportService:
         with session_scope(self.sessions) as session:
             rows = list(session.execute(query))
             names = self._names(session)
+        table = {(agent, str(why)): (float(seconds), int(times))
+                 for agent, why, seconds, times in rows}  # fmt: skip
+        moment = _time.time() if now is None else now
+        for stretch in open_now:
+            inside = _inside(period, stretch.since, moment)
+            if stretch.status != PAUSED or inside <= 0:
+                continue
+            key = (stretch.agent, stretch.reason or "")
+            seconds, times = table.get(key, (0.0, 0))
+            table[key] = (seconds + inside, times + 1)
         return [
             PauseNumbers(
                 agent=agent,
                 name=names.get(agent, (agent, None))[0],
-                reason=str(why),
-                seconds=float(seconds),
-                times=int(times),
+                reason=why,
+                seconds=seconds,
+                times=times,
             )  # fmt: skip
-            for agent, why, seconds, times in rows
+            for (agent, why), (seconds, times) in sorted(table.items())
         ]

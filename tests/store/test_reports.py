@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from esl_controller.errors import InvalidArgument
 from esl_controller.services.recorder import Recorder
-from esl_controller.services.reports import ReportService, make_period, total_of
+from esl_controller.services.reports import OpenStretch, ReportService, make_period, total_of
 from esl_controller.services.users import UserService
 from esl_controller.store.engine import make_engine, session_scope
 from esl_controller.store.migrate import upgrade
@@ -263,3 +263,23 @@ def test_today_is_the_default() -> None:
     tokyo = make_period(tz="Asia/Tokyo", now=now)  # already the 11th there
     assert (tokyo.first.isoformat(), tokyo.last.isoformat()) == ("2026-03-11", "2026-03-11")
     assert tokyo.start == datetime(2026, 3, 10, 15, tzinfo=UTC)
+
+
+def test_a_stretch_still_open_on_the_floor_counts(history: sessionmaker[Session]) -> None:
+    # Bob on break since 23:00 (nothing in the history yet: a stretch is written when it
+    # closes); asked at 01:00 the next day, one hour of it is in the 10th.
+    reports = ReportService(history)
+    period = make_period("2026-03-10", tz="UTC")
+    live = [OpenStretch("1001@default", "On Break", "Training", at(23).timestamp()),
+            OpenStretch("1002@default", "Logged Out", None, at(1).timestamp())]  # fmt: skip
+    now = at(25).timestamp()
+    rows = {r.agent: r for r in reports.agents(period, live, now)}
+    assert "1002@default" not in rows  # logged out all along: no row
+    bob = rows["1001@default"]
+    assert (bob.paused_seconds, bob.signed_in_seconds, bob.available_seconds) == (3600, 3600, 0)
+    pauses = {(p.agent, p.reason): (p.seconds, p.times) for p in reports.pauses(period, live, now)}
+    assert pauses[("1001@default", "Training")] == (3600, 1)
+    assert pauses[("1000@default", "Lunch")] == (pytest.approx(3600), 1)
+    # The day after holds the rest of the break, up to now.
+    after = reports.pauses(make_period("2026-03-11", tz="UTC"), live, now)
+    assert [(p.agent, p.reason, p.seconds) for p in after] == [("1001@default", "Training", 3600)]

@@ -2,8 +2,9 @@
 // Socket.IO — the snapshot, then `agent` / `call` / `call_ended` / `queue` events — and
 // today's totals (service level, answered, abandoned) from the report API: read once at
 // load, again when a queue call ends (the recorder has written it by then), after a
-// reconnect, and at the instant the day ends. Nothing polls; the one-second timer only
-// redraws the clock and the waits that tick.
+// reconnect, and at the instant the day ends. Who is in which queue comes from the
+// supervisor console's read (FreeSWITCH's tier list) at load, then pushed (`tiers`).
+// Nothing polls; the one-second timer only redraws the clock and the waits that tick.
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
 
 const API = "/call-center/api";
@@ -158,17 +159,29 @@ async function fetchJson(path) {
   return response.json();
 }
 
+function setTiers(items) {
+  const next = new Map();
+  for (const t of items ?? []) {
+    if (!next.has(t.queue)) next.set(t.queue, new Set());
+    next.get(t.queue).add(t.agent);
+  }
+  tiers = next;
+}
+
+async function refreshTiers() {
+  try {
+    setTiers((await fetchJson("/supervisor/console")).tiers);
+  } catch (err) {
+    console.warn("wallboard: tiers not read", err); // "available" stays as it was
+  }
+  render();
+}
+
 async function refreshTotals() {
   refreshTimer = null;
   try {
-    const [report, tierList] = await Promise.all([fetchJson("/reports/queues"), fetchJson("/admin/tiers")]);
+    const report = await fetchJson("/reports/queues");
     today = report;
-    const next = new Map();
-    for (const t of tierList.tiers ?? []) {
-      if (!next.has(t.queue)) next.set(t.queue, new Set());
-      next.get(t.queue).add(t.agent);
-    }
-    tiers = next;
     // The day ends at the period's end: then the totals start again from zero.
     clearTimeout(midnightTimer);
     const endsIn = Date.parse(report.period.end) - Date.now();
@@ -201,13 +214,17 @@ socket.on("snapshot", (snap) => {
   for (const a of snap.floor?.agents ?? []) agents.set(a.name, a);
   for (const c of snap.floor?.calls ?? []) calls.set(c.uuid, c);
   for (const q of snap.floor?.queues ?? []) queues.set(q.name, q);
-  if (connectedBefore) refreshTotals(); // calls may have ended while the link was down
+  if (connectedBefore) { // calls may have ended, tiers changed, while the link was down
+    refreshTotals();
+    refreshTiers();
+  }
   connectedBefore = true;
   render();
   document.body.dataset.ready = "true";
 });
 socket.on("agent", (a) => { agents.set(a.name, a); render(); });
 socket.on("queue", (q) => { queues.set(q.name, q); render(); });
+socket.on("tiers", (t) => { if (t.items) { setTiers(t.items); render(); } });
 socket.on("call", (c) => {
   if (c.ended_at != null) calls.delete(c.uuid); else calls.set(c.uuid, c);
   render();
@@ -222,4 +239,5 @@ socket.on("disconnect", () => say("The server is unreachable; reconnecting…"))
 socket.on("connect", () => say(""));
 
 refreshTotals();
+refreshTiers();
 setInterval(render, 1000); // the clock and the waits tick; the data only comes pushed
