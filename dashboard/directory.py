@@ -30,8 +30,9 @@ created in the product; settings are ``truncate-agents-on-load``/``-tiers-`` and
 too (the product does not own the queues yet). Every other configuration is "not found"
 and FreeSWITCH reads its own file.
 
-Both answer only mod_xml_curl's basic auth (``gateway-credentials``, the product's
-``XML_CURL_USERNAME``/``XML_CURL_PASSWORD``): an HA1 is as good as the SIP password, and
+Both answer only mod_xml_curl's basic auth (``gateway-credentials``, from vars.xml's
+``callcenter_xml_curl_user``/``_password``; the product's ``XML_CURL_USERNAME``/
+``XML_CURL_PASSWORD``): an HA1 is as good as the SIP password, and
 "only loopback clients" protects nothing when a reverse proxy on the same host forwards
 every client. Without a configured pair every request gets 503 (logged once at start);
 a wrong pair gets 401, compared in constant time; a client address with too many
@@ -101,6 +102,8 @@ FAILURE_WINDOW = 60.0
 # The same access-log line (client, outcome) at most once per this many seconds.
 LOG_QUIET = 60.0
 PLAIN = "text/plain; charset=utf-8"
+# freeswitch_conf/vars.xml's placeholder: public, so no protection at all.
+SHIPPED_PASSWORD = "change-me-directory-password"  # noqa: S105
 
 # What a requested user may be: the dashboard's extensions (users.EXTENSION_RE's
 # grammar); anything else is not a user of ours and is not looked up.
@@ -334,9 +337,15 @@ def directory_blueprint(
         log.warning("SIP_DOMAIN is not set: the FreeSWITCH directory serves no users")
     if username is None:
         log.warning("mod_xml_curl: %s and %s are refused (503) until XML_CURL_USERNAME and "
-                    "XML_CURL_PASSWORD are set to xml_curl.conf.xml's gateway-credentials; "
+                    "XML_CURL_PASSWORD are set to the pair FreeSWITCH sends (freeswitch_conf/"
+                    "vars.xml: callcenter_xml_curl_user, callcenter_xml_curl_password); "
                     "FreeSWITCH uses its static directory meanwhile",
                     PATH, CONFIGURATION_PATH)  # fmt: skip
+    elif password == SHIPPED_PASSWORD:
+        log.warning("XML_CURL_PASSWORD is the placeholder shipped in freeswitch_conf/vars.xml: "
+                    "anyone who has read the project can fetch SIP HA1s from %s; put a random "
+                    "password in vars.xml (callcenter_xml_curl_password) and XML_CURL_PASSWORD",
+                    PATH)  # fmt: skip
     limiter = limiter or LoginLimiter(MAX_FAILURES, FAILURE_WINDOW)
     access = access_log or AccessLog(log)
 

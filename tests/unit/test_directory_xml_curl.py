@@ -344,6 +344,16 @@ def test_without_credentials_nothing_is_served(
     assert "203.0.113.9 refused: XML_CURL_USERNAME/XML_CURL_PASSWORD are not set" in caplog.text
 
 
+def test_the_shipped_placeholder_password_is_warned_about(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="callcenter.directory"):
+        app_for(make_sessions(tmp_path / "db.sqlite"), password="change-me-directory-password")
+    assert "XML_CURL_PASSWORD is the placeholder shipped in freeswitch_conf/vars.xml" in caplog.text
+    vars_xml = (CONF / "vars.xml").read_text("utf-8")
+    assert "callcenter_xml_curl_password=change-me-directory-password" in vars_xml
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
