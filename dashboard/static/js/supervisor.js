@@ -1,49 +1,116 @@
-// The supervisor's live floor: a snapshot on connect, then agent / queue changes.
+// The supervisor console: the Socket.IO snapshot drawn first, then agent / call / queue /
+// tiers events applied as they come (never polled); the page's own requests are the
+// console's surroundings at load (names, settings, tiers) and the supervisor's actions.
+
 import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+import { api } from "./supervisor/api.js";
+import { renderAgents, resetAgentRows } from "./supervisor/agents.js";
+import { renderCalls } from "./supervisor/calls.js";
+import { createDialog } from "./supervisor/dialog.js";
+import { createEavesdropBar } from "./supervisor/eavesdrop.js";
+import { tick } from "./supervisor/format.js";
+import { renderQueues } from "./supervisor/queues.js";
+import { applyConsole, applySnapshot, queueNames, store } from "./supervisor/store.js";
 
-const agents = new Map();
-const queues = new Map();
+const root = document.getElementById("sup-app");
 const banner = document.getElementById("banner");
+const $ = (id) => root.querySelector(`[data-testid=${id}]`);
 
-function cell(text) {
-  const td = document.createElement("td");
-  td.textContent = text ?? "";
-  return td;
-}
-
-function pct(x) { return x == null ? "–" : `${Math.round(x * 100)}%`; }
-function secs(x) { return x == null ? "–" : `${Math.round(x)} s`; }
+const filters = { search: "", queue: "", status: "", sort: "name" };
+let frame = 0;
+let consoleLoaded = false;
+let snapshotSeen = false;
+let disconnected = false;
 
 function render() {
-  const qb = document.querySelector("[data-testid=queues] tbody");
-  qb.replaceChildren(...[...queues.values()].sort((a, b) => a.name.localeCompare(b.name)).map((q) => {
-    const tr = document.createElement("tr");
-    tr.append(cell(q.name), cell(q.waiting), cell(q.offered), cell(q.answered), cell(q.abandoned),
-      cell(pct(q.service_level)), cell(secs(q.average_speed_of_answer)), cell(secs(q.average_handle_time)));
-    return tr;
-  }));
-  const ab = document.querySelector("[data-testid=agents] tbody");
-  ab.replaceChildren(...[...agents.values()].sort((a, b) => a.name.localeCompare(b.name)).map((a) => {
-    const tr = document.createElement("tr");
-    tr.dataset.agent = a.name;
-    const since = a.status_since ? new Date(a.status_since * 1000).toLocaleTimeString() : "";
-    tr.append(cell(a.name), cell(a.status), cell(a.state), cell(a.pause_reason), cell(since));
-    return tr;
-  }));
+  frame = 0;
+  renderQueues(root);
+  renderAgents(root, filters, (agent) => dialog.open(agent));
+  renderCalls(root);
+  dialog.refresh();
+  eavesdrop.render();
+  const select = $("queue-filter");
+  const names = queueNames();
+  if (select.options.length - 1 !== names.length) {
+    const keep = select.value;
+    select.replaceChildren(new Option("All queues", ""), ...names.map((n) => new Option(n, n)));
+    select.value = names.includes(keep) ? keep : "";
+  }
 }
 
-const socket = io({ transports: ["websocket"] });
-socket.on("snapshot", (snap) => {
-  agents.clear(); queues.clear();
-  for (const a of snap.floor?.agents ?? []) agents.set(a.name, a);
-  for (const q of snap.floor?.queues ?? []) queues.set(q.name, q);
-  render();
+/** Coalesce a burst of events into one draw per animation frame. */
+function schedule() {
+  if (!frame) frame = requestAnimationFrame(render);
+}
+
+const dialog = createDialog(root, {
+  startEavesdrop: (agent, mode) => eavesdrop.start(agent, mode),
+  tiersChanged: (items) => {
+    if (items) store.tiers = items;
+    schedule();
+  },
 });
-socket.on("agent", (a) => { agents.set(a.name, a); render(); });
-socket.on("queue", (q) => { queues.set(q.name, q); render(); });
+const eavesdrop = createEavesdropBar(root, schedule);
+
+async function loadConsole() {
+  try {
+    applyConsole(await api.console());
+    consoleLoaded = true;
+    resetAgentRows();
+  } catch (error) {
+    banner.hidden = false;
+    banner.dataset.kind = "server";
+    banner.textContent = `The console's settings could not be read: ${error.message}`;
+  }
+  schedule();
+  if (snapshotSeen) root.dataset.ready = "true";
+}
+
+$("agent-search").addEventListener("input", (e) => { filters.search = e.target.value.trim().toLowerCase(); schedule(); });
+$("queue-filter").addEventListener("change", (e) => { filters.queue = e.target.value; schedule(); });
+$("status-filter").addEventListener("change", (e) => { filters.status = e.target.value; schedule(); });
+$("agent-sort").addEventListener("change", (e) => { filters.sort = e.target.value; schedule(); });
+
+const socket = io({ transports: ["websocket"], reconnectionDelayMax: 5000 });
+socket.on("snapshot", (snap) => {
+  applySnapshot(snap.floor);
+  resetAgentRows();
+  const first = !snapshotSeen;
+  snapshotSeen = true;
+  if (first) loadConsole(); // once at load; events keep it current from then on
+  else if (disconnected) loadConsole(); // back after an outage: tiers may have moved
+  disconnected = false;
+  if (consoleLoaded) root.dataset.ready = "true";
+  schedule();
+});
+socket.on("agent", (agent) => { store.agents.set(agent.name, agent); schedule(); });
+socket.on("call", (call) => {
+  if (call.ended_at) store.calls.delete(call.uuid);
+  else store.calls.set(call.uuid, call);
+  schedule();
+});
+socket.on("call_ended", (call) => {
+  store.calls.delete(call.uuid);
+  eavesdrop.callEnded(call.uuid);
+  schedule();
+});
+socket.on("queue", (queue) => { store.queues.set(queue.name, queue); schedule(); });
+socket.on("tiers", (payload) => { if (payload?.items) { store.tiers = payload.items; schedule(); } });
 socket.on("link", (link) => {
+  banner.dataset.kind = "";
   banner.hidden = link.connected;
   banner.textContent = link.connected ? "" : `FreeSWITCH is unreachable (${link.state}); reconnecting…`;
 });
-socket.on("disconnect", () => { banner.hidden = false; banner.textContent = "The server is unreachable; reconnecting…"; });
+socket.on("disconnect", () => {
+  disconnected = true;
+  banner.hidden = false;
+  banner.dataset.kind = "server";
+  banner.textContent = "The server is unreachable; reconnecting…";
+});
 socket.on("connect", () => { banner.hidden = true; });
+socket.on("connect_error", () => {
+  if (!socket.active) window.location.assign("/login?next=/supervisor"); // signed out
+});
+
+// Timers tick once a second without redrawing anything else.
+setInterval(() => tick(root), 1000);
