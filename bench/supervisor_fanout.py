@@ -1,0 +1,226 @@
+"""Supervisor fan-out: every event of a floor of ``--agents`` agents (2,000) at ``--rate``
+events/s (2,000) to each of ``--supervisors`` supervisor pages (50) — 100,000 frames/s —
+through the dashboard's Publisher, against bare Flask-SocketIO on the same server,
+clients and rate, in one run (issue 11: p99 <= 50 ms, no loss).
+
+In the style of bench/dashboard_latency.py and built from its parts (the server with the
+real :class:`Floor` and :class:`Publisher`, the Node clients of
+bench/latency_clients.mjs, the absolute-schedule feeder), with these differences:
+
+* only supervisor sockets connect (room ``supervisors``); the floor still has every
+  agent, and the Publisher still emits each change to the agent's room and the
+  supervisors' (the agent rooms are empty here: supervisors are what is measured);
+* the baseline emits an ``AgentOut``-shaped payload (one agent's real payload with a
+  send time ``t``), so both phases put the same bytes on the wire and the ratio is the
+  product's own cost (floor + Publisher), not a difference in frame size.
+
+Phases, in order, each ``--warmup`` + ``--seconds`` at ``--rate``, round-robin over the
+agents: baseline (bare ``socketio.emit(..., to=[agent room, supervisors])`` from the
+feeder), then ours (typed mod_callcenter status/state events applied to the Floor, its
+changes handed to ``Publisher.on_changes``, the Publisher's greenlet builds and emits).
+``--rounds`` alternates them and pools the samples.
+
+Each client records ``Date.now()/1000 - send time`` (same clock). Events sent during the
+warm-up must arrive too (losses are counted over the whole phase) but are not in the
+percentiles. Printed per phase: frames delivered and lost, p50 / p99 / max, CPU of this
+process, of the Node clients and of the whole machine (other work included: on a shared
+machine the load generator competes with the server), the feeder's worst lateness and GC
+pauses. The last line is ``ratio: <bare p99 / ours p99>`` (>= 1: the product adds no
+latency beyond bare Flask-SocketIO at this load, on this machine).
+
+    .venv/bin/python bench/supervisor_fanout.py [--agents 2000] [--supervisors 50]
+        [--rate 2000] [--seconds 10] [--warmup 2] [--rounds 1] [--deflate]
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import gevent  # noqa: E402
+from dashboard_latency import (  # noqa: E402  (bench/dashboard_latency.py)
+    GC,
+    STATES,
+    STATUSES,
+    Clients,
+    Server,
+    cpu_self,
+    feed,
+    machine_busy,
+    pct,
+    pool,
+)
+
+from dashboard import events as ev  # noqa: E402
+from esl_controller.esl import typed_events as te  # noqa: E402
+
+BAR_MS = 50.0
+
+
+def run_phase(name: str, send: Callable[[int], float], args: argparse.Namespace,
+              clients: Clients, expected: list[int]) -> dict[str, Any]:  # fmt: skip
+    """Feed one phase, then wait until every supervisor got every event (or 30 s pass:
+    what is missing then is lost)."""
+    cpu0, node0, (busy0, all0) = cpu_self(), clients.ask({"cmd": "count"})["cpu"], machine_busy()
+    wall0 = time.perf_counter()
+    GC.take()
+    sent, first, last, lag = feed(args.rate, args.warmup + args.seconds, send)
+    fed_for = time.perf_counter() - wall0
+    expected[0] += sent * args.supervisors
+    deadline = time.perf_counter() + 30.0
+    while True:
+        answer = clients.ask({"cmd": "count"})
+        if answer["count"]["supervisor"] >= expected[0]:
+            break
+        if time.perf_counter() > deadline:
+            print(f"  {name}: drain timed out: {answer['count']['supervisor']} of {expected[0]}")
+            break
+        gevent.sleep(0.05)
+    wall = time.perf_counter() - wall0
+    busy1, all1 = machine_busy()
+    cores = os.cpu_count() or 1
+    return {
+        "name": name,
+        "sent": sent,
+        "windows": [[first, first + args.warmup, last + 1e-6]],
+        "fed_for": fed_for,
+        "lag": lag,
+        "gc": GC.take(),
+        "cpu_server": cpu_self() - cpu0,
+        "cpu_node": answer["cpu"] - node0,
+        "cpu_machine": cores * (busy1 - busy0) / max(1.0, all1 - all0) * wall,
+        "wall": wall,
+        "drain": wall - fed_for,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=2000, help="agents on the floor")
+    parser.add_argument("--supervisors", type=int, default=50, help="supervisor pages")
+    parser.add_argument("--rate", type=float, default=2000.0, help="events/s")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured, per phase")
+    parser.add_argument("--warmup", type=float, default=2.0, help="excluded, per phase")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate baseline/ours this many times (pooled)")  # fmt: skip
+    parser.add_argument("--deflate", action="store_true",
+                        help="clients offer permessage-deflate, as browsers do")  # fmt: skip
+    args = parser.parse_args()
+    if args.agents < 1 or args.supervisors < 1 or args.rate <= 0:
+        parser.error("need agents, supervisors and a positive rate")
+
+    cores = os.cpu_count() or 1
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {cores} cores, load average {load} before the run")
+    names = [f"{1000 + i}@default" for i in range(args.agents)]
+    rooms = [[ev.agent_room(n), ev.SUPERVISORS] for n in names]
+    server = Server()
+    # A floor as after a resync, everyone signed in and on a break: the feed's first
+    # events (Available, then Waiting) are then changes too, so every event sent is an
+    # event each supervisor must get (a repeat of the current status emits nothing).
+    for seq, n in enumerate(names):
+        server.floor.apply(te.AgentStatusChanged(te.Meta(seq, time.time()), n, "On Break"))
+        server.floor.apply(te.AgentStateChanged(te.Meta(seq, time.time()), n, "Idle"))
+    server.start()
+    clients = Clients(server.port, 0, args.supervisors, args.deflate)
+    try:
+        began = time.perf_counter()
+        ready = clients.read(timeout=90.0)
+        print(f"clients: {ready['ready']} supervisor pages connected in "
+              f"{time.perf_counter() - began:.1f}s; floor of {args.agents} agents")  # fmt: skip
+
+        emit = server.socketio.emit
+        # The baseline's payload: a real AgentOut of this floor, plus the send time.
+        shape = ev.agent_payload(server.floor.snapshot().agents[names[0]], time.time())
+
+        def bare(i: int) -> float:
+            t = time.time()
+            emit(ev.AGENT, {**shape, "name": names[i % args.agents], "t": t},
+                 to=rooms[i % args.agents])  # fmt: skip
+            return t
+
+        seq = [len(names)]
+        floor, on_changes = server.floor, server.publisher.on_changes
+
+        def ours(i: int) -> float:
+            agent, k = names[i % args.agents], i // args.agents
+            seq[0] += 1
+            t = time.time()
+            meta = te.Meta(seq[0], t)
+            if k % 2 == 0:
+                view: object = te.AgentStatusChanged(meta, agent, STATUSES[(k // 2) % 2])
+            else:
+                view = te.AgentStateChanged(meta, agent, STATES[(k // 2) % 4])
+            changes = floor.apply(view)
+            if changes:
+                on_changes(changes)
+            return t
+
+        expected = [0]
+        runs = []
+        for _ in range(args.rounds):
+            runs.append(run_phase("baseline", bare, args, clients, expected))
+            runs.append(run_phase("ours", ours, args, clients, expected))
+        phases = [pool([r for r in runs if r["name"] == name]) for name in ("baseline", "ours")]
+        drains = {name: max(r["drain"] for r in runs if r["name"] == name)
+                  for name in ("baseline", "ours")}  # fmt: skip
+        answer = clients.ask({"cmd": "stats", "phases": {p["name"]: p["windows"] for p in phases}})
+    finally:
+        clients.close()
+        server.stop()
+
+    frames = args.rate * args.supervisors
+    print(
+        f"rate {args.rate:.0f} events/s x {args.supervisors} supervisors = {frames:.0f} frames/s; "
+        f"{args.rounds} round(s) of {args.warmup:g}s warm-up + {args.seconds:g}s measured per "
+        f"phase; permessage-deflate {'offered' if args.deflate else 'off'}; client "
+        f"disconnects: {answer['errors']}"
+    )
+    label = {"baseline": "bare Flask-SocketIO", "ours": "floor + Publisher"}
+    p99: dict[str, float] = {}
+    lost_any = False
+    for p in phases:
+        stats = answer["stats"][p["name"]]
+        s = stats["supervisor"]
+        want = p["sent"] * args.supervisors
+        lost = want - s["received"]
+        lost_any = lost_any or lost != 0
+        cpu = (f"CPU: server {p['cpu_server']:.0%}, node clients {p['cpu_node']:.0%}, whole "
+               f"machine {p['cpu_machine']:.0%} of {cores} cores")  # fmt: skip
+        print(f"{label[p['name']]}: fed {p['sent']} events at {p['rate']:.0f}/s (feeder late by "
+              f"up to {p['lag'] * 1000:.0f} ms; last frames in {drains[p['name']]:.1f}s after "
+              f"the feed); {cpu}")  # fmt: skip
+        if s["measured"]:
+            lat = f"p50 {s['p50']:7.1f} ms  p99 {s['p99']:7.1f} ms  max {s['max']:7.1f} ms"
+        else:
+            lat = "no samples"
+        print(f"  supervisors received {s['received']:8d}/{want:<8d} lost {lost:<6d} "
+              f"measured {s['measured']:8d}  {lat}")  # fmt: skip
+        full = [t for g, t in p["gc"] if g == 2]
+        print(f"    server GC: {len(p['gc'])} collections, longest "
+              f"{max((t for _, t in p['gc']), default=0) * 1000:.1f} ms ({len(full)} full); "
+              f"Node event loop stalled up to {stats['loop_lag_max']:.0f} ms")  # fmt: skip
+        if p["name"] == "ours":
+            waits = sorted(w * 1000 for sent, w in server.timed.waits
+                           if any(warm <= sent < to for _, warm, to in p["windows"]))  # fmt: skip
+            if waits:
+                print(f"    in the server (feed -> Publisher emit) p50 {pct(waits, 0.5):.1f} ms "
+                      f"p99 {pct(waits, 0.99):.1f} ms max {waits[-1]:.1f} ms")  # fmt: skip
+        p99[p["name"]] = s["p99"] if s["p99"] is not None else float("nan")
+    verdict = "met" if p99["ours"] <= BAR_MS and not lost_any else "NOT met"
+    print(
+        f"p99: bare {p99['baseline']:.1f} ms, ours {p99['ours']:.1f} ms; p99 <= {BAR_MS:.0f} ms "
+        f"and no loss with {args.supervisors} supervisors, {args.agents} agents at "
+        f"{args.rate:.0f} events/s: {verdict}" + (" (events lost)" if lost_any else "")
+    )
+    ratio = p99["baseline"] / p99["ours"] if p99["ours"] > 0 else float("nan")
+    print(f"ratio: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
