@@ -63,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--queue", action="append", metavar="QUEUE[:LEVEL[:POSITION]]",
                       help="agents: a tier in this queue (repeatable)")  # fmt: skip
     add_provisioning_commands(sub)
+    conf = sub.add_parser("conf", help="check a FreeSWITCH configuration against the product")
+    conf.add_argument("action", choices=["check"])
+    conf.add_argument("dir", nargs="?", default=None,
+                      help="the folder holding freeswitch.xml (default: freeswitch_conf/)")
+    conf.add_argument("--url", default=None, help="where `callcenter serve` listens "
+                      "(default CALLCENTER_URL, else http://127.0.0.1:5000)")
+    conf.add_argument("--certs", default=None, help="FreeSWITCH's certs_dir (-certs)")
     return parser
 
 
@@ -125,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         from esl_controller.entrypoints.users import run_user
 
         return run_user(args)
+    if args.command == "conf":
+        from esl_controller.entrypoints.conf_check import run_conf_check
+
+        return run_conf_check(args)
     if args.command in ("agent", "queue", "tier", "import"):
         from esl_controller.entrypoints.provision import run_provisioning_command
 
