@@ -34,6 +34,7 @@ from esl_controller.services.link import link_floor
 from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.users import UserService
+from esl_controller.services.xml_curl_check import start_address_check
 from esl_controller.store.engine import database_url, make_engine, session_scope
 from esl_controller.store.migrate import upgrade
 from esl_controller.store.repositories import seed_defaults
@@ -175,6 +176,10 @@ def run_serve(args: argparse.Namespace) -> int:
     app = create_app(deps)
     floor.listeners.append(recorder.on_changes)
     parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
+    if sim is None:  # does FreeSWITCH's callcenter_url reach us? (a simulator fetches nothing)
+        parts.append(start_address_check(client.api, lambda: client.health, deps.watched,
+                                         serve_host=args.host, serve_port=args.port,
+                                         esl_host=esl.host))  # fmt: skip
     recorder.start()
     floor.start()
     reconciler = Reconciler(client.api, floor, interval=30.0)
