@@ -105,7 +105,6 @@ def test_the_shipped_configuration_passes(tmp_path: pathlib.Path,
         )
         for w in warnings
     )
-    # fmt: skip
     assert any("no certificate for WSS" in w for w in warnings)
     # Comparisons it could not make are said too, not silently passed.
     notes = findings(lines, "NOTE")
@@ -207,7 +206,6 @@ def test_esl_password_port_and_acl_against_the_environment(conf: pathlib.Path) -
         )
         for e in errors
     )
-    # fmt: skip
     assert any("listen-ip 127.0.0.1 is loopback" in e for e in errors)
     # Loopback refused by the ACL: the controller on this host is rejected before auth.
     edit(conf / "autoload_configs" / "acl.conf.xml", '<node type="allow" cidr="127.0.0.1/32"/>',
@@ -282,7 +280,6 @@ def test_candidate_acl_excluding_the_lan(conf: pathlib.Path) -> None:
         f"WARN autoload_configs/acl.conf.xml:{line}: the candidate ACLs "
         "(wan_v4.auto, webrtc_candidates) refuse 192.168.0.0/16"
     )
-    # fmt: skip
     assert status == 0
     # No candidate ACL at all: wan.auto only, every private range refused.
     webrtc = conf / "sip_profiles" / "webrtc.xml"
@@ -407,7 +404,6 @@ def test_queues_and_agents_against_the_database(conf: pathlib.Path) -> None:
         )
         for w in shown("WARN")
     )
-    # fmt: skip
     assert any("agent 2@default rings user/20001@other.example, but the switch's domain is "
                "callcenter.local" in e for e in shown("ERROR"))  # fmt: skip
     assert any("agent 2@default has extension 20001" in w for w in shown("WARN"))
@@ -442,3 +438,27 @@ def test_a_real_database_is_read_and_an_absent_one_is_not_created(
 def test_findings_are_plain_data() -> None:
     finding = Finding("ERROR", None, "x")
     assert (finding.level, finding.where, finding.message) == ("ERROR", None, "x")
+
+
+def test_the_command_line(conf: pathlib.Path) -> None:
+    """`callcenter conf check DIR` as typed: exit 0 with only warnings, 1 with an error."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ESL_", "XML_CURL_", "SIP_", "CALLCENTER_", "DB_URI"))}  # fmt: skip
+    command = [sys.executable, "-m", "esl_controller.cli", "conf", "check", str(conf)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1].endswith("0 error(s), 3 warning(s): no error")
+    edit(conf / "autoload_configs" / "event_socket.conf.xml", 'value="change-me-esl-password"',
+         'value="ClueCon"')  # fmt: skip
+    done = subprocess.run([*command, "--url", "http://127.0.0.1:5050"], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    errors = [line for line in done.stdout.splitlines() if line.startswith("ERROR ")]
+    assert len(errors) == 2 and done.stdout.splitlines()[-1].endswith("will not work as it is")
+    bad = subprocess.run([*command, "--url", "ftp://x"], env=env, capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    assert bad.returncode == 2 and "http(s)://host:port" in bad.stderr
