@@ -282,14 +282,28 @@ def test_console_layout_at_1280_and_390(floor, agent_browser, output_dir) -> Non
     requests: list[str] = []
     try:
         sue = open_console(context, base, requests)
-        # Something to look at: a caller waiting in billing, whose agents are away.
-        for extension in ("1006", "1007", "1008", "1009"):
+        # Something to look at: two sales calls with the simulated agents (their phones
+        # answer by themselves), then a caller waiting in billing, whose agents are busy or
+        # away.
+        for extension in ("1008", "1009"):
             esl.ok(f"callcenter_config agent set status {extension}@default 'On Break'")
+        sales = queue_card(sue, "sales@default")
+        originate_caller(esl, "15550108881", "EDSGER D", "5001")
+        expect(sales.get_by_test_id("queue-on-call")).to_have_text("1")
+        originate_caller(esl, "15550108882", "BARBARA L", "5001")
+        expect(sales.get_by_test_id("queue-on-call")).to_have_text("2")
         originate_caller(esl, "15550108888", "KATHERINE J", "5002")
         billing = queue_card(sue, "billing@default")
         expect(billing.get_by_test_id("queue-callers")).to_contain_text("KATHERINE J")
         expect(billing.get_by_test_id("queue-waiting")).to_have_text("1")
         expect(billing.get_by_test_id("queue-strategy")).to_have_text("top-down")
+        calls = sue.locator('[data-testid="calls"] tbody tr')
+        expect(calls.filter(has_text="KATHERINE J")).to_contain_text("queued")
+        expect(calls.filter(has_text="EDSGER D")).to_contain_text("talking")
+        # On-call agents first.
+        sue.get_by_test_id("agent-sort").select_option("status")
+        first = sue.locator('[data-testid="agents"] tbody tr').first
+        expect(first.get_by_test_id("call-state")).to_have_text("talking")
         sue.screenshot(path=str(output_dir / "supervisor-1280x800.png"))
         docs = REPO / "docs"
         docs.mkdir(exist_ok=True)

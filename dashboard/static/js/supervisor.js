@@ -10,7 +10,7 @@ import { createDialog } from "./supervisor/dialog.js";
 import { createEavesdropBar } from "./supervisor/eavesdrop.js";
 import { tick } from "./supervisor/format.js";
 import { renderQueues } from "./supervisor/queues.js";
-import { applyConsole, applySnapshot, queueNames, store } from "./supervisor/store.js";
+import { applyConsole, applySnapshot, callsChanged, queueNames, store } from "./supervisor/store.js";
 
 const root = document.getElementById("sup-app");
 const banner = document.getElementById("banner");
@@ -18,12 +18,15 @@ const $ = (id) => root.querySelector(`[data-testid=${id}]`);
 
 const filters = { search: "", queue: "", status: "", sort: "name" };
 let frame = 0;
+let lastDrawn = 0;
+const MIN_INTERVAL = 200; // ms between drawings: a busy floor sends hundreds of events a second
 let consoleLoaded = false;
 let snapshotSeen = false;
 let disconnected = false;
 
 function render() {
   frame = 0;
+  lastDrawn = performance.now();
   renderQueues(root);
   renderAgents(root, filters, (agent) => dialog.open(agent));
   renderCalls(root);
@@ -38,9 +41,12 @@ function render() {
   }
 }
 
-/** Coalesce a burst of events into one draw per animation frame. */
+/** Coalesce a burst of events into one drawing, at most five a second, in an animation
+ * frame (none while the tab is hidden). */
 function schedule() {
-  if (!frame) frame = requestAnimationFrame(render);
+  if (frame) return;
+  const wait = Math.max(0, MIN_INTERVAL - (performance.now() - lastDrawn));
+  frame = setTimeout(() => requestAnimationFrame(render), wait);
 }
 
 const dialog = createDialog(root, {
@@ -87,10 +93,12 @@ socket.on("agent", (agent) => { store.agents.set(agent.name, agent); schedule();
 socket.on("call", (call) => {
   if (call.ended_at) store.calls.delete(call.uuid);
   else store.calls.set(call.uuid, call);
+  callsChanged();
   schedule();
 });
 socket.on("call_ended", (call) => {
   store.calls.delete(call.uuid);
+  callsChanged();
   eavesdrop.callEnded(call.uuid);
   schedule();
 });

@@ -2,7 +2,7 @@
 // as chosen. Rows are rebuilt only when what they show changed (a floor of thousands of
 // agents gets many events a second); timers tick by themselves (format.tick).
 
-import { caller, el, statusClass, timer } from "./format.js";
+import { caller, el, reconcile, statusClass, timer } from "./format.js";
 import {
   answeredToday, callOf, callState, displayName, extensionOf, onCall, store, tiersOf,
 } from "./store.js";
@@ -127,10 +127,7 @@ export function renderAgents(root, filters, onManage) {
   }
   shown.sort(sorter(filters.sort));
   const wanted = shown.map((v) => rows.get(v.name).tr);
-  const current = [...tbody.children];
-  if (wanted.length !== current.length || wanted.some((tr, i) => tr !== current[i])) {
-    tbody.replaceChildren(...wanted);
-  }
+  reconcile(tbody, wanted);
   root.querySelector("[data-testid=agents-empty]").hidden = wanted.length > 0;
   root.querySelector("[data-testid=agent-count]").textContent = `(${wanted.length} of ${store.agents.size})`;
 }

@@ -73,3 +73,28 @@ export function tick(root, nowMs = Date.now()) {
     node.classList.toggle("long", nowMs / 1000 >= Number(node.dataset.longAt));
   }
 }
+
+/** Make parent's children exactly ``wanted`` (in order) with as few DOM moves as possible:
+ * an unchanged row stays where it is, so the browser restyles only what changed. */
+export function reconcile(parent, wanted) {
+  const keep = new Set(wanted);
+  let current = parent.firstChild;
+  for (const node of wanted) {
+    if (node === current) {
+      current = current.nextSibling;
+      continue;
+    }
+    if (current && !keep.has(current) && !node.parentNode) {
+      const next = current.nextSibling;
+      parent.replaceChild(node, current); // a rebuilt row takes its old row's place
+      current = next;
+      continue;
+    }
+    parent.insertBefore(node, current);
+  }
+  while (current) {
+    const next = current.nextSibling;
+    parent.removeChild(current);
+    current = next;
+  }
+}

@@ -2,7 +2,7 @@
 // staff, offered / answered / abandoned, service level against the queue's threshold,
 // ASA, AHT, average hold), its strategy, its tiers and the callers waiting in line.
 
-import { caller, el, pct, secs, timer } from "./format.js";
+import { caller, el, pct, reconcile, secs, timer } from "./format.js";
 import { displayName, queueNames, queueStaff, store, waitingCalls } from "./store.js";
 
 function fact(label, value, testid) {
@@ -63,6 +63,13 @@ function queueCard(name) {
   const tiers = store.tiers.filter((t) => t.queue === name);
   const details = el("details", null, { class: "tiers" });
   details.append(el("summary", `Tiers (${tiers.length})`));
+  details.append(tierList(tiers));
+  card.append(details);
+  return card;
+}
+
+/** The queue's agents by level and position, with their status. */
+function tierList(tiers) {
   const list = el("ul", null, { "data-testid": "queue-tiers" });
   for (const tier of tiers) {
     const view = store.agents.get(tier.agent);
@@ -71,20 +78,37 @@ function queueCard(name) {
     if (view) li.append(el("span", view.status, { class: "muted" }));
     list.append(li);
   }
-  details.append(list);
-  card.append(details);
-  return card;
+  return list;
 }
 
-/** Draw every queue card (few queues: rebuilt whole; open tier lists stay open). */
+const cards = new Map(); // queue -> {signature, card}
+
+function signature(name) {
+  const staff = queueStaff(name);
+  const waiting = waitingCalls(name).map((c) => [c.uuid, c.cid_name, c.cid_number, c.offered_at]);
+  const tiers = store.tiers.filter((t) => t.queue === name)
+    .map((t) => [t.agent, t.level, t.position, displayName(t.agent), store.agents.get(t.agent)?.status]);
+  return JSON.stringify([store.queues.get(name), store.queueSettings.get(name), staff, waiting, tiers]);
+}
+
+/** Draw the queue cards; a card is rebuilt only when what it shows changed (open tier
+ * lists stay open). */
 export function renderQueues(root) {
   const box = root.querySelector("[data-testid=queues]");
-  const open = new Set([...box.querySelectorAll("article[data-queue] details[open]")]
-    .map((d) => d.closest("article").dataset.queue));
-  const cards = queueNames().map((name) => {
-    const card = queueCard(name);
-    if (open.has(name)) card.querySelector("details").open = true;
-    return card;
+  const names = queueNames();
+  const wanted = names.map((name) => {
+    const sig = signature(name);
+    let entry = cards.get(name);
+    if (!entry || entry.signature !== sig) {
+      const card = queueCard(name);
+      if (entry?.card.querySelector("details")?.open) card.querySelector("details").open = true;
+      entry = { signature: sig, card };
+      cards.set(name, entry);
+    }
+    return entry.card;
   });
-  box.replaceChildren(...cards);
+  for (const name of cards.keys()) {
+    if (!names.includes(name)) cards.delete(name);
+  }
+  reconcile(box, wanted);
 }

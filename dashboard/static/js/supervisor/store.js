@@ -20,6 +20,7 @@ export const store = {
 export function applySnapshot(floor) {
   store.agents = new Map((floor?.agents ?? []).map((a) => [a.name, a]));
   store.calls = new Map((floor?.calls ?? []).filter((c) => !c.ended_at).map((c) => [c.uuid, c]));
+  callsChanged();
   store.queues = new Map((floor?.queues ?? []).map((q) => [q.name, q]));
 }
 
@@ -53,14 +54,26 @@ export function answeredToday(agent) {
   return Math.max(0, (view?.calls_answered ?? 0) + (store.answeredOffset[agent] ?? 0));
 }
 
+// agent -> one of its calls, rebuilt when the calls changed (a floor of thousands of
+// agents asks this for every agent at every drawing).
+let byAgent = null;
+
+/** The calls changed: the agent -> call index is rebuilt when next asked. */
+export function callsChanged() {
+  byAgent = null;
+}
+
 /** The agent's live call: the one it is serving or being offered, else any of its own. */
 export function callOf(agent) {
   const view = store.agents.get(agent);
   if (view?.call_uuid && store.calls.has(view.call_uuid)) return store.calls.get(view.call_uuid);
-  for (const call of store.calls.values()) {
-    if (call.agent === agent) return call;
+  if (byAgent === null) {
+    byAgent = new Map();
+    for (const call of store.calls.values()) {
+      if (call.agent && !byAgent.has(call.agent)) byAgent.set(call.agent, call);
+    }
   }
-  return null;
+  return byAgent.get(agent) ?? null;
 }
 
 /** queued, ringing, talking, held, consulting or transferred. */
