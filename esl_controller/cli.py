@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--agents", type=int, default=None,
                        help="--simulate: simulated agents taking calls besides the demo "
                             "users (default: every agent of the configuration)")  # fmt: skip
+    serve.add_argument(
+        "--role", choices=["both", "web", "controller"], default="both",
+        help="both (default): one process does everything; web: pages, API and Socket.IO "
+        "over REDIS_URL (any number); controller: the ESL link, one active by a lease in "
+        "Redis (--port serves /health)",
+    )  # fmt: skip
 
     sim = sub.add_parser("simulate", help="the FreeSWITCH simulator alone")
     sim.add_argument("--host", default="127.0.0.1")

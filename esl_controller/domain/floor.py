@@ -181,6 +181,20 @@ class Floor:
             self.presence.setdefault(row.agent, row)
         return []
 
+    def adopt_calls(self, views: list[CallView]) -> list[Change]:
+        """Calls another controller had open when this one took over (before the first
+        resync): kept as they were — times, hold, transfer marks — so the resync keeps
+        those FreeSWITCH still has and ends the others ``lost``, each once."""
+        for view in views:
+            if view.ended_at is not None or view.uuid in self.calls:
+                continue
+            self.calls[view.uuid] = view
+            if view.agent_leg and view.agent_leg != view.uuid:
+                self.legs[view.agent_leg] = view.uuid
+            if view.agent and view.agent_leg == view.uuid and view.answered_at is None:
+                self.ringing[view.agent] = view.uuid  # a dial-out still ringing the agent
+        return []
+
     def to_restore(self) -> list[Presence]:
         """Signed-in agents FreeSWITCH forgot (it restarted, with truncate-agents-on-load,
         or the agent was deleted): the switch says Logged Out while the product's chosen

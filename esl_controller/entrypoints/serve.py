@@ -118,7 +118,30 @@ def simulate_supervisor_phones(sim, users: UserService) -> None:
                 sim.execute_api(f"sim_phone {extension} {action}")
 
 
+def web_settings(settings: Settings, host: str, sip_domain: str | None,
+                 simulate: bool = False) -> WebSettings:  # fmt: skip
+    """The dashboard's settings from the environment's (every role builds them so)."""
+    return WebSettings(
+        secret_key=secret_key(settings),
+        cookie_secure=settings.cookie_secure
+        if settings.cookie_secure is not None else host not in LOOPBACK,
+        sip_wss_url=settings.sip_wss_url, sip_domain=sip_domain,
+        crm_url_template=settings.crm_url_template,
+        phone_driver="sip" if settings.sip_wss_url and not simulate else "simulator",
+        xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
+        xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
+        proxies=settings.proxies,
+        supervisor_long_call=settings.supervisor_long_call,
+        supervisor_long_pause=settings.supervisor_long_pause,
+    )  # fmt: skip
+
+
 def run_serve(args: argparse.Namespace) -> int:
+    role = getattr(args, "role", "both")
+    if role != "both":  # several processes over Redis (esl_controller/entrypoints/roles.py)
+        from esl_controller.entrypoints.roles import run_role
+
+        return run_role(args)
     setup_logging()
     settings = load_settings()
     esl = settings.esl
@@ -127,8 +150,8 @@ def run_serve(args: argparse.Namespace) -> int:
         sim = start_simulator(args, esl.password)
         esl = dataclasses.replace(esl, host="127.0.0.1", port=sim.port)
     if settings.redis_url:
-        log.warning("REDIS_URL is set but not used yet: this process serves every dashboard "
-                    "itself (run one `callcenter serve`)")  # fmt: skip
+        log.info("REDIS_URL is set: used only by `serve --role web|controller`; this process "
+                 "holds the ESL link and serves every dashboard itself")  # fmt: skip
     if not args.simulate and settings.default_esl_password:
         log.warning(
             "ESL_PASSWORD is FreeSWITCH's default 'ClueCon': change it in "
@@ -155,19 +178,7 @@ def run_serve(args: argparse.Namespace) -> int:
                                  getattr(args, "agents", None))  # fmt: skip
         simulate_supervisor_phones(sim, users)
 
-    web = WebSettings(
-        secret_key=secret_key(settings),
-        cookie_secure=settings.cookie_secure
-        if settings.cookie_secure is not None else args.host not in LOOPBACK,
-        sip_wss_url=settings.sip_wss_url, sip_domain=sip_domain,
-        crm_url_template=settings.crm_url_template,
-        phone_driver="sip" if settings.sip_wss_url and not args.simulate else "simulator",
-        xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
-        xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
-        proxies=settings.proxies,
-        supervisor_long_call=settings.supervisor_long_call,
-        supervisor_long_pause=settings.supervisor_long_pause,
-    )  # fmt: skip
+    web = web_settings(settings, args.host, sip_domain, args.simulate)
     deps = build_dependencies(
         api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,
         sessions=sessions, recorder=recorder, settings=web,

@@ -362,6 +362,9 @@ class Recorder:
         self._idle.set()
         self._writer: gevent.Greenlet | None = None
         self._spill_logged = False
+        # Told of every record the database has taken (or kept as a dead letter), once
+        # committed: a controller hands its unwritten calls over to the next one until then.
+        self.written_listeners: list[Callable[[list[Entry]], None]] = []
 
     # -- from the floor's greenlet: never blocks -------------------------------------
 
@@ -548,6 +551,7 @@ class Recorder:
             return
         self.written += len(entries)
         self._done(len(batch), batch[-1][1], from_disk)
+        self._notify_written(entries)
 
     def _one_by_one(self, batch: list[tuple[Entry, int]], from_disk: bool) -> None:
         for entry, end in batch:
@@ -559,6 +563,14 @@ class Recorder:
                     raise Unreachable(type(exc).__name__) from exc
                 self._dead_letter(entry, exc)
             self._done(1, end, from_disk)
+            self._notify_written([entry])
+
+    def _notify_written(self, entries: list[Entry]) -> None:
+        for listener in list(self.written_listeners):
+            try:
+                listener(entries)
+            except Exception:
+                log.exception("recorder: a written-listener failed")
 
     def _dead_letter(self, entry: Entry, exc: Exception) -> None:
         kind, record = entry

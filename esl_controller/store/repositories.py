@@ -25,6 +25,7 @@ DEFAULT_DISPOSITIONS = (
     ("wrong_number", "Wrong number"), ("sale", "Sale"),
 )  # fmt: skip
 STAGES = ("joined_at", "offered_at", "answered_at", "ended_at")
+LOST = "lost"  # outcome of a call whose end the product did not see
 
 
 def when(epoch: float | None) -> datetime | None:
@@ -32,16 +33,27 @@ def when(epoch: float | None) -> datetime | None:
 
 
 def upsert_call(session: Session, record: dict[str, Any]) -> Call:
-    """Insert or update by ``call_uuid``; a stage already recorded is never unset."""
+    """Insert or update by ``call_uuid``; a stage already recorded is never unset.
+
+    Two processes may write the same call (a controller that took over records ``lost``
+    a call the one before it saw end; a spill file replayed later brings the real end):
+    ``lost`` is the product's word for "the end was not seen", so it never replaces an
+    outcome that was seen, while a seen outcome replaces ``lost``. Whichever order the
+    writes come in, the call is one row with what was known. (Two inserts racing on the
+    unique uuid: the loser's transaction fails, the recorder writes its batch again one
+    record at a time, and this finds the row.)"""
     row = session.scalar(select(Call).where(Call.call_uuid == record["call_uuid"]))
     if row is None:
         row = Call(call_uuid=record["call_uuid"], direction=record.get("direction", "inbound"))
         session.add(row)
+    guess = record.get("outcome") == LOST and row.outcome not in (None, LOST)
     for key, value in record.items():
         if key == "call_uuid":
             continue
         if key in STAGES and value is None and getattr(row, key) is not None:
             continue  # forward only: an ended call never goes back to "not ended"
+        if guess and getattr(row, key) is not None:
+            continue  # a guess fills gaps only
         setattr(row, key, value)
     return row
 

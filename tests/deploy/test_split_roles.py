@@ -1,0 +1,83 @@
+"""Split roles: web workers and a controller as separate processes over Redis.
+
+A click on a page served by one web worker reaches the controller (and FreeSWITCH), and
+the page of the same agent on another worker sees the change; the controller's typed
+errors come back as the embedded process gives them; with no controller holding the
+lease, actions are 503 ``no_controller`` and ``/health`` says why.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+from tests.deploy.cluster import Browser, Cluster
+
+
+def test_ready_on_worker_b_reaches_the_controller_and_the_page_on_worker_a(
+    tmp_path: pathlib.Path, prefix: str, db_url: str
+) -> None:
+    cluster = Cluster(tmp_path, db_url, prefix)
+    cluster.prepare_database()
+    try:
+        cluster.start_simulator()
+        cluster.start_controller("c1")
+        a, b = cluster.start_web("web-a"), cluster.start_web("web-b")
+        cluster.wait(lambda: cluster.serving("c1"), 60, "the controller to be active")
+        assert cluster.role("web-a") == "web" and cluster.role("c1") == "active"
+
+        alice = Browser(b, "alice")  # signed in through worker B: On Break "Login"
+        alice.listen(a)  # her page is served by worker A
+        cluster.wait(lambda: alice.seen("snapshot"), 15, "the page's first snapshot")
+        first = alice.seen("snapshot")[0]
+        assert first["agent"]["name"] == "agent1000"
+        assert first["agent"]["status"] == "On Break" and first["link"]["connected"]
+
+        clicked = time.monotonic()
+        reply = alice.post(b, "agent/ready")
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["agent"]["status"] == "Available"
+        cluster.wait(lambda: any(e["status"] == "Available" for e in alice.seen("agent", clicked)),
+                     15, "worker A's page to see Available")  # fmt: skip
+        assert "Available" in cluster.esl.api("callcenter_config agent get status agent1000")
+
+        # Read on worker A: its copy of the controller's floor has the change too.
+        status = alice.http.get(f"{a}/call-center/api/agent/status", timeout=10).json()
+        assert status["agent"]["status"] == "Available"
+        # An error the controller's service raises comes back typed.
+        closing = alice.post(a, "agent/wrap-up/close", {"call_uuid": "0" * 36})
+        assert closing.status_code == 404, closing.text
+        assert closing.json()["error"]["code"] == "no_wrap_up"
+        alice.close()
+    finally:
+        cluster.stop()
+
+
+def test_without_a_controller_actions_are_503_no_controller(
+    tmp_path: pathlib.Path, prefix: str
+) -> None:
+    cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'cc.db'}", prefix)
+    cluster.prepare_database()
+    try:
+        web = cluster.start_web("web-a")
+        status, body = cluster.health("web-a")
+        assert status == 503 and body["role"] == "web"
+        assert body["freeswitch"]["state"] == "no_controller"
+        assert "no controller holds the lease" in " ".join(body["problems"])
+        assert body["cluster"]["lease_holder"] is None
+
+        sue = Browser(web, "sue")  # a supervisor signs in without FreeSWITCH
+        forced = sue.post(web, "supervisor/agent/agent1000/status", {"status": "Available"})
+        assert forced.status_code == 503, forced.text
+        assert forced.json()["error"]["code"] == "no_controller"
+        agent = sue.http.post(f"{web}/call-center/api/agent/login", timeout=10,
+                              json={"username": "alice", "password": "alice-password"})  # fmt: skip
+        assert agent.status_code == 503 and agent.json()["error"]["code"] == "no_controller"
+        # The page still opens and says why it cannot act.
+        sue.listen()
+        cluster.wait(lambda: sue.seen("snapshot"), 15, "the page's snapshot")
+        link = sue.seen("snapshot")[0]["link"]
+        assert link["connected"] is False and link["state"] == "no_controller"
+        sue.close()
+    finally:
+        cluster.stop()
