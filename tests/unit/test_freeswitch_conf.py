@@ -515,7 +515,7 @@ SUPERVISOR = {"callcenter_role": "supervisor"}
 def test_dialplan_contexts_and_extensions(dialplan: Dialplan) -> None:
     assert set(dialplan.contexts) == {"default", "public"}
     names = [e.name for e in dialplan.contexts["default"]]
-    for name in ("queue_support", "queue_sales", "queue_billing", "agents", "echo", "park",
+    for name in ("queue_support", "queue_sales", "queue_billing", "agents", "echo", "hold_music",
                  "track_agent_calls", "local_extension", "outbound_pstn",
                  "supervisor_listen", "supervisor_whisper", "supervisor_barge"):  # fmt: skip
         assert names.count(name) == 1, name
@@ -627,7 +627,7 @@ def test_agents_cannot_eavesdrop(dialplan: Dialplan, prefix: str) -> None:
 
 def test_feature_codes_and_public_dids(dialplan: Dialplan) -> None:
     assert route(dialplan, "9196", **AGENT_1000) == [("answer", ""), ("echo", "")]
-    assert route(dialplan, "9664") == [("answer", ""), ("park", "")]
+    assert route(dialplan, "9664") == [("answer", ""), ("playback", "local_stream://moh")]
     assert route(dialplan, "+15550100", context="public") == [("transfer", "5000 XML default")]
     assert route(dialplan, "15550101", context="public") == [("transfer", "5001 XML default")]
     assert route(dialplan, "15550102", context="public") == [("transfer", "5002 XML default")]

@@ -63,7 +63,8 @@ def echo(core: CallCore, channel: Channel, data: str) -> None:
 
 
 def playback(core: CallCore, channel: Channel, data: str) -> None:
-    if "loops=-1" in data:
+    # A local_stream never ends (mod_local_stream loops its folder for ever).
+    if "loops=-1" in data or data.startswith("local_stream://"):
         core.engine.wait_hangup(channel)
     else:
         core.sleep(1.0)  # a prompt takes about a second
@@ -154,7 +155,13 @@ BUILTIN["bridge"] = bridge_app
 # switch_ivr_eavesdrop_session): who hears the listener. "aleg" = the target's partner
 # (ED_MUX_READ), "whisper" = the target's own endpoint (ED_MUX_WRITE), "barge" = both.
 EAVESDROP_DIGIT_MODES = {"0": "listen", "1": "aleg", "2": "whisper", "3": "barge"}
-FALSE_WORDS = ("false", "no", "off", "0", "disabled", "inactive", "disallow")
+TRUE_WORDS = ("true", "yes", "on", "enabled", "active", "allow")
+
+
+def switch_true(value: str | None) -> bool:
+    """FreeSWITCH's switch_true: yes/on/true/enabled/active/allow, or a non-zero number."""
+    text = (value or "").strip().lower()
+    return text in TRUE_WORDS or (text.lstrip("-").isdigit() and int(text) != 0)
 
 
 def eavesdrop(core: CallCore, channel: Channel, data: str) -> None:
@@ -176,12 +183,15 @@ def eavesdrop(core: CallCore, channel: Channel, data: str) -> None:
         core.answer(channel)
     channel.set_var("eavesdrop_target_uuid", target.uuid)
     mode = "listen"
-    if channel.variables.get("eavesdrop_whisper_aleg") == "true":
-        mode = "barge" if channel.variables.get("eavesdrop_whisper_bleg") == "true" else "aleg"
-    elif channel.variables.get("eavesdrop_whisper_bleg") == "true":
+    if switch_true(channel.variables.get("eavesdrop_whisper_aleg")):
+        whisper_bleg = switch_true(channel.variables.get("eavesdrop_whisper_bleg"))
+        mode = "barge" if whisper_bleg else "aleg"
+    elif switch_true(channel.variables.get("eavesdrop_whisper_bleg")):
         mode = "whisper"
     channel.set_var("eavesdrop_mode", mode)
-    enabled = channel.variables.get("eavesdrop_enable_dtmf", "true").lower() not in FALSE_WORDS
+    # Unset: DTMF on (ED_DTMF is the default); set: on only if switch_true.
+    dtmf = channel.variables.get("eavesdrop_enable_dtmf")
+    enabled = dtmf is None or switch_true(dtmf)
     stop = Event()
 
     def on_dtmf(leg: Channel, digits: str) -> None:
