@@ -137,6 +137,7 @@ function render() {
     set(el, "abandoned", String(day?.abandoned ?? 0), (day?.abandoned ?? 0) > 0 ? "warn" : "");
     return el;
   });
+  board.dataset.many = String(cards.length > 6);
   const current = [...board.children];
   if (current.length !== cards.length || current.some((el, i) => el !== cards[i])) board.replaceChildren(...cards);
 
