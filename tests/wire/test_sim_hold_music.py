@@ -118,6 +118,13 @@ def test_holding_a_call_plays_the_shipped_file_to_the_caller() -> None:
         assert stop.get("Unique-ID") == start.get("Unique-ID")
         assert stop.get("Playback-Status") == "break"
         assert not any("Unknown source" in line for line in f.log_lines())
+        # Held again, then the agent hangs up: the caller's music stops with the bridge
+        # (PLAYBACK_STOP "break", as a real 1.10.12 does).
+        f.calls.hold(AGENT)
+        assert f.watch.wait(lambda: len(f.events("PLAYBACK_START")) == 2)
+        f.calls.drop(AGENT)
+        assert f.watch.wait(lambda: len(f.events("PLAYBACK_STOP")) == 2)
+        assert f.events("PLAYBACK_STOP")[1].get("Playback-Status") == "break"
 
 
 def test_a_missing_music_folder_plays_nothing_and_says_unknown_source(

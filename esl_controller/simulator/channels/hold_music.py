@@ -141,6 +141,7 @@ class Playing:
     url: str
     file_type: str | None
     file: pathlib.Path | None  # what the listener hears now (None: silence)
+    held: str = ""  # uuid of the held leg whose partner plays it
 
 
 class HoldMusic:
@@ -162,7 +163,15 @@ class HoldMusic:
         engine.on_hangup.append(self._forget)
 
     def _forget(self, channel: Channel) -> None:
+        """A hung-up listener hears nothing more; the partner of a held leg that hangs
+        up stops its music (seen on 1.10.12: PLAYBACK_STOP "break" on the partner once
+        the bridge is gone, before the partner's own hangup, if it follows)."""
         self.playing.pop(channel.uuid, None)
+        for uuid, playing in list(self.playing.items()):
+            listener = self.engine.channels.get(uuid)
+            if playing.held == channel.uuid and listener is not None and not listener.gone:
+                del self.playing[uuid]
+                self._fire("PLAYBACK_STOP", listener, playing, PLAYBACK_STOP, status="break")
 
     def music_for(self, held: Channel) -> str:
         """``switch_channel_get_hold_music`` of the held leg (channel variables fall back
@@ -187,6 +196,7 @@ class HoldMusic:
         playing = self._open(url, rate)
         if playing is None:
             return None
+        playing.held = held.uuid
         self.playing[listener.uuid] = playing
         self._fire("PLAYBACK_START", listener, playing, PLAYBACK_START)
         return playing
