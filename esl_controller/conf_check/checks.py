@@ -248,7 +248,6 @@ def check_xml_curl(ctx: Context) -> None:
             f"no mod_xml_curl binding asks the dashboard ({DIRECTORY_PATH}): users "
             "created in the product cannot register, only the static directory's",
         )
-        # fmt: skip
     if CONFIGURATION_PATH not in ours:
         ctx.add("NOTE", conf.where if conf is not None else None,
                 f"no binding for {CONFIGURATION_PATH}: queues added in the product load only "
@@ -288,7 +287,6 @@ def _check_binding(ctx: Context, binding: Node, url: Node, path: str) -> None:
             f"{what} over plain http to another host: the answers "
             "carry users' a1-hash in clear text; use https with enable-cacert-check",
         )
-        # fmt: skip
     if parts.scheme == "https":
         cacert = binding.param("enable-cacert-check")
         if cacert is None or cacert.get("value").lower() not in ("true", "yes", "on", "1"):
@@ -339,7 +337,6 @@ def _check_credentials(ctx: Context, binding: Node, what: str) -> None:
             "the xml_curl password differs from "
             'XML_CURL_PASSWORD: the dashboard answers 401 ("Received HTTP error 401")',
         )
-        # fmt: skip
 
 
 # -- the event socket ------------------------------------------------------------------
@@ -496,7 +493,6 @@ def _check_certificate(ctx: Context, cert_dir: pathlib.Path, where: Where,
             "never connects); put wss.pem (key + certificate chain) or wss.crt + wss.key "
             "there (a source build's certs_dir does not follow -conf: give -certs too)",
         )
-        # fmt: skip
         return
     info = _decode_certificate(cert)
     if info is None:
@@ -672,7 +668,6 @@ def _check_folder(ctx: Context, directory: Node) -> None:
             f"{other} in the music folder is not a wav FreeSWITCH can "
             'play: mod_local_stream logs "Can\'t open" each time the loop reaches it',
         )
-        # fmt: skip
 
 
 def _readable_wav(path: pathlib.Path) -> bool:
@@ -720,7 +715,6 @@ def check_modules(ctx: Context) -> None:
             'mod_opus without opus.conf.xml: "[ERR] '
             'Opening of opus.conf failed" at every start, and no FEC for the browsers',
         )
-        # fmt: skip
     if _webrtc_profiles(ctx) and "mod_opus" not in loads:
         ctx.add("WARN", conf.where, "mod_opus is not loaded: browsers fall back to G.711")
 
@@ -831,7 +825,6 @@ def check_inventory(ctx: Context, inventory: Inventory | None) -> None:
                 f"agent {name} has extension {extension}: the dialplan "
                 "routes only 1000-4999 to people, so calls and transfers to it fail",
             )
-            # fmt: skip
     ctx.add("NOTE", None, f"the product's database: {len(inventory.queues)} queue(s), "
             f"{len(inventory.agents)} agent(s) compared")  # fmt: skip
 

@@ -218,7 +218,6 @@ class Preprocessor:
                     + (f": $${{{name}}} is not known" if cmd != "exec" else ""),
                 )
             )
-            # fmt: skip
 
     def _include(self, pattern: str, cwd: pathlib.Path, where: Where, depth: int) -> None:
         full = pattern if os.path.isabs(pattern) else str(cwd / pattern)
@@ -232,7 +231,6 @@ class Preprocessor:
                     '(FreeSWITCH logs "No files to include" and goes on)',
                 )
             )
-            # fmt: skip
             return
         for match in matches:
             self._file(pathlib.Path(match), depth + 1)

@@ -91,7 +91,6 @@ def inventory(env: Mapping[str, str]) -> Inventory:
                 skipped="DB_URI is not set and there is no instance/callcenter.db "
                 "here (run it where `callcenter serve` runs, or set DB_URI)"
             )
-            # fmt: skip
         url = f"sqlite:///{default.resolve()}"
     if url.startswith("sqlite:///") and not pathlib.Path(url[len("sqlite:///") :]).is_file():
         return Inventory(skipped=f"{url} does not exist")  # opening it would create it
