@@ -73,6 +73,10 @@ class Cluster:
         self.processes: dict[str, Process] = {}
         self.ports: dict[str, int] = {}
 
+    @property
+    def lease_ttl(self) -> float:
+        return float(self.extra_env.get("CONTROLLER_LEASE_TTL", "3"))
+
     def env(self, **more: str) -> dict[str, str]:
         env = dict(os.environ)
         for name in ("SIP_WSS_URL", "SIP_DOMAIN", "CONTROLLER_ID"):
