@@ -145,9 +145,12 @@ def main() -> None:
             return t
 
         seq = [len(names)]
+        fed = [0]  # across rounds: each round goes on from the floor the last one left
         floor, on_changes = server.floor, server.publisher.on_changes
 
-        def ours(i: int) -> float:
+        def ours(_: int) -> float:
+            i = fed[0]
+            fed[0] += 1
             agent, k = names[i % args.agents], i // args.agents
             seq[0] += 1
             t = time.time()
