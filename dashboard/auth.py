@@ -114,11 +114,30 @@ def revoked() -> RevokedSessions:
     return current_app.extensions["callcenter.revoked_sessions"]
 
 
+# Inside another Flask app (dashboard/extension.py) the session is that app's: the
+# product's keys then carry this prefix (from the app's config), so they never meet the
+# host's own ``user_id`` or ``csrf``, and signing in or out leaves the host's keys alone.
+SESSION_PREFIX_CONFIG = "CALLCENTER_SESSION_PREFIX"
+
+
+def session_key(name: str) -> str:
+    return str(current_app.config.get(SESSION_PREFIX_CONFIG) or "") + name
+
+
+def _clear_own_keys() -> None:
+    prefix = current_app.config.get(SESSION_PREFIX_CONFIG)
+    if not prefix:
+        session.clear()
+        return
+    for key in [k for k in session if k.startswith(prefix)]:
+        session.pop(key)
+
+
 def csrf_token() -> str:
-    token = session.get("csrf")
+    token = session.get(session_key("csrf"))
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
-        session["csrf"] = token
+        session[session_key("csrf")] = token
     return token
 
 
@@ -126,38 +145,52 @@ def check_csrf() -> None:
     if request.method in SAFE_METHODS:
         return
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
-    expected = session.get("csrf")
+    expected = session.get(session_key("csrf"))
     if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
         raise CsrfFailed("missing or wrong CSRF token (send X-CSRF-Token)")
 
 
 def sign_in(user: UserRecord) -> str:
     """Open a fresh session for ``user`` (a new id and token: no session fixation)."""
-    session.clear()
-    session["user_id"] = user.id
-    session["sid"] = secrets.token_urlsafe(16)
-    session.permanent = True
+    _clear_own_keys()
+    session[session_key("user_id")] = user.id
+    session[session_key("sid")] = secrets.token_urlsafe(16)
+    if not current_app.config.get(SESSION_PREFIX_CONFIG):
+        session.permanent = True  # a host app's session keeps the lifetime it chose
     g.user = user
     return csrf_token()
 
 
 def sign_out() -> None:
-    session_id = session.get("sid")
+    session_id = session.get(session_key("sid"))
     if isinstance(session_id, str):
         revoked().revoke(session_id)
         publisher = current_app.extensions.get("callcenter.publisher")
         if publisher is not None:
             publisher.signed_out(session_id)
-    session.clear()
+    _clear_own_keys()
+
+
+def session_user(users: UserService) -> UserRecord | None:
+    """Who the session belongs to (None: nobody, or signed out). Inside a host app whose
+    login the product follows, the host's hook decides (dashboard/extension.py)."""
+    resolver = current_app.extensions.get("callcenter.user_resolver")
+    if resolver is not None:
+        return resolver(users)
+    return signed_in_user(users)
+
+
+def signed_in_user(users: UserService) -> UserRecord | None:
+    """The user this session signed in as through the product's own sign-in."""
+    user_id = session.get(session_key("user_id"))
+    if not isinstance(user_id, int) or session.get(session_key("sid")) in revoked():
+        return None
+    return off_hub(lambda: users.get(user_id))
 
 
 def current_user(users: UserService) -> UserRecord | None:
     if "user" not in g:
-        user_id = session.get("user_id")
-        if not isinstance(user_id, int) or session.get("sid") in revoked():
-            g.user = None
-        else:
-            g.user = off_hub(lambda: users.get(user_id))
+        g.user = session_user(users)
     return g.user
 
 

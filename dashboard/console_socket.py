@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import request, session
+from flask import request
 from flask_socketio import SocketIO
 
 from dashboard.api.console import console_service, esl_settings
-from dashboard.db import off_hub
+from dashboard.auth import session_user
 from dashboard.deps import Dependencies
 from esl_controller.errors import CallCenterError
 from esl_controller.esl.console_policy import check_line
@@ -35,17 +35,9 @@ def register_console(socketio: SocketIO, deps: Dependencies) -> None:
     users: dict[str, str] = {}
     streams: dict[str, ConsoleStream] = {}
 
-    def revoked() -> Any:
-        from flask import current_app
-
-        return current_app.extensions["callcenter.revoked_sessions"]
-
     @socketio.on("connect", namespace=NAMESPACE)
     def on_connect(auth: Any = None) -> bool:
-        user_id = session.get("user_id")
-        user = None
-        if isinstance(user_id, int) and session.get("sid") not in revoked():
-            user = off_hub(lambda: deps.users.get(user_id))
+        user = session_user(deps.users)
         if user is None or not user.has_role("engineer"):
             return False  # not signed in, or not an engineer: connect_error
         users[request.sid] = user.username  # type: ignore[attr-defined]

@@ -6,12 +6,14 @@ redirect to the user's own home page."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, jsonify, redirect, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard.auth import Forbidden, NotSignedIn, TooManyAttempts
+from dashboard.mount import url_for
 from esl_controller.errors import CallCenterError
 
 log = logging.getLogger(__name__)
@@ -21,11 +23,18 @@ def error_body(code: str, message: str, status: int) -> Any:
     return jsonify({"error": {"code": code, "message": message}}), status
 
 
-def register_error_handlers(app: Flask, api_prefix: str) -> None:
+def register_error_handlers(app: Flask | Blueprint, api_prefix: str,
+                            login_url: Callable[[str], str] | None = None) -> None:  # fmt: skip
+    """On the app (the product on its own) or on the product's blueprint inside a host
+    app, whose other errors stay the host's; ``login_url`` (the host's sign-in page for
+    a path to come back to) replaces the product's own."""
+
     @app.errorhandler(CallCenterError)
     def typed(exc: CallCenterError) -> Any:
         if not request.path.startswith(api_prefix):
             if isinstance(exc, NotSignedIn):
+                if login_url is not None:
+                    return redirect(login_url(request.path))
                 return redirect(url_for("pages.login", next=request.path))
             if isinstance(exc, Forbidden):  # a page for another role: back to one's own
                 return redirect(url_for("pages.index"))

@@ -8,15 +8,7 @@ import pathlib
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from flask import (
-    Blueprint,
-    abort,
-    redirect,
-    render_template,
-    request,
-    send_from_directory,
-    url_for,
-)
+from flask import Blueprint, abort, redirect, request, send_from_directory
 from markupsafe import escape
 
 from dashboard.api.context import deps
@@ -31,6 +23,7 @@ from dashboard.auth import (
     sign_out,
 )
 from dashboard.db import off_hub
+from dashboard.mount import render_template, url_for  # the product's names, mounted or not
 from esl_controller.errors import CallCenterError
 
 VENDOR_PACKAGES = {
