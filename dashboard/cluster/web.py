@@ -22,9 +22,11 @@ import json
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, cast
 
 import gevent
+import socketio
 from flask import Flask
 from flask_socketio import SocketIO, join_room
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,7 +46,7 @@ from dashboard.deps import Dependencies, WebSettings
 from dashboard.realtime import Publisher
 from esl_controller.cluster.feed import FloorMirror
 from esl_controller.cluster.lease import parse_term
-from esl_controller.cluster.rpc import RpcClient
+from esl_controller.cluster.rpc import RedisUnavailable, RpcClient
 from esl_controller.cluster.settings import ClusterSettings, Keys, connect
 from esl_controller.errors import CallCenterError
 from esl_controller.esl.client import EslSettings, Health
@@ -152,8 +154,10 @@ class ControllerWatch:
 
 
 class RedisRevokedSessions(RevokedSessions):
-    """Signed-out session ids shared by every web worker. While Redis cannot be asked, a
-    session is treated as signed out (a sign-out elsewhere could not be checked)."""
+    """Signed-out session ids shared by every web worker. While Redis cannot be asked,
+    a session this worker has not seen signed out is neither trusted nor sent to sign in
+    again: the request is 503 ``redis_unavailable`` (a sign-out on another worker could
+    not be checked), and works again once Redis is back."""
 
     def __init__(self, redis: Any, keys: Keys, lifetime: float) -> None:
         super().__init__(lifetime)
@@ -174,8 +178,42 @@ class RedisRevokedSessions(RevokedSessions):
             return True
         try:
             return bool(self.redis.exists(self.keys.revoked(session_id)))
-        except Exception:  # noqa: BLE001
-            return True
+        except Exception as exc:  # noqa: BLE001
+            raise RedisUnavailable("cannot check the session now: Redis is unreachable") from exc
+
+
+class QueueManager(socketio.RedisManager):
+    """Flask-SocketIO's Redis message queue, listening again within a second after Redis
+    comes back (the stock manager waits 1, 2, 4... up to 60 s between attempts), and
+    telling ``on_subscribed`` each time: what was published meanwhile is lost, so the
+    worker's pages get fresh snapshots."""
+
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel,
+                         redis_options={"socket_connect_timeout": 2.0,
+                                        "socket_keepalive": True})  # fmt: skip
+        self.on_subscribed: list[Callable[[], None]] = []
+        self.subscriptions = 0
+
+    def _redis_listen_with_retries(self) -> Any:
+        subscribed = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    self.subscriptions += 1
+                    if self.subscriptions > 1:
+                        log.warning("Socket.IO message queue: listening again")
+                        for hook in list(self.on_subscribed):
+                            hook()
+                yield from self.pubsub.listen()
+            except Exception as exc:  # noqa: BLE001 - Redis away: listen again soon
+                if subscribed:
+                    log.warning("Socket.IO message queue: Redis lost (%s)", exc)
+                subscribed = False
+                time.sleep(0.5)  # gevent's, under monkey-patching
 
 
 class WebPublisher(Publisher):
@@ -199,11 +237,15 @@ class WebPublisher(Publisher):
 
     def on_changes(self, changes: list[Any]) -> None:
         if any(change.kind == "snapshot" for change in changes):
-            if self._resending:
-                self._again = True
-            else:
-                self._resending = True
-                gevent.spawn(self._resend)
+            self.resend_snapshots()
+
+    def resend_snapshots(self) -> None:
+        """Every page of this worker gets a fresh snapshot (from the controller)."""
+        if self._resending:
+            self._again = True
+        else:
+            self._resending = True
+            gevent.spawn(self._resend)
 
     def _resend(self) -> None:
         try:
@@ -366,8 +408,8 @@ def build_web_worker(cluster: ClusterSettings, sessions: sessionmaker[Session],
     def publisher_factory(socketio: SocketIO, d: Dependencies) -> Publisher:
         return WebPublisher(socketio, d, rpc=rpc, redis=redis, keys=keys, worker=worker)
 
-    app = create_app(deps, socketio_options={"message_queue": cluster.redis_url,
-                                             "channel": keys.socketio},
+    manager = QueueManager(cluster.redis_url, keys.socketio)
+    app = create_app(deps, socketio_options={"client_manager": manager},
                      publisher_factory=publisher_factory)  # fmt: skip
     lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
     app.extensions["callcenter.revoked_sessions"] = RedisRevokedSessions(redis, keys, lifetime)
@@ -375,4 +417,5 @@ def build_web_worker(cluster: ClusterSettings, sessions: sessionmaker[Session],
     assert isinstance(publisher, WebPublisher)
     floor.listeners.append(publisher.on_changes)
     floor.on_web.append(publisher.on_web)
+    manager.on_subscribed.append(publisher.resend_snapshots)
     return WebWorker(app, floor, recorder, publisher)

@@ -40,6 +40,7 @@ USERS = (
     # name, role, password, extension, agent (tests/fixtures/conf's agents)
     ("alice", "agent", "alice-password", "1000", "agent1000"),
     ("sue", "supervisor", "sue-password", "1090", None),
+    ("eve", "engineer", "eve-password", None, None),
 )
 
 

@@ -49,6 +49,14 @@ def test_ready_on_worker_b_reaches_the_controller_and_the_page_on_worker_a(
         assert closing.status_code == 404, closing.text
         assert closing.json()["error"]["code"] == "no_wrap_up"
         alice.close()
+
+        # The ESL console through a web worker: run and refused on the controller.
+        eve = Browser(a, "eve")
+        ran = eve.post(a, "console", {"command": "callcenter_config agent get status agent1000"})
+        assert ran.status_code == 200 and "Available" in ran.json()["output"], ran.text
+        refused = eve.post(a, "console", {"command": "system rm -rf /"})
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["error"]["code"] == "console_refused"
     finally:
         cluster.stop()
 
