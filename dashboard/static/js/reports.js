@@ -2,7 +2,9 @@
 // whole days (today unless the address or the form says otherwise), as tables, charts
 // (Chart.js, served from node_modules) and CSV downloads of the same query.
 // Loaded on demand (the form, Today); nothing here polls.
-const PREFIX = "/call-center/api/reports";
+import { API } from "./mount.js";
+
+const PREFIX = `${API}/reports`;
 const Chart = window.Chart;
 const COLORS = { answered: "#2e7d32", abandoned: "#c62828", other: "#b26a00", accent: "#1565c0",
   muted: "#5b6b7b", palette: ["#1565c0", "#2e7d32", "#b26a00", "#c62828", "#6a1b9a", "#00838f",

@@ -2,7 +2,7 @@
 // tiers events applied as they come (never polled); the page's own requests are the
 // console's surroundings at load (names, settings, tiers) and the supervisor's actions.
 
-import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+import { connect, url } from "./mount.js";
 import { api } from "./supervisor/api.js";
 import { renderAgents, resetAgentRows } from "./supervisor/agents.js";
 import { renderCalls } from "./supervisor/calls.js";
@@ -77,7 +77,7 @@ $("queue-filter").addEventListener("change", (e) => { filters.queue = e.target.v
 $("status-filter").addEventListener("change", (e) => { filters.status = e.target.value; schedule(); });
 $("agent-sort").addEventListener("change", (e) => { filters.sort = e.target.value; schedule(); });
 
-const socket = io({ transports: ["websocket"], reconnectionDelayMax: 5000 });
+const socket = connect("", { transports: ["websocket"], reconnectionDelayMax: 5000 });
 socket.on("snapshot", (snap) => {
   applySnapshot(snap.floor);
   resetAgentRows();
@@ -117,7 +117,7 @@ socket.on("disconnect", () => {
 });
 socket.on("connect", () => { banner.hidden = true; });
 socket.on("connect_error", () => {
-  if (!socket.active) window.location.assign("/login?next=/supervisor"); // signed out
+  if (!socket.active) window.location.assign(url(`/login?next=${encodeURIComponent(url("/supervisor"))}`)); // signed out
 });
 
 // Timers tick once a second without redrawing anything else.

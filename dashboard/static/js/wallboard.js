@@ -5,9 +5,8 @@
 // reconnect, and at the instant the day ends. Who is in which queue comes from the
 // supervisor console's read (FreeSWITCH's tier list) at load, then pushed (`tiers`).
 // Nothing polls; the one-second timer only redraws the clock and the waits that tick.
-import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+import { API, connect } from "./mount.js";
 
-const API = "/call-center/api";
 const AVAILABLE = new Set(["Available", "Available (On Demand)"]);
 const REFRESH_AFTER_CALL_MS = 1500; // the call's record is written off the hub meanwhile
 
@@ -206,7 +205,7 @@ function say(text) {
   banner.textContent = text || "";
 }
 
-const socket = io({ transports: ["websocket"] });
+const socket = connect("", { transports: ["websocket"] });
 let connectedBefore = false;
 socket.on("snapshot", (snap) => {
   agents.clear();

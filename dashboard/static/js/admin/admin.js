@@ -1,8 +1,9 @@
 // The admin page: agents, tiers and queues from /call-center/api/admin/*. Every change
 // goes to the API, which checks it with the same rules as the command line, stores it and
 // provisions mod_callcenter at once; the page shows the API's own message either way.
+import { API as PREFIX } from "../mount.js";
+
 const csrfToken = document.querySelector("meta[name=csrf-token]").content;
-const PREFIX = "/call-center/api";
 
 // JSON in and out, the CSRF header on changes; an error carries the API's own message.
 const api = {

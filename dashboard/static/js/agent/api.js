@@ -1,7 +1,9 @@
 // The REST API client: JSON in and out, the CSRF header on state-changing requests, and
 // errors as ApiError carrying the API's own {"error": {"code", "message"}}.
 
-export const API_PREFIX = "/call-center/api";
+import { API } from "../mount.js";
+
+export const API_PREFIX = API;
 
 export class ApiError extends Error {
   constructor(status, code, message) {

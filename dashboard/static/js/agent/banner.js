@@ -1,6 +1,7 @@
 // The page-wide banner (#banner in base.html): the server unreachable (Socket.IO down),
 // FreeSWITCH unreachable (the server's link event, or a 503 reply), or the session over.
 
+import { url } from "../mount.js";
 import { setShown, setText } from "./dom.js";
 
 export function bannerMessage(state) {
@@ -30,7 +31,7 @@ export function mountBanner(banner) {
   const text = document.createElement("span");
   text.dataset.testid = "banner-text";
   const link = document.createElement("a");
-  link.href = "/login?next=/agent";
+  link.href = url(`/login?next=${encodeURIComponent(url("/agent"))}`);
   link.textContent = "Sign in";
   link.className = "banner-link";
   banner.replaceChildren(text, link);

@@ -1,7 +1,7 @@
 // The Socket.IO link to the server: the agent's snapshot on every (re)connect, then
 // agent / call / call_ended / link / notice / phone_dropped events for this agent's room only.
 
-import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+import { connect } from "../mount.js";
 
 const EVENTS = ["snapshot", "agent", "call", "call_ended", "link", "notice", "phone_dropped"];
 
@@ -10,7 +10,7 @@ const EVENTS = ["snapshot", "agent", "call", "call_ended", "link", "notice", "ph
  *   snapshot, agent, call, call_ended, link: (payload: object) => void}} handlers
  */
 export function connectSocket(handlers) {
-  const socket = io({ transports: ["websocket"], reconnectionDelayMax: 5000 });
+  const socket = connect("", { transports: ["websocket"], reconnectionDelayMax: 5000 });
   socket.on("connect", () => handlers.onStatus("connected"));
   socket.on("disconnect", (reason) => {
     handlers.onStatus("disconnected");

@@ -3,7 +3,7 @@
 // only (shown with textContent), one line of at most 280 characters, newest on top.
 // Its own small Socket.IO connection, so the page's other modules are left as they are.
 
-import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+import { connect } from "../mount.js";
 
 const STYLE = `
 .sup-messages { position: fixed; z-index: 30; left: 50%; transform: translateX(-50%); top: 3.5rem;
@@ -55,5 +55,5 @@ function show(message) {
   close.focus();
 }
 
-const socket = io({ transports: ["websocket"], reconnectionDelayMax: 5000 });
+const socket = connect("", { transports: ["websocket"], reconnectionDelayMax: 5000 });
 socket.on("agent_message", show);

@@ -2,7 +2,7 @@
 // /console. The server parses every line into a typed command or refuses it (and audits
 // both); this page only edits lines, keeps the history, pages long output and shows the
 // log and event tails.
-import { io } from "/static/vendor/socket.io-client/socket.io.esm.min.js";
+import { API, connect } from "../mount.js";
 
 const PROMPT = "\x1b[1;32mfreeswitch>\x1b[0m ";
 // Output longer than this waits for "more" (?page=N on the URL chooses another size).
@@ -240,7 +240,7 @@ function tail(text) {
   above(text);
 }
 
-const socket = io("/console", { transports: ["websocket", "polling"] });
+const socket = connect("/console", { transports: ["websocket", "polling"] });
 socket.on("connect", () => {
   host.dataset.connected = "true";
   above("\x1b[2mconnected: commands go through the console's allowlist and the audit log; /help\x1b[0m");
@@ -300,7 +300,7 @@ function refreshAudit() {
 }
 
 async function loadAudit() {
-  const reply = await fetch("/call-center/api/audit?limit=50", { credentials: "same-origin" });
+  const reply = await fetch(`${API}/audit?limit=50`, { credentials: "same-origin" });
   if (!reply.ok) return;
   const { entries } = await reply.json();
   const body = document.querySelector("#audit tbody");

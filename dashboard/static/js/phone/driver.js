@@ -18,7 +18,8 @@
 import { PHONE_EVENTS, PhoneEvents } from "./events.js";
 import { SimulatedPhone } from "./simulated.js";
 
-const SIP_MODULE = "/static/js/phone/sipjs.js";
+// Beside this module wherever the product is mounted (dashboard/static/js/mount.js).
+const SIP_MODULE = new URL("./sipjs.js", import.meta.url).href;
 
 /**
  * @typedef {object} PhoneSettings

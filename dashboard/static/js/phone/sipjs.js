@@ -62,7 +62,7 @@
  */
 
 /** Default location of the SIP.js ES module bundle served by the dashboard. */
-export const DEFAULT_SIP_MODULE_URL = "/static/vendor/sip.js/lib/index.js";
+export const DEFAULT_SIP_MODULE_URL = new URL("../../vendor/sip.js/lib/index.js", import.meta.url).href;
 
 /** Registrar answers after which retrying with the same credentials/AOR is pointless. */
 const FATAL_REGISTER_CODES = new Set([400, 401, 403, 404, 407, 420, 484, 604]);

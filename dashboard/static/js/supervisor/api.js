@@ -1,7 +1,8 @@
 // The REST API client for the supervisor console: JSON in and out, the CSRF header on
 // changes, and errors carrying the API's own message (FreeSWITCH's reason when it refused).
 
-const PREFIX = "/call-center/api";
+import { API as PREFIX } from "../mount.js";
+
 const csrfToken = document.querySelector("meta[name=csrf-token]")?.content ?? "";
 
 export class ApiError extends Error {
