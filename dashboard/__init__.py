@@ -22,6 +22,7 @@ from dashboard.auth import LoginLimiter, RevokedSessions
 from dashboard.console_socket import register_console
 from dashboard.deps import Dependencies
 from dashboard.errors import register_error_handlers
+from dashboard.extension import CallCenter as CallCenter  # the product inside a host app
 from dashboard.pages import build_pages
 from dashboard.realtime import Publisher, register_socketio
 
