@@ -22,8 +22,10 @@ from esl_controller.domain.model import (
     CallView,
     Change,
     Intent,
+    PhoneCheck,
     Presence,
     QueueView,
+    RegistrationsLeft,
     Snapshot,
 )
 from esl_controller.esl import typed_events as ev
@@ -50,6 +52,9 @@ REASONED = ("On Break", "Logged Out")
 # The caller chooses their caller-ID name: pages and supervisors see at most this much
 # (cleaned of control characters; the history keeps its own column-sized cut).
 MAX_CALLER_TEXT = 256
+# Contacts of one user remembered as gone until it registers again (a phone that keeps
+# un-REGISTERing without ever registering must not grow the floor).
+MAX_GONE = 8
 
 
 def new_agent(name: str) -> AgentView:
@@ -74,6 +79,13 @@ class Floor:
         self.calls: dict[str, CallView] = {}
         self.queues: dict[str, QueueView] = {}
         self.contacts: dict[str, str] = {}  # phone user -> agent name
+        # Registrations, per phone user: the sequence of its sofia events (an answer to a
+        # PhoneCheck counts only if no event came after the question), the host to ask
+        # about, the contacts gone since it last registered, and the question pending.
+        self.phone_seq: dict[str, int] = {}
+        self.phone_domains: dict[str, str] = {}
+        self.phone_gone: dict[str, tuple[str, ...]] = {}
+        self.phone_asked: dict[str, tuple[int, str]] = {}
         self.legs: dict[str, str] = {}  # agent leg uuid -> call uuid
         self.ringing: dict[str, str] = {}  # agent -> the leg mod_callcenter is ringing
         self.last_time: float | None = None
@@ -101,6 +113,7 @@ class Floor:
             ev.MemberQueueEnd: self._member_end,
             ev.ChannelEvent: self._channel,
             ev.PhoneRegistration: self._phone,
+            RegistrationsLeft: self._registrations_left,
             ev.Playback: self._playback,
             ev.SwitchShutdown: self._shutdown,
         }
@@ -337,10 +350,63 @@ class Floor:
         return self._put_agent(view)
 
     def _phone(self, e: ev.PhoneRegistration) -> list[Change]:
+        """A phone registered: online. One of its registrations went: with
+        ``multiple-registrations`` the user may still have others (the browser and a desk
+        phone), so the floor asks (a ``phone_check`` change, answered by
+        :meth:`_registrations_left`) and the phone stays as it was meanwhile."""
+        seq = self.phone_seq[e.user] = self.phone_seq.get(e.user, 0) + 1
+        domain = e.host or (e.realm if e.realm != "unknown" else "")
+        if domain:
+            self.phone_domains[e.user] = domain
+        if e.online:
+            self.phone_gone.pop(e.user, None)
+        elif e.contact:
+            self.phone_gone[e.user] = (*self.phone_gone.get(e.user, ()), e.contact)[-MAX_GONE:]
         agent = self.contacts.get(e.user)
         if agent is None:
             return []
-        return self._put_agent(replace(self._agent(agent), phone_online=e.online))
+        if e.online or e.user not in self.phone_domains:
+            # Nothing to ask about without a host: the event is all there is.
+            return self._put_agent(replace(self._agent(agent), phone_online=e.online))
+        return [self._ask_phone(agent, e.user, seq, e.kind)]
+
+    def _ask_phone(self, agent: str, user: str, seq: int, cause: str) -> Change:
+        asked = self.phone_asked.get(user)
+        if asked is None or asked[0] != seq:  # a resync asking again keeps the event's cause
+            self.phone_asked[user] = (seq, cause)
+        check = PhoneCheck(agent, user, self.phone_domains[user], seq,
+                           self.phone_gone.get(user, ()), cause)  # fmt: skip
+        return Change("phone_check", agent, check)
+
+    def _registrations_left(self, f: RegistrationsLeft) -> list[Change]:
+        asked = self.phone_asked.get(f.user)
+        if asked is None or asked[0] != f.seq or self.phone_seq.get(f.user) != f.seq:
+            return []  # a later registration event (or question) decides instead
+        del self.phone_asked[f.user]
+        agent = self.contacts.get(f.user)
+        if agent is None:
+            return []
+        if f.remaining is None:
+            if asked[1] == "resync":
+                return []  # nothing happened to the phone; the switch could not say more
+            online = False  # the switch reported a registration gone and says no more
+        else:
+            online = f.remaining > 0
+        view = self._agent(agent)
+        if view.phone_online is online:
+            return []
+        return self._put_agent(replace(view, phone_online=online))
+
+    def _phone_checks(self) -> list[Change]:
+        """After a resync: ask again about every phone whose registration the floor knew
+        (events lost with the connection may have changed it)."""
+        changes: list[Change] = []
+        for user, agent in self.contacts.items():
+            view = self.agents.get(agent)
+            if view is None or view.phone_online is None or user not in self.phone_domains:
+                continue
+            changes.append(self._ask_phone(agent, user, self.phone_seq.get(user, 0), "resync"))
+        return changes
 
     # -- queue calls -----------------------------------------------------------------
 
@@ -583,7 +649,9 @@ class Floor:
     ) -> list[Change]:
         """Bring the floor in line with what FreeSWITCH listed, through the same reducers
         as live events, without throwing away what only the product knows (presence,
-        reasons, counters, phone registration, hold time, transfer marks).
+        reasons, counters, phone registration, hold time, transfer marks). Phones whose
+        registration the floor knew are asked about again (``phone_check`` changes):
+        events lost with the connection may have added or removed registrations.
 
         ``live_legs`` are the channel uuids FreeSWITCH still has (``show channels``), or
         None when they could not be read: a call is ended ``lost`` only when none of its
@@ -622,7 +690,7 @@ class Floor:
         if live_legs is not None:
             self.ringing = {a: leg for a, leg in self.ringing.items() if leg in live_legs}
             self.legs = {leg: c for leg, c in self.legs.items() if c in self.calls}
-        return changes
+        return changes + self._phone_checks()
 
     def _end_detached(self, call: CallView, now: float, cause: str | None) -> list[Change]:
         outcome = call.outcome or (

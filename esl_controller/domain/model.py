@@ -110,7 +110,7 @@ class QueueView:
 class Change:
     """One thing that changed, for the Socket.IO fan-out and the recorder."""
 
-    kind: str  # agent | call | queue | call_ended | activity
+    kind: str  # agent | call | queue | call_ended | activity | phone_check | ...
     key: str
     view: object
 
@@ -154,6 +154,34 @@ class Notice:
     agent: str
     text: str
     at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneCheck:
+    """The floor's question (a ``phone_check`` change): has ``user`` any registration
+    left? Asked when one of its registrations went (sofia::unregister / sofia::expire:
+    with ``multiple-registrations`` a desk phone leaving does not take the browser's
+    binding along) and after a resync for a phone whose state the floor knew. The
+    answer comes back as :class:`RegistrationsLeft` with the same ``seq``."""
+
+    agent: str
+    user: str
+    domain: str
+    seq: int
+    # Contacts the switch reported gone since the user's last registration: not counted
+    # if the switch still lists them (sofia::expire fires before the row is deleted).
+    gone: tuple[str, ...]
+    cause: str  # unregister | expire | resync
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationsLeft:
+    """The answer to a :class:`PhoneCheck`: how many registrations of ``user`` remain
+    (0: none), or None when the switch could not be asked."""
+
+    user: str
+    seq: int
+    remaining: int | None
 
 
 @dataclass(frozen=True, slots=True)

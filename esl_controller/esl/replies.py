@@ -10,6 +10,7 @@ with a ``+OK`` line and an empty one is *only* ``+OK``, and ``show ... as json``
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from esl_controller.errors import CommandFailed, EslProtocolError, NotFound
@@ -156,6 +157,48 @@ def sofia_contact(text: str) -> str | None:
     if is_error(body):
         raise _fail(text)
     return body or None
+
+
+NOT_REGISTERED = "error/user_not_registered"
+_CONTACT_PREFIX = re.compile(r"^sofia/[^/\s,]+/sips?:", re.IGNORECASE)
+_URI = re.compile(r"sips?:([^;>\s,?]+)", re.IGNORECASE)
+
+
+def sofia_contacts(text: str) -> list[str]:
+    """``sofia_contact [profile/]user@domain`` -> one dial string per registration
+    (``sofia/<profile>/sip:<contact>``, joined by commas in the reply); ``[]`` for
+    ``error/user_not_registered``, the only answer mod_sofia gives when the user has no
+    registration. Anything else (``-ERR ... Command not found`` without mod_sofia, an
+    empty reply, text that is no contact) -> CommandFailed: the caller cannot tell."""
+    body = text.strip()
+    if body == NOT_REGISTERED:
+        return []
+    if is_error(body):
+        raise _fail(text)
+    if not _CONTACT_PREFIX.match(body):
+        raise CommandFailed(f"unexpected sofia_contact reply: {body[:80]!r}", reply=text)
+    contacts: list[str] = []
+    for part in body.split(","):
+        if _CONTACT_PREFIX.match(part) or not contacts:
+            contacts.append(part)
+        else:  # a comma inside a contact's parameters, not between two contacts
+            contacts[-1] += "," + part
+    return contacts
+
+
+def contact_address(contact: str) -> str:
+    """The ``user@host:port`` of a SIP contact, to tell registrations apart: the same for
+    a sofia::unregister/expire event's ``contact`` header (``"name" <sip:...;params>``)
+    and the matching dial string of :func:`sofia_contacts` (``sofia/p/sip:...;params``).
+    Lower-cased; "" when there is no SIP URI in it."""
+    text = contact.strip()
+    if text.startswith('"'):  # a display name may itself look like a URI
+        end = text.find('"', 1)
+        text = text[end + 1 :] if end > 0 else text
+    if "<" in text:
+        text = text[text.index("<") + 1 :]
+    match = _URI.search(text)
+    return match.group(1).lower() if match else ""
 
 
 def getvar(text: str) -> str | None:

@@ -442,6 +442,10 @@ class PhoneRegistration:
     network_ip: str
     network_port: int | None
     user_agent: str
+    # The host the registration is stored under (sofia's sip_host: ``from-host`` on
+    # register/unregister, ``host`` on expire); ``realm`` is the auth realm, "unknown"
+    # on an un-REGISTER that was not challenged.
+    host: str = ""
 
     @property
     def online(self) -> bool:
@@ -463,6 +467,7 @@ def _sofia(kind: str) -> Callable[[Event], PhoneRegistration]:
             network_ip=get("network-ip", "") or "",
             network_port=to_int(get("network-port")),
             user_agent=get("user-agent", "") or "",
+            host=get("from-host") or get("host") or "",
         )
 
     return build

@@ -29,7 +29,14 @@ import gevent
 import gevent.queue
 
 from esl_controller.domain.floor import Floor
-from esl_controller.domain.model import Change, Intent, Notice, Presence, Snapshot
+from esl_controller.domain.model import (
+    Change,
+    Intent,
+    Notice,
+    Presence,
+    RegistrationsLeft,
+    Snapshot,
+)
 from esl_controller.domain.resync import agent_events, member_events
 from esl_controller.errors import CallCenterError
 from esl_controller.esl import replies
@@ -119,6 +126,10 @@ class FloorService:
             return
         if view is not None:
             self._inbox.put(("event", view))
+
+    def registrations_left(self, answer: RegistrationsLeft) -> None:
+        """PhoneWatch's answer to a ``phone_check``: applied in order with live events."""
+        self._inbox.put(("event", answer))
 
     def mark_transferred(self, call_uuid: str, destination: str | None = None) -> None:
         """Record that the product transferred the call away (outcome "transferred")."""

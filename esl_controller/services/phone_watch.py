@@ -3,16 +3,27 @@ unregister or registration expiry, e.g. the browser tab closed or the network dr
 paused at once with the reason "Phone offline", so mod_callcenter stops ringing a phone
 that cannot answer. The agent goes Ready again by hand once the phone is back.
 
-Every such drop is also told to whoever listens (``dropped``): the agent's page, whose
-browser softphone may still believe it is registered. Without ``multiple-registrations``
-FreeSWITCH removes *every* registration of a user when one of its devices un-REGISTERs
-(a desk phone going away takes the browser's binding with it), and a registration the
-switch forgot (restart, ``sofia profile ... flush_inbound_reg``) is only noticed by the
-phone at its next refresh; the page re-registers at once instead.
+"Offline" means no registration of the user is left. With ``multiple-registrations`` (the
+shipped webrtc profile sets ``contact``) a desk phone and the browser are registered side
+by side, and one of them un-REGISTERing leaves the other ringing. So a sofia::unregister /
+sofia::expire does not decide by itself: the floor asks (a ``phone_check`` change) and
+this service answers from its own greenlet with ``sofia_contact */user@domain`` (every
+profile; bounded by ``check_timeout``), handing the floor the fact "n registrations
+remain" (:class:`RegistrationsLeft`). Contacts the switch already reported gone are not
+counted: mod_sofia fires sofia::expire *before* it deletes the expired rows. When the
+switch cannot be asked, the event stands (offline), as it did before the question; the
+same question after a resync leaves the phone as it was.
+
+Every drop to offline is also told to whoever listens (``dropped``): the agent's page,
+whose browser softphone may still believe it is registered. Without
+``multiple-registrations`` FreeSWITCH removes *every* registration of a user when one of
+its devices un-REGISTERs (a desk phone going away takes the browser's binding with it),
+and a registration the switch forgot (restart, ``sofia profile ... flush_inbound_reg``)
+is only noticed by the phone at its next refresh; the page re-registers at once instead.
 
 The reconcile loop catches the same condition later if an event was missed; this reacts
-to the sofia::unregister / sofia::expire event itself. It listens to the floor's change
-records through a queue and talks to FreeSWITCH from its own greenlet.
+to the event itself. It listens to the floor's change records through a queue (the
+floor's greenlet only enqueues) and talks to FreeSWITCH from its own greenlet.
 """
 
 from __future__ import annotations
@@ -20,22 +31,33 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from esl_controller.domain.model import AgentView, Change
-from esl_controller.errors import CallCenterError
+import gevent
+
+from esl_controller.domain.model import AgentView, Change, PhoneCheck, RegistrationsLeft
+from esl_controller.errors import CallCenterError, EslTimeout
+from esl_controller.esl import replies
+from esl_controller.esl.commands import channels as ch
 from esl_controller.services.agents import AgentService
 from esl_controller.services.worker import QueueWorker
 
 log = logging.getLogger(__name__)
 PHONE_OFFLINE = "Phone offline"
 TAKING_CALLS = ("Available", "Available (On Demand)")
+# How long to wait for sofia_contact (a query of mod_sofia's registration table; it
+# answers in milliseconds unless the switch is in trouble).
+CHECK_TIMEOUT = 3.0
 
 
-class PhoneWatch(QueueWorker[str]):
-    def __init__(self, agents: AgentService) -> None:
+class PhoneWatch(QueueWorker[str | PhoneCheck]):
+    def __init__(self, agents: AgentService, *, check_timeout: float = CHECK_TIMEOUT) -> None:
         super().__init__()
         self.agents = agents
+        self.api = agents.api
+        self.floor = agents.floor
+        self.check_timeout = check_timeout
         self.online: dict[str, bool | None] = {}
         self.paused: list[str] = []
+        self.checked = 0  # questions answered (handed back to the floor)
         # Called with the agent's name when FreeSWITCH reports its phone gone (from the
         # floor's greenlet: a listener must only enqueue).
         self.dropped: list[Callable[[str], None]] = []
@@ -43,6 +65,9 @@ class PhoneWatch(QueueWorker[str]):
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
             view = change.view
+            if change.kind == "phone_check" and isinstance(view, PhoneCheck):
+                self.submit(view)
+                continue
             if change.kind != "agent" or not isinstance(view, AgentView):
                 continue
             was = self.online.get(view.name)
@@ -57,11 +82,33 @@ class PhoneWatch(QueueWorker[str]):
             if was is True and view.phone_online is False and view.status in TAKING_CALLS:
                 self.submit(view.name)
 
-    def handle(self, agent: str) -> None:
-        try:
-            self.agents.not_ready(agent, PHONE_OFFLINE, by="phone watch")
-        except CallCenterError as exc:
-            log.warning("could not pause %s after its phone went offline: %s", agent, exc)
+    def handle(self, item: str | PhoneCheck) -> None:
+        if isinstance(item, PhoneCheck):
+            self.floor.registrations_left(self.check(item))
+            self.checked += 1
             return
-        self.paused.append(agent)
-        log.info("paused %s: its phone went offline while Available", agent)
+        try:
+            self.agents.not_ready(item, PHONE_OFFLINE, by="phone watch")
+        except CallCenterError as exc:
+            log.warning("could not pause %s after its phone went offline: %s", item, exc)
+            return
+        self.paused.append(item)
+        log.info("paused %s: its phone went offline while Available", item)
+
+    def check(self, check: PhoneCheck) -> RegistrationsLeft:
+        """Ask the switch how many registrations of ``check.user`` remain."""
+        try:
+            command = ch.sofia_contact_anywhere(check.user, check.domain)
+            late = EslTimeout(f"no reply to sofia_contact within {self.check_timeout:g}s")
+            with gevent.Timeout(self.check_timeout, late):
+                contacts = replies.sofia_contacts(self.api(command))
+        except CallCenterError as exc:
+            log.warning("could not ask FreeSWITCH whether %s (agent %s) is still registered "
+                        "after its %s: %s", check.user, check.agent, check.cause, exc)  # fmt: skip
+            return RegistrationsLeft(check.user, check.seq, None)
+        gone = {replies.contact_address(contact) for contact in check.gone} - {""}
+        left = [c for c in contacts if replies.contact_address(c) not in gone]
+        if left and check.cause != "resync":
+            log.info("%s of %s (agent %s) went; %d registration(s) remain: still online",
+                     check.cause, check.user, check.agent, len(left))  # fmt: skip
+        return RegistrationsLeft(check.user, check.seq, len(left))

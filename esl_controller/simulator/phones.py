@@ -5,18 +5,27 @@ answers after a delay, rejects (CALL_REJECTED), is busy (USER_BUSY) or never ans
 Tests and demos drive them with API commands whose names start with ``sim_`` so nobody
 mistakes them for FreeSWITCH's:
 
-    sim_phone <user> register|unregister
+    sim_phone <user> register|unregister|expire [device]
     sim_phone <user> answer [seconds] | reject | busy | noanswer
     sim_phone <user> hangup        (the phone hangs up its calls)
     sim_phones                     (one line per phone: user, registered, mode)
     sim_phone <user> add [domain]  (a phone for a user the XML directory lacks: one that
                                     a real FreeSWITCH would get from mod_xml_curl, such as
                                     a supervisor created in the product)
+
+A user may have several devices registered at once (a desk phone and the browser), each
+its own contact, as on a profile with ``multiple-registrations=contact`` (the shipped
+webrtc profile): ``register desk`` and ``register browser`` add two registrations, and
+``sofia_contact`` lists both, comma-separated, like mod_sofia. Without a device name a
+command means the device ``phone`` (register) or every registered device (unregister,
+expire: one event each). ``expire`` is the registrar's own removal (sofia::expire, as when
+a phone stops refreshing), ``unregister`` the phone's REGISTER with ``Expires: 0``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +43,11 @@ if TYPE_CHECKING:
 
 REGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2059)
 UNREGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213)
+EXPIRE = ("sofia_reg.c", "sofia_reg_del_callback", 726)
+DEFAULT_DEVICE = "phone"
+DEVICE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
+# Extra devices of a user get SIP ports from here on (the users' first phones use 40000+).
+DEVICE_PORTS = 50000
 MODES = ("answer", "reject", "busy", "noanswer")
 USER_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
@@ -41,25 +55,34 @@ USER_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 @dataclass
 class Phone:
     user: DirectoryUser
-    port: int
-    registered: bool = False
+    port: int  # the SIP port of the device "phone"
     mode: str = "answer"
     answer_after: float = 1.0
     calls: list[Channel] = field(default_factory=list)
+    # The registered devices, in the order they registered, and each device's own port
+    # (kept across registrations, so a device's contact does not change).
+    devices: list[str] = field(default_factory=list)
+    ports: dict[str, int] = field(default_factory=dict)
 
     @property
-    def contact(self) -> str:
-        return f'"" <sip:{self.user.id}@127.0.0.1:{self.port}>'
+    def registered(self) -> bool:
+        return bool(self.devices)
 
-    @property
-    def call_id(self) -> str:
-        return f"sim-{self.user.id}-{self.port}@127.0.0.1"
+    def port_of(self, device: str) -> int:
+        return self.port if device == DEFAULT_DEVICE else self.ports[device]
+
+    def contact(self, device: str) -> str:
+        return f'"" <sip:{self.user.id}@127.0.0.1:{self.port_of(device)}>'
+
+    def call_id(self, device: str) -> str:
+        return f"sim-{self.user.id}-{self.port_of(device)}@127.0.0.1"
 
 
 class Phones(PhoneDirectory):
     def __init__(self, users: list[DirectoryUser], fire: Callable[[SimEvent], Any]) -> None:
         self.fire = fire
         self.phones = {u.id: Phone(u, 40000 + n) for n, u in enumerate(users)}
+        self._next_port = DEVICE_PORTS
 
     # -- the directory the user/ endpoint asks ---------------------------------------
 
@@ -74,7 +97,7 @@ class Phones(PhoneDirectory):
 
     def leg_name(self, user: str, domain: str) -> str:
         phone = self.find(user, domain)
-        port = phone.port if phone else 5060
+        port = phone.port_of(phone.devices[0]) if phone else 5060
         return f"sofia/internal/{user}@127.0.0.1:{port}"
 
     def ring(self, core: CallCore, leg: Channel, user: str, domain: str) -> None:
@@ -122,36 +145,73 @@ class Phones(PhoneDirectory):
 
     # -- registration ----------------------------------------------------------------
 
-    def register(self, user: str, expires: int = 120) -> bool:
+    def register(self, user: str, expires: int = 120, device: str = DEFAULT_DEVICE) -> bool:
+        """One device of ``user`` registers (again: a refresh fires the event too)."""
         phone = self.phones.get(user)
         if phone is None:
             return False
-        phone.registered = True
-        u = phone.user
+        if device != DEFAULT_DEVICE and device not in phone.ports:
+            phone.ports[device] = self._next_port
+            self._next_port += 1
+        if device not in phone.devices:
+            phone.devices.append(device)
+        u, port = phone.user, phone.port_of(device)
         self.fire(SimEvent("CUSTOM", [
             ("profile-name", "internal"), ("from-user", u.id), ("from-host", u.domain),
-            ("presence-hosts", u.domain), ("contact", phone.contact), ("call-id", phone.call_id),
-            ("rpid", "unknown"), ("status", "Registered(UDP)"), ("expires", str(expires)),
+            ("presence-hosts", u.domain), ("contact", phone.contact(device)),
+            ("call-id", phone.call_id(device)), ("rpid", "unknown"),
+            ("status", "Registered(UDP)"), ("expires", str(expires)),
             ("to-user", u.id), ("to-host", u.domain), ("network-ip", "127.0.0.1"),
-            ("network-port", str(phone.port)), ("username", u.id), ("realm", u.domain),
+            ("network-port", str(port)), ("username", u.id), ("realm", u.domain),
             ("user-agent", "callcenter-simulator"), *self._user_headers(phone),
         ], subclass="sofia::register", calling=REGISTER))  # fmt: skip
         return True
 
-    def unregister(self, user: str) -> bool:
+    def unregister(self, user: str, device: str | None = None) -> bool:
+        """The device (every registered device when None) sends REGISTER with Expires: 0:
+        its registration is deleted, then sofia::unregister fires (one per device)."""
         phone = self.phones.get(user)
-        if phone is None or not phone.registered:
-            return False
-        phone.registered = False
-        u = phone.user
-        self.fire(SimEvent("CUSTOM", [
-            ("profile-name", "internal"), ("username", u.id), ("from-user", u.id),
-            ("from-host", u.domain), ("contact", phone.contact), ("call-id", phone.call_id),
-            ("rpid", "unknown"), ("realm", u.domain), ("network-ip", "127.0.0.1"),
-            ("network-port", str(phone.port)), ("user-agent", "callcenter-simulator"),
-            ("expires", "0"), *self._user_headers(phone),
-        ], subclass="sofia::unregister", calling=UNREGISTER))  # fmt: skip
-        return True
+        leaving = self._leaving(phone, device)
+        for name in leaving:
+            assert phone is not None
+            phone.devices.remove(name)
+            u, port = phone.user, phone.port_of(name)
+            self.fire(SimEvent("CUSTOM", [
+                ("profile-name", "internal"), ("username", u.id), ("from-user", u.id),
+                ("from-host", u.domain), ("contact", phone.contact(name)),
+                ("call-id", phone.call_id(name)), ("rpid", "unknown"), ("realm", u.domain),
+                ("network-ip", "127.0.0.1"), ("network-port", str(port)),
+                ("user-agent", "callcenter-simulator"), ("expires", "0"),
+                *self._user_headers(phone),
+            ], subclass="sofia::unregister", calling=UNREGISTER))  # fmt: skip
+        return bool(leaving)
+
+    def expire(self, user: str, device: str | None = None) -> bool:
+        """The registrar drops the device's registration (every one when None) because
+        it was not refreshed: sofia::expire, with the registration row's own columns
+        (``expires`` is its epoch of expiry; no directory variables, unlike unregister)."""
+        phone = self.phones.get(user)
+        leaving = self._leaving(phone, device)
+        for name in leaving:
+            assert phone is not None
+            phone.devices.remove(name)
+            u, port = phone.user, phone.port_of(name)
+            self.fire(SimEvent("CUSTOM", [
+                ("profile-name", "internal"), ("call-id", phone.call_id(name)),
+                ("user", u.id), ("username", u.id), ("host", u.domain),
+                ("contact", phone.contact(name)), ("expires", str(int(time.time()))),
+                ("user-agent", "callcenter-simulator"), ("realm", u.domain),
+                ("network-ip", "127.0.0.1"), ("network-port", str(port)),
+            ], subclass="sofia::expire", calling=EXPIRE))  # fmt: skip
+        return bool(leaving)
+
+    @staticmethod
+    def _leaving(phone: Phone | None, device: str | None) -> list[str]:
+        if phone is None:
+            return []
+        if device is None:
+            return list(phone.devices)
+        return [device] if device in phone.devices else []
 
     @staticmethod
     def _user_headers(phone: Phone) -> list[tuple[str, str]]:
@@ -164,9 +224,14 @@ class Phones(PhoneDirectory):
         return headers
 
     def contact_for(self, target: str) -> str | None:
+        """``sofia_contact``'s answer: one dial string per registration, joined by commas
+        (mod_sofia's contact_callback), or None for ``error/user_not_registered``."""
         user, _, domain = target.partition("@")
         phone = self.find(user, domain)
-        return f"sofia/internal/sip:{user}@127.0.0.1:{phone.port}" if phone else None
+        if phone is None:
+            return None
+        return ",".join(f"sofia/internal/sip:{user}@127.0.0.1:{phone.port_of(device)}"
+                        for device in phone.devices)  # fmt: skip
 
     def registration_blocks(self, profile: str, match: str | None) -> list[str]:
         blocks = []
@@ -176,14 +241,15 @@ class Phones(PhoneDirectory):
             if match and match not in phone.user.id:
                 continue
             u = phone.user
-            blocks.append(
-                f"Call-ID:    \t{phone.call_id}\nUser:       \t{u.id}@{u.domain}\n"
-                f"Contact:    \t{phone.contact}\nAgent:      \tcallcenter-simulator\n"
+            blocks += [
+                f"Call-ID:    \t{phone.call_id(device)}\nUser:       \t{u.id}@{u.domain}\n"
+                f"Contact:    \t{phone.contact(device)}\nAgent:      \tcallcenter-simulator\n"
                 f"Status:     \tRegistered(UDP)(unknown) EXP(120) EXPSECS(120)\n"
                 f"Ping-Status:\tReachable\nPing-Time:\t0.00\nHost:       \tsim\n"
-                f"IP:         \t127.0.0.1\nPort:       \t{phone.port}\n"
+                f"IP:         \t127.0.0.1\nPort:       \t{phone.port_of(device)}\n"
                 f"Auth-User:  \t{u.id}\nAuth-Realm: \t{u.domain}\nMWI-Account:\t{u.id}@{u.domain}\n"
-            )
+                for device in phone.devices
+            ]  # fmt: skip
         return blocks
 
     # -- sim_ commands ---------------------------------------------------------------
@@ -192,7 +258,7 @@ class Phones(PhoneDirectory):
         def sim_phone(args: str) -> str:
             words = args.split()
             if len(words) < 2:
-                return "-ERR usage: sim_phone <user> register|unregister|answer [s]|reject|busy|noanswer|hangup|add [domain]\n"  # noqa: E501
+                return "-ERR usage: sim_phone <user> register|unregister|expire [device]|answer [s]|reject|busy|noanswer|hangup|add [domain]\n"  # noqa: E501
             if words[1] == "add":
                 added = self.add(words[0], words[2] if len(words) > 2 else None)
                 return "+OK\n" if added is not None else f"-ERR bad user {words[0]}\n"
@@ -200,10 +266,19 @@ class Phones(PhoneDirectory):
             if phone is None:
                 return f"-ERR no such user {words[0]}\n"
             action = words[1]
-            if action == "register":
-                self.register(phone.user.id)
-            elif action == "unregister":
-                self.unregister(phone.user.id)
+            if action in ("register", "unregister", "expire"):
+                device = words[2] if len(words) > 2 else None
+                if device is not None and not DEVICE_RE.match(device):
+                    return f"-ERR bad device {device[:40]}\n"
+                if action == "register":
+                    self.register(phone.user.id, device=device or DEFAULT_DEVICE)
+                elif (
+                    not (self.unregister if action == "unregister" else self.expire)(
+                        phone.user.id, device
+                    )
+                    and device is not None
+                ):
+                    return f"-ERR {phone.user.id} has no registered device {device}\n"
             elif action in MODES:
                 phone.mode = action
                 if action == "answer" and len(words) > 2:

@@ -4,7 +4,7 @@ numbers come out as a supervisor would read them."""
 from __future__ import annotations
 
 from esl_controller.domain.floor import Floor
-from esl_controller.domain.model import Activity, CallView, Change
+from esl_controller.domain.model import Activity, CallView, Change, PhoneCheck, RegistrationsLeft
 from esl_controller.esl.events import PARSERS, parse_event
 from esl_controller.esl.frames import FrameDecoder
 from esl_controller.esl.typed_events import typed_event
@@ -81,7 +81,15 @@ def test_sip_agent_hold_transfer_and_phone() -> None:
     floor2, changes2 = replay("sip_agent_hold_transfer", floor2)
     phone = [c.view.phone_online for c in changes2 if c.kind == "agent"  # type: ignore[attr-defined]
              and c.key == "agent1000" and c.view.phone_online is not None]  # type: ignore[attr-defined]  # fmt: skip
-    assert phone[0] is True and phone[-1] is False
+    assert set(phone) == {True}  # the un-REGISTER alone does not say the phone is gone...
+    (check,) = [c.view for c in changes2 if c.kind == "phone_check"]
+    assert isinstance(check, PhoneCheck)
+    assert (check.agent, check.user, check.domain, check.cause) == (
+        "agent1000", "1000", "127.0.0.1", "unregister",
+    )  # fmt: skip
+    # ... the switch's answer does: no registration of 1000 is left.
+    (gone,) = floor2.apply(RegistrationsLeft("1000", check.seq, 0))
+    assert gone.view.phone_online is False  # type: ignore[attr-defined]
     (call,) = ended_calls(changes2)
     assert call.outcome == "transferred"
     assert call.hold_seconds > 1.0  # two seconds on hold in the recording

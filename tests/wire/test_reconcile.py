@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import logging
 
+import gevent
+
+from esl_controller.domain.model import Change, PhoneCheck
+from esl_controller.services.agents import AgentService
+from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.reconcile import PHONE_OFFLINE, Reconciler
 from tests.wire.conftest import wait_until
 
@@ -41,9 +46,24 @@ def test_a_real_offer_is_not_mistaken_for_a_stuck_agent(stack) -> None:  # type:
     assert sim.callcenter.tables.agents["agent1000"].state == "Receiving"
 
 
+def answer_phone_checks(client, floor) -> None:  # type: ignore[no-untyped-def]
+    """The floor asks whether a phone that lost a registration has others left; answer as
+    the PhoneWatch does, without its own pause (this test is about the reconcile loop
+    catching an offline phone the watch did not act on)."""
+    watch = PhoneWatch(AgentService(client.api, floor))
+
+    def listener(changes: list[Change]) -> None:
+        for change in changes:
+            if isinstance(change.view, PhoneCheck):
+                gevent.spawn(lambda c=change.view: floor.registrations_left(watch.check(c)))
+
+    floor.listeners.append(listener)
+
+
 def test_available_agent_with_an_offline_phone_is_paused(stack) -> None:  # type: ignore[no-untyped-def]
     sim, client, floor = stack
     reconciler = Reconciler(client.api, floor, interval=30)
+    answer_phone_checks(client, floor)
     sim.execute_api("sim_phone 1000 register")
     sim.execute_api("callcenter_config agent set status agent1000 Available")
     sim.execute_api("callcenter_config agent set state agent1000 Waiting")

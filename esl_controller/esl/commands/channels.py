@@ -167,6 +167,17 @@ def sofia_contact(user: str, domain: str, profile: str | None = None) -> ApiComm
     return command("sofia_contact", target)
 
 
+def sofia_contact_anywhere(user: str, domain: str) -> ApiCommand:
+    """``sofia_contact */user@domain``: every registration of the user on every profile
+    (a desk phone on ``internal`` and the browser on ``webrtc`` both count). The reply is
+    the contacts joined by commas, or ``error/user_not_registered`` when there is none
+    (parse with :func:`esl_controller.esl.replies.sofia_contacts`). ``*`` makes mod_sofia
+    search each profile for ``user`` at ``domain`` (the registration's host, or a host in
+    its profile's presence hosts) instead of looking for a profile named after the
+    domain."""
+    return command("sofia_contact", f"*/{v.token('user', user)}@{v.token('domain', domain)}")
+
+
 def status() -> ApiCommand:
     return command("status")
 

@@ -1,0 +1,97 @@
+"""An agent with two phones registered (a desk phone and the browser): one of them going
+away (un-REGISTER, or the registrar expiring it) leaves the agent Available with the phone
+online; the last one going pauses the agent "Phone offline". The controller asks the
+simulated switch (``sofia_contact``) after each drop, as it would ask FreeSWITCH."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from esl_controller.esl import replies
+from esl_controller.services.agents import AgentService
+from esl_controller.services.phone_watch import PHONE_OFFLINE, PhoneWatch
+from tests.wire.conftest import wait_until
+
+AGENT = "agent1000"
+
+
+@pytest.fixture
+def watched(stack) -> Iterator[tuple]:  # type: ignore[no-untyped-def,type-arg]
+    sim, client, floor = stack
+    watch = PhoneWatch(AgentService(client.api, floor))
+    floor.listeners.append(watch.on_changes)
+    watch.start()
+    yield sim, floor, watch
+    watch.stop()
+
+
+def fs_status(sim) -> str:  # type: ignore[no-untyped-def]
+    return str(sim.execute_api(f"callcenter_config agent get status {AGENT}"))
+
+
+def contacts(sim) -> list[str]:  # type: ignore[no-untyped-def]
+    return replies.sofia_contacts(sim.execute_api("sofia_contact */1000@127.0.0.1"))
+
+
+def answered(floor, watch, count: int) -> bool:  # type: ignore[no-untyped-def]
+    """The watch has answered ``count`` questions and the floor has applied the answers
+    (the floor's owner takes an input and applies it before it yields)."""
+    return watch.checked >= count and floor.backlog() == 0
+
+
+@pytest.mark.parametrize("goes", ["unregister", "expire"])
+def test_the_agent_stays_available_until_its_last_phone_goes(watched, goes: str) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch = watched
+    assert sim.execute_api("sim_phone 1000 register desk") == "+OK\n"
+    assert sim.execute_api("sim_phone 1000 register browser") == "+OK\n"
+    assert len(contacts(sim)) == 2
+    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
+                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+
+    # The desk phone goes; the browser is still registered.
+    assert sim.execute_api(f"sim_phone 1000 {goes} desk") == "+OK\n"
+    assert wait_until(lambda: answered(floor, watch, 1))
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.phone_online, agent.pause_reason) == ("Available", True, None)
+    assert fs_status(sim) == "Available"
+    assert watch.paused == []
+    assert [c.rsplit(":", 1)[0] for c in contacts(sim)] == ["sofia/internal/sip:1000@127.0.0.1"]
+
+    # The browser goes too: nothing is left, the agent is paused as before.
+    assert sim.execute_api(f"sim_phone 1000 {goes} browser") == "+OK\n"
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].pause_reason == PHONE_OFFLINE)
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.phone_online) == ("On Break", False)
+    assert fs_status(sim) == "On Break"
+    assert watch.paused == [AGENT]
+    assert contacts(sim) == []
+
+
+def test_a_phone_that_registers_again_keeps_the_agent_available(watched) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch = watched
+    sim.execute_api("sim_phone 1000 register")
+    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
+                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    # Its only registration goes and comes back at once (a page reload re-registering):
+    # whatever the answer to the question the un-REGISTER raised, the REGISTER after it
+    # decides.
+    sim.execute_api("sim_phone 1000 unregister")
+    sim.execute_api("sim_phone 1000 register")
+    assert wait_until(lambda: answered(floor, watch, 1))
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.phone_online) == ("Available", True)
+    assert watch.paused == []
+
+
+def test_sim_phone_devices_are_checked(watched) -> None:  # type: ignore[no-untyped-def]
+    sim, _, _ = watched
+    assert sim.execute_api("sim_phone 1000 unregister desk").startswith("-ERR")
+    assert sim.execute_api("sim_phone 1000 register bad;device").startswith("-ERR bad device")
+    sim.execute_api("sim_phone 1000 register desk")
+    assert "1000|registered|answer\n" in sim.execute_api("sim_phones")
+    regs = replies.sofia_registrations(sim.execute_api("sofia status profile internal reg"))
+    assert [r["Port"] for r in regs] == ["50000"]  # the device "desk", its own contact
