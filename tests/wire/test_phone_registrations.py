@@ -95,3 +95,28 @@ def test_sim_phone_devices_are_checked(watched) -> None:  # type: ignore[no-unty
     assert "1000|registered|answer\n" in sim.execute_api("sim_phones")
     regs = replies.sofia_registrations(sim.execute_api("sofia status profile internal reg"))
     assert [r["Port"] for r in regs] == ["50000"]  # the device "desk", its own contact
+
+
+@pytest.mark.parametrize(("goes", "online"), [(["desk"], True), (["desk", "browser"], False)])
+def test_registrations_that_went_while_the_link_was_down_are_asked_about_at_resync(  # type: ignore[no-untyped-def]
+    stack, watched, goes: list[str], online: bool
+) -> None:
+    sim, client, _ = stack
+    _, floor, watch = watched
+    sim.execute_api("sim_phone 1000 register desk")
+    sim.execute_api("sim_phone 1000 register browser")
+    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
+                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    client.stop()  # the un-REGISTERs below reach no one
+    for device in goes:
+        sim.execute_api(f"sim_phone 1000 unregister {device}")
+    client.start()
+    assert wait_until(lambda: floor.resyncs == 2 and answered(floor, watch, 1))
+    agent = floor.snapshot().agents[AGENT]
+    assert agent.phone_online is online
+    if online:
+        assert (agent.status, fs_status(sim), watch.paused) == ("Available", "Available", [])
+    else:
+        assert wait_until(lambda: floor.snapshot().agents[AGENT].pause_reason == PHONE_OFFLINE)
+        assert fs_status(sim) == "On Break"
