@@ -258,6 +258,22 @@ def test_host_templates_and_blueprints_by_the_same_names(tmp_path: Path) -> None
     page = http.get("/cc/supervisor").get_data(as_text=True)
     assert 'data-socketio-path="/cc/socket.io"' in page  # its own Socket.IO server
     assert 'href="/cc/admin"' in page
+    # Its Socket.IO namespaces: the pages' push for sue; the ESL console for engineers only.
+    socketio = app.extensions["socketio"]
+    push = socketio.test_client(app, namespace="/cc", flask_test_client=http)
+    assert push.get_received("/cc")[0]["name"] == "snapshot"
+    console = socketio.test_client(app, namespace="/cc/console", flask_test_client=http)
+    assert not console.is_connected("/cc/console")
+    callcenter.deps.users.add("eve", "engineer", "eve-password", display_name="Eve")
+    engineer = app.test_client()
+    form = csrf_of(engineer.get("/cc/login").get_data(as_text=True))
+    engineer.post("/cc/login", data={"username": "eve", "password": "eve-password",
+                                     "csrf_token": form})  # fmt: skip
+    console = socketio.test_client(app, namespace="/cc/console", flask_test_client=engineer)
+    assert console.is_connected("/cc/console")
+    assert "xterm.css" in engineer.get("/cc/console").get_data(as_text=True)
+    push.disconnect(namespace="/cc")
+    console.disconnect(namespace="/cc/console")
     # Signing out of the call center leaves the host's keys.
     http.post("/cc/logout", data={"csrf_token": csrf_of(page)})
     with http.session_transaction() as session:
