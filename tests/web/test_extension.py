@@ -21,11 +21,14 @@ import pytest
 from flask import Blueprint, Flask
 from flask.testing import FlaskClient
 from flask_socketio import SocketIO
+from sqlalchemy import text
 
 from dashboard import CallCenter
 from dashboard.extension import DatabaseInUse, check_shared_database
 from esl_controller.simulator.wire.simulator import Simulator
+from esl_controller.store.engine import make_engine
 from esl_controller.store.migrate import upgrade
+from tests.helpers.databases import postgres_schema_url
 from tests.helpers.fixture_replay import CONF
 from tests.web.conftest import free_port
 from tests.wire.conftest import wait_until
@@ -296,3 +299,34 @@ def test_a_database_with_the_hosts_tables_by_the_same_names_is_refused(tmp_path:
     ours = tmp_path / "ours.db"
     upgrade(f"sqlite:///{ours}")
     check_shared_database(f"sqlite:///{ours}")  # the product's own: fine
+
+
+@pytest.mark.postgres
+def test_postgresql_a_schema_of_its_own_next_to_the_hosts_tables() -> None:
+    """A host whose PostgreSQL schema already has a ``users`` table of its own: sharing
+    that schema is refused; a schema of the call center's own in the same database
+    (CALLCENTER_DB_URI with search_path) works, the host's table untouched."""
+    for host_url in postgres_schema_url():
+        for own_url in postgres_schema_url():
+            engine = make_engine(host_url)
+            with engine.begin() as db:
+                db.execute(text("CREATE TABLE users (id SERIAL PRIMARY KEY, email TEXT)"))
+                db.execute(text("INSERT INTO users (email) VALUES ('ann@example.com')"))
+            app = Flask("host")
+            app.config.update(SECRET_KEY="k", TESTING=True, SQLALCHEMY_DATABASE_URI=host_url)
+            with pytest.raises(DatabaseInUse, match="users"):
+                CallCenter(app, start=False)
+            app = Flask("host")
+            app.config.update(SECRET_KEY="k", TESTING=True, SQLALCHEMY_DATABASE_URI=host_url,
+                              CALLCENTER_DB_URI=own_url)  # fmt: skip
+            callcenter = CallCenter(app, start=False)
+            assert callcenter.deps is not None
+            callcenter.deps.users.add("sue", "supervisor", "sue-password", display_name="Sue")
+            with engine.connect() as db:
+                assert db.scalar(text("SELECT email FROM users")) == "ann@example.com"
+            own = make_engine(own_url)
+            with own.connect() as db:
+                assert db.scalar(text("SELECT username FROM users")) == "sue"
+            own.dispose()
+            engine.dispose()
+            callcenter.deps.sessions.kw["bind"].dispose()
