@@ -35,7 +35,7 @@ from esl_controller.cluster.rpc import RpcServer
 from esl_controller.cluster.settings import ClusterSettings, connect
 from esl_controller.domain.model import Change
 from esl_controller.errors import InvalidArgument
-from esl_controller.esl.client import EslSettings, Health
+from esl_controller.esl.client import EslClient, EslSettings, Health
 from esl_controller.esl.console_policy import ConsolePolicy
 from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
@@ -159,17 +159,17 @@ class ActiveController:
         self.ctx = ctx
         self.term = term
         self.deps: Dependencies | None = None
+        self.client: EslClient | None = None
+        self.recorder: Recorder | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
-        self._link_stops: list[Callable[[], None]] = []
         self.started_at = time.monotonic()
         self.ready = False
 
     def start(self) -> None:
         ctx, keys = self.ctx, self.ctx.cluster.keys
-        # Under the lease: only one controller migrates or seeds at a time.
-        upgrade(ctx.db_url)
-        with session_scope(ctx.sessions) as session:
-            seed_defaults(session)
+        # Under the lease: only one controller migrates or seeds at a time (in a thread:
+        # the lease keeper renews meanwhile).
+        gevent.get_hub().threadpool.spawn(prepare_database, ctx.db_url, ctx.sessions).get()
         client, floor = link_floor(ctx.esl)
         spill = spill_path_for(ctx.sessions, ctx.cluster.controller_id)
         recorder = Recorder(ctx.sessions, spill_path=spill)
@@ -180,7 +180,7 @@ class ActiveController:
         )  # fmt: skip
         deps.extra["role"] = "active"
         deps.extra["esl_settings"] = ctx.esl
-        self.deps = deps
+        self.deps, self.client, self.recorder = deps, client, recorder
         feed = FloorFeed(ctx.redis, keys, self.term)
         floor.listeners.append(recorder.on_changes)
         floor.listeners.append(feed.on_changes)
@@ -200,7 +200,6 @@ class ActiveController:
             recorder.on_changes([Change("call_ended", v.uuid, v) for v in ended])
         log.warning("take-over: %d calls open, %d ended and not yet recorded, from the "
                     "previous controller", len(still_open), len(ended))  # fmt: skip
-        self._link_stops = [client.stop, lambda: _stop_recorder(recorder)]
         recorder.start()
         feed.start()
         self._stops.append(("feed", feed.stop))
@@ -234,13 +233,24 @@ class ActiveController:
 
     def stop_link(self) -> None:
         """At once, when the lease is lost: no command to FreeSWITCH, no history write
-        from here any more (what the recorder still held goes to its spill file)."""
-        stops, self._link_stops = self._link_stops, []
-        for stop in stops:
+        from here any more (what the recorder still held goes to its spill file). Safe to
+        call again."""
+        for name, part in (("the ESL link", self.client), ("the recorder", self.recorder)):
+            if part is None:
+                continue
             try:
-                stop()
+                part.stop()
             except Exception:
-                log.exception("stopping the link failed")
+                log.exception("stopping %s failed", name)
+
+    def quiesce(self, timeout: float = 5.0) -> None:
+        """A stop asked for (SIGTERM), the lease still held: no more events, and what the
+        recorder holds written before the next controller takes over."""
+        if self.client is not None:
+            self.client.stop()
+        if self.recorder is not None and not self.recorder.drained(timeout):
+            log.warning("stopping with %d history records not written (kept in %s)",
+                        self.recorder.waiting, self.recorder.spill.path)  # fmt: skip
 
     def stop(self) -> None:
         self.stop_link()
@@ -252,8 +262,11 @@ class ActiveController:
         self._stops = []
 
 
-def _stop_recorder(recorder: Recorder) -> None:
-    recorder.stop()
+def prepare_database(db_url: str, sessions: sessionmaker[Session]) -> None:
+    """Migrations to head and the default pause reasons and dispositions (idempotent)."""
+    upgrade(db_url)
+    with session_scope(sessions) as session:
+        seed_defaults(session)
 
 
 class ControllerRole:
@@ -274,7 +287,12 @@ class ControllerRole:
         self.keeper.start()
 
     def stop(self) -> None:
-        self.keeper.stop(release=True)  # runs _lost first when active
+        """SIGTERM: the link stopped and the history written while the lease is still
+        held, then everything stopped and the lease given back (a standby takes over at
+        its next poll)."""
+        if self.active is not None and self._starting is None:
+            self.active.quiesce()
+        self.keeper.stop(release=True)  # runs _lost
 
     def _acquired(self, term: Term) -> None:
         active = ActiveController(self.ctx, term)
@@ -294,11 +312,12 @@ class ControllerRole:
     def _lost(self, term: Term, why: str) -> None:
         active, self.active = self.active, None
         starting, self._starting = self._starting, None
-        if active is not None:
-            active.stop_link()  # first, at once
+        # An activation under way is ended first (it starts the link last, so nothing of
+        # it can start after this), then the link and the recorder, then the rest.
         if starting is not None and starting is not gevent.getcurrent():
             starting.kill(block=True)
         if active is not None:
+            active.stop_link()
             active.stop()
 
     def health(self) -> tuple[dict[str, Any], int]:

@@ -18,9 +18,11 @@ worker that signed it out tells the others to drop that session's sockets.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, cast
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard import create_app
 from dashboard import events as ev
-from dashboard.auth import RevokedSessions
+from dashboard.auth import LoginLimiter, RevokedSessions, TooManyAttempts
 from dashboard.cluster.controller import spill_path_for
 from dashboard.cluster.remote import (
     RemoteConsole,
@@ -180,6 +182,52 @@ class RedisRevokedSessions(RevokedSessions):
             return bool(self.redis.exists(self.keys.revoked(session_id)))
         except Exception as exc:  # noqa: BLE001
             raise RedisUnavailable("cannot check the session now: Redis is unreachable") from exc
+
+
+class RedisLoginLimiter(LoginLimiter):
+    """Failed sign-ins counted across every web worker (per client address and per user
+    name, as the embedded limiter does), so spreading guesses over workers gains
+    nothing; this worker's own count while Redis cannot be asked."""
+
+    def __init__(self, redis: Any, keys: Keys, attempts: int, window: float) -> None:
+        super().__init__(attempts, window)
+        self.redis = redis
+        self.keys = keys
+
+    def _key(self, key: str) -> str:
+        return self.keys.login(hashlib.sha256(key.encode()).hexdigest()[:32])
+
+    def check(self, *keys: str) -> None:
+        now = time.time()
+        try:
+            pipe = self.redis.pipeline()
+            for key in keys:
+                pipe.zremrangebyscore(self._key(key), 0, now - self.window)
+                pipe.zrange(self._key(key), 0, 0, withscores=True)
+                pipe.zcard(self._key(key))
+            replies = pipe.execute()
+        except Exception:  # noqa: BLE001 - Redis away: this worker's own count
+            super().check(*keys)
+            return
+        for at in range(len(keys)):
+            oldest, count = replies[3 * at + 1], replies[3 * at + 2]
+            if count >= self.attempts and oldest:
+                raise TooManyAttempts(max(1, int(oldest[0][1] + self.window - now) + 1))
+
+    def failed(self, *keys: str) -> None:
+        super().failed(*keys)
+        now = time.time()
+        with contextlib.suppress(Exception):  # Redis away: counted here only
+            pipe = self.redis.pipeline()
+            for key in keys:
+                pipe.zadd(self._key(key), {uuid.uuid4().hex: now})
+                pipe.pexpire(self._key(key), int(self.window * 1000) + 1000)
+            pipe.execute()
+
+    def succeeded(self, username_key: str) -> None:
+        super().succeeded(username_key)
+        with contextlib.suppress(Exception):
+            self.redis.delete(self._key(username_key))
 
 
 class QueueManager(socketio.RedisManager):
@@ -404,6 +452,8 @@ def build_web_worker(cluster: ClusterSettings, sessions: sessionmaker[Session],
         "esl_settings": esl, "cluster_health": watch.cluster,
     })  # fmt: skip
     deps.watched += [floor, watch, recorder]
+    deps.extra["login_limiter"] = RedisLoginLimiter(redis, keys, web.login_attempts,
+                                                    web.login_window)  # fmt: skip
 
     def publisher_factory(socketio: SocketIO, d: Dependencies) -> Publisher:
         return WebPublisher(socketio, d, rpc=rpc, redis=redis, keys=keys, worker=worker)

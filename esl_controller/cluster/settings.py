@@ -58,6 +58,9 @@ class Keys:
     def revoked(self, session_id: str) -> str:
         return f"{self.prefix}:revoked:{session_id}"
 
+    def login(self, digest: str) -> str:  # sorted set: failed sign-ins of one client or name
+        return f"{self.prefix}:login:{digest}"
+
     def pages(self, agent: str) -> str:  # sorted set: web workers with a page of the agent
         return f"{self.prefix}:pages:{agent}"
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import pathlib
 import time
 
+import requests
+
 from tests.deploy.cluster import Browser, Cluster
+from tests.web.conftest import build_web, stop_web
 
 
 def test_ready_on_worker_b_reaches_the_controller_and_the_page_on_worker_a(
@@ -57,6 +60,16 @@ def test_ready_on_worker_b_reaches_the_controller_and_the_page_on_worker_a(
         refused = eve.post(a, "console", {"command": "system rm -rf /"})
         assert refused.status_code == 400, refused.text
         assert refused.json()["error"]["code"] == "console_refused"
+
+        # A controller stopped on purpose (SIGTERM) hands over at once to a standby.
+        cluster.start_controller("c2")
+        cluster.wait(lambda: cluster.role("c2") == "standby", 60, "c2 to be standby")
+        cluster.processes["c1"].stop()
+        assert cluster.processes["c1"].proc is not None
+        assert cluster.processes["c1"].proc.returncode == 0
+        cluster.wait(lambda: cluster.serving("c2"), 30, "c2 to take over")
+        again = alice.post(b, "agent/not-ready", {"reason": "lunch"})
+        assert again.status_code == 200 and again.json()["agent"]["pause_reason"] == "Lunch"
     finally:
         cluster.stop()
 
@@ -67,7 +80,7 @@ def test_without_a_controller_actions_are_503_no_controller(
     cluster = Cluster(tmp_path, f"sqlite:///{tmp_path / 'cc.db'}", prefix)
     cluster.prepare_database()
     try:
-        web = cluster.start_web("web-a")
+        web, other = cluster.start_web("web-a"), cluster.start_web("web-b")
         status, body = cluster.health("web-a")
         assert status == 503 and body["role"] == "web"
         assert body["freeswitch"]["state"] == "no_controller"
@@ -87,5 +100,26 @@ def test_without_a_controller_actions_are_503_no_controller(
         link = sue.seen("snapshot")[0]["link"]
         assert link["connected"] is False and link["state"] == "no_controller"
         sue.close()
+
+        # Failed sign-ins count across workers: five spread over two, then refused on both.
+        wrong = {"username": "eve", "password": "wrong-guess"}
+        for base in (web, other, web, other, web):
+            guess = requests.post(f"{base}/call-center/api/agent/login", json=wrong, timeout=10)
+            assert guess.status_code == 401, guess.text
+        right = {"username": "eve", "password": "eve-password"}
+        for base in (other, web):
+            refused = requests.post(f"{base}/call-center/api/agent/login", json=right, timeout=10)
+            assert refused.status_code == 429, refused.text
+            assert int(refused.headers["Retry-After"]) >= 1
     finally:
         cluster.stop()
+
+
+def test_the_embedded_process_says_it_is_the_active_one(tmp_path: pathlib.Path) -> None:
+    web = build_web(f"sqlite:///{tmp_path / 'cc.db'}")
+    try:
+        reply = web.app.test_client().get("/health")
+        assert reply.status_code == 200
+        assert reply.get_json()["role"] == "active" and "cluster" not in reply.get_json()
+    finally:
+        stop_web(web)
