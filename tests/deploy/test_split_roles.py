@@ -51,7 +51,6 @@ def test_ready_on_worker_b_reaches_the_controller_and_the_page_on_worker_a(
         closing = alice.post(a, "agent/wrap-up/close", {"call_uuid": "0" * 36})
         assert closing.status_code == 404, closing.text
         assert closing.json()["error"]["code"] == "no_wrap_up"
-        alice.close()
 
         # The ESL console through a web worker: run and refused on the controller.
         eve = Browser(a, "eve")
@@ -70,6 +69,15 @@ def test_ready_on_worker_b_reaches_the_controller_and_the_page_on_worker_a(
         cluster.wait(lambda: cluster.serving("c2"), 30, "c2 to take over")
         again = alice.post(b, "agent/not-ready", {"reason": "lunch"})
         assert again.status_code == 200 and again.json()["agent"]["pause_reason"] == "Lunch"
+
+        # Signing out on worker B ends the session everywhere: the page on worker A is
+        # disconnected and its cookie no longer works there.
+        assert alice.post(b, "agent/logout").status_code == 200
+        assert alice.socket is not None
+        cluster.wait(lambda: not alice.socket.connected, 15, "A's page to be disconnected")
+        gone = alice.http.get(f"{a}/call-center/api/agent/status", timeout=10)
+        assert gone.status_code == 401
+        alice.close()
     finally:
         cluster.stop()
 
