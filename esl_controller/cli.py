@@ -71,10 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     add_provisioning_commands(sub)
     conf = sub.add_parser("conf", help="check a FreeSWITCH configuration against the product")
     conf.add_argument("action", choices=["check"])
-    conf.add_argument("dir", nargs="?", default=None,
-                      help="the folder holding freeswitch.xml (default: freeswitch_conf/)")
-    conf.add_argument("--url", default=None, help="where `callcenter serve` listens "
-                      "(default CALLCENTER_URL, else http://127.0.0.1:5000)")
+    conf.add_argument(
+        "dir",
+        nargs="?",
+        default=None,
+        help="the folder holding freeswitch.xml (default: freeswitch_conf/)",
+    )
+    conf.add_argument(
+        "--url",
+        default=None,
+        help="where `callcenter serve` listens "
+        "(default CALLCENTER_URL, else http://127.0.0.1:5000)",
+    )
     conf.add_argument("--certs", default=None, help="FreeSWITCH's certs_dir (-certs)")
     return parser
 
