@@ -2,7 +2,11 @@
 them). Payloads use the REST API's models, so a page reads one shape from both.
 
 Rooms: ``agent:<agent name>`` (the agent's own page), ``supervisors`` (supervisors and
-engineers see the whole floor). An agent never receives another agent's call.
+engineers see the whole floor). An agent never receives another agent's call. An agent's
+page gets each of its changes as it happens; supervisors get the floor's changes in
+batches (``floor_batch``), one frame per page every 25 ms rather than one per change
+(a floor of 2,000 agents makes thousands a second). A supervisor who is also an agent
+gets both on the same socket: its own agent's events and the batches.
 
 =============  ===========================  ===========================================
 event          to                           payload
@@ -12,10 +16,21 @@ snapshot       the connecting client, and   ``{"user", "agent", "calls", "link",
                                             disposition, or null), plus
                                             ``"floor"`` (agents, calls, queues) for
                                             supervisors
-agent          agent room, supervisors      an agent (``AgentOut``)
-call           agent room, supervisors      a live call (``CallOut``)
-call_ended     agent room, supervisors      the call as it ended (``CallOut``)
-queue          supervisors                  a queue's numbers (``QueueOut``)
+agent          agent room                   an agent (``AgentOut``), at once
+call           agent room                   a live call (``CallOut``), at once
+call_ended     agent room                   the call as it ended (``CallOut``), at once
+floor_batch    supervisors                  every ``batch_interval`` (25 ms) while the
+                                            floor changes: ``{"agents": [AgentOut],``
+                                            ``"calls": [CallOut], "ended": [CallOut],``
+                                            ``"queues": [QueueOut], "at"}``: the latest
+                                            view of each agent / call / queue that
+                                            changed since the last batch (keyed by
+                                            name / uuid / name, the last change wins);
+                                            ``ended`` has every call that ended, in
+                                            order. Apply ``ended`` (remove) before
+                                            ``calls`` (upsert; one with ``ended_at``
+                                            removes): a call in both ended and came
+                                            back (a uuid used again)
 link           everyone                     FreeSWITCH link ``{"connected", "state",
                                             "since"}``
 notice         agent room, supervisors      ``{"agent", "text", "at"}``: a short message
@@ -43,7 +58,7 @@ SNAPSHOT = "snapshot"
 AGENT = "agent"
 CALL = "call"
 CALL_ENDED = "call_ended"
-QUEUE = "queue"
+FLOOR_BATCH = "floor_batch"
 LINK = "link"
 NOTICE = "notice"
 PHONE_DROPPED = "phone_dropped"

@@ -4,6 +4,12 @@ greenlet that turns the floor's change records into events.
 The floor's owner greenlet only appends to the publisher's queue (it must never wait on
 a slow browser); the publisher emits in order, so one client sees changes in the order
 FreeSWITCH made them. A resync sends every client a fresh snapshot.
+
+An agent's own page gets each of its changes at once (one socket each). The supervisors'
+room gets the whole floor, so it gets :data:`~dashboard.events.FLOOR_BATCH` every
+``batch_interval`` (25 ms) instead: the latest view of each agent, call and queue that
+changed since the last batch, plus every call that ended (never coalesced away). One
+process could not write 2,000 events/s x 50 supervisor pages as single frames.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ log = logging.getLogger(__name__)
 
 
 class Publisher:
-    def __init__(self, socketio: SocketIO, deps: Dependencies) -> None:
+    def __init__(self, socketio: SocketIO, deps: Dependencies,
+                 batch_interval: float = 0.025) -> None:  # fmt: skip
         self.socketio = socketio
+        self.batch_interval = batch_interval
         self.deps = deps
         self.clients: dict[str, UserRecord] = {}  # sid -> user
         self.sessions: dict[str, str] = {}  # socket sid -> web session id
@@ -39,6 +47,8 @@ class Publisher:
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
         self._greenlets: list[gevent.Greenlet] = []
         self._link: dict[str, Any] | None = None
+        self._batch = SupervisorBatch()
+        self._due: float | None = None  # monotonic time the pending batch goes out
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -101,27 +111,50 @@ class Publisher:
 
     def _run(self) -> None:
         while True:
-            changes = self._inbox.get()
+            wait = None if self._due is None else max(0.0, self._due - time.monotonic())
+            try:
+                changes = self._inbox.get(timeout=wait)
+            except gevent.queue.Empty:
+                changes = []
             try:
                 for change in changes:
                     self._publish(change)
+                if self._due is not None and time.monotonic() >= self._due:
+                    self._flush()  # on time even while a backlog waits in the inbox
             except Exception:
                 log.exception("publishing a change failed")
+
+    def _later(self) -> None:
+        """Something for the supervisors: it goes out with the next batch."""
+        if self._due is None:
+            self._due = time.monotonic() + self.batch_interval
+
+    def _flush(self) -> None:
+        self._due = None
+        if self._batch:
+            batch, self._batch = self._batch, SupervisorBatch()
+            self.socketio.emit(ev.FLOOR_BATCH, batch.payload(), to=ev.SUPERVISORS)
 
     def _publish(self, change: Change) -> None:
         view = change.view
         if change.kind == "agent" and isinstance(view, AgentView):
-            rooms = [ev.agent_room(view.name), ev.SUPERVISORS]
-            self.socketio.emit(ev.AGENT, ev.agent_payload(view, time.time()), to=rooms)
+            payload = ev.agent_payload(view, time.time())
+            self.socketio.emit(ev.AGENT, payload, to=ev.agent_room(view.name))
+            self._batch.agents[view.name] = payload
+            self._later()
         elif change.kind in ("call", "call_ended") and isinstance(view, CallView):
-            rooms = [ev.SUPERVISORS]
+            rooms = []
             before = self._call_agent.get(view.uuid)
             if view.agent:
                 rooms.append(ev.agent_room(view.agent))
             if before and before != view.agent:
                 rooms.append(ev.agent_room(before))  # it left this agent: let the page know
             name = ev.CALL if change.kind == "call" else ev.CALL_ENDED
-            self.socketio.emit(name, ev.call_payload(view), to=rooms)
+            payload = ev.call_payload(view)
+            if rooms:
+                self.socketio.emit(name, payload, to=rooms)
+            self._batch.call(payload, ended=change.kind == "call_ended")
+            self._later()
             if change.kind == "call_ended" or view.ended_at is not None:
                 self._call_agent.pop(view.uuid, None)
             elif view.agent:
@@ -133,8 +166,10 @@ class Publisher:
             payload = {"agent": change.key, "at": time.time()}
             self.socketio.emit(ev.PHONE_DROPPED, payload, to=ev.agent_room(change.key))
         elif change.kind == "queue" and isinstance(view, QueueView):
-            self.socketio.emit(ev.QUEUE, ev.queue_payload(view), to=ev.SUPERVISORS)
+            self._batch.queues[view.name] = view  # its payload is built when it goes out
+            self._later()
         elif change.kind == "snapshot":
+            self._flush()  # ended calls first: the snapshot no longer has them
             self._call_agent = {}
             for sid, user in list(self.clients.items()):
                 self.socketio.emit(ev.SNAPSHOT, self.snapshot_for(user), to=sid)
@@ -146,6 +181,40 @@ class Publisher:
                 self._link = link
                 self.socketio.emit(ev.LINK, link)
             gevent.sleep(0.5)
+
+
+class SupervisorBatch:
+    """What the supervisors' next :data:`~dashboard.events.FLOOR_BATCH` carries: per agent,
+    call and queue the last view (a later change replaces an earlier one), and every call
+    that ended, in the order they ended."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, dict[str, Any]] = {}
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.ended: dict[str, dict[str, Any]] = {}
+        self.queues: dict[str, QueueView] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.agents or self.calls or self.ended or self.queues)
+
+    def call(self, payload: dict[str, Any], ended: bool) -> None:
+        uuid = payload["uuid"]
+        if ended:
+            # The page applies "ended" before "calls": an update of this uuid from before
+            # its end must not bring it back, one from after it (a uuid reused) must.
+            self.calls.pop(uuid, None)
+            self.ended[uuid] = payload
+        else:
+            self.calls[uuid] = payload
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "agents": list(self.agents.values()),
+            "calls": list(self.calls.values()),
+            "ended": list(self.ended.values()),
+            "queues": [ev.queue_payload(q) for q in self.queues.values()],
+            "at": time.time(),
+        }
 
 
 def register_socketio(socketio: SocketIO, publisher: Publisher, deps: Dependencies) -> None:

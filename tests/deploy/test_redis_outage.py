@@ -67,7 +67,7 @@ def test_redis_away_then_back(tmp_path: pathlib.Path, prefix: str,
         cluster.wait(lambda: alice.post(web, "agent/ready").status_code == 200, 30,
                      "a Ready click to go through")  # fmt: skip
         cluster.wait(lambda: any(a["name"] == "agent1000" and a["status"] == "Available"
-                                 for a in sue.seen("agent", clicked)),
+                                 for b in sue.seen("floor_batch", clicked) for a in b["agents"]),
                      30, "the supervisor page to see Available")  # fmt: skip
         assert sue.connects == 1
         sue.close()

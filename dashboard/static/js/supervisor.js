@@ -1,5 +1,5 @@
-// The supervisor console: the Socket.IO snapshot drawn first, then agent / call / queue /
-// tiers events applied as they come (never polled); the page's own requests are the
+// The supervisor console: the Socket.IO snapshot drawn first, then the floor's batches
+// and tiers events applied as they come (never polled); the page's own requests are the
 // console's surroundings at load (names, settings, tiers) and the supervisor's actions.
 
 import { connect, url } from "./mount.js";
@@ -10,7 +10,7 @@ import { createDialog } from "./supervisor/dialog.js";
 import { createEavesdropBar } from "./supervisor/eavesdrop.js";
 import { tick } from "./supervisor/format.js";
 import { renderQueues } from "./supervisor/queues.js";
-import { applyConsole, applySnapshot, callsChanged, queueNames, store } from "./supervisor/store.js";
+import { applyBatch, applyConsole, applySnapshot, queueNames, store } from "./supervisor/store.js";
 
 const root = document.getElementById("sup-app");
 const banner = document.getElementById("banner");
@@ -89,20 +89,13 @@ socket.on("snapshot", (snap) => {
   if (consoleLoaded) root.dataset.ready = "true";
   schedule();
 });
-socket.on("agent", (agent) => { store.agents.set(agent.name, agent); schedule(); });
-socket.on("call", (call) => {
-  if (call.ended_at) store.calls.delete(call.uuid);
-  else store.calls.set(call.uuid, call);
-  callsChanged();
+// The floor's changes come batched (every 25 ms, the latest view of each agent, call and
+// queue, and every call that ended); the agent / call events of a supervisor's own agent
+// room carry nothing a batch does not.
+socket.on("floor_batch", (batch) => {
+  for (const uuid of applyBatch(batch)) eavesdrop.callEnded(uuid);
   schedule();
 });
-socket.on("call_ended", (call) => {
-  store.calls.delete(call.uuid);
-  callsChanged();
-  eavesdrop.callEnded(call.uuid);
-  schedule();
-});
-socket.on("queue", (queue) => { store.queues.set(queue.name, queue); schedule(); });
 socket.on("tiers", (payload) => { if (payload?.items) { store.tiers = payload.items; schedule(); } });
 socket.on("link", (link) => {
   banner.dataset.kind = "";

@@ -222,16 +222,19 @@ socket.on("snapshot", (snap) => {
   render();
   document.body.dataset.ready = "true";
 });
-socket.on("agent", (a) => { agents.set(a.name, a); render(); });
-socket.on("queue", (q) => { queues.set(q.name, q); render(); });
 socket.on("tiers", (t) => { if (t.items) { setTiers(t.items); render(); } });
-socket.on("call", (c) => {
-  if (c.ended_at != null) calls.delete(c.uuid); else calls.set(c.uuid, c);
-  render();
-});
-socket.on("call_ended", (c) => {
-  calls.delete(c.uuid);
-  if (c.queue) refreshSoon();
+// The floor's changes, batched (see dashboard/events.py): ended calls leave first, then
+// the latest view of each agent, call and queue that changed.
+socket.on("floor_batch", (batch) => {
+  for (const c of batch.ended ?? []) {
+    calls.delete(c.uuid);
+    if (c.queue) refreshSoon();
+  }
+  for (const a of batch.agents ?? []) agents.set(a.name, a);
+  for (const c of batch.calls ?? []) {
+    if (c.ended_at != null) calls.delete(c.uuid); else calls.set(c.uuid, c);
+  }
+  for (const q of batch.queues ?? []) queues.set(q.name, q);
   render();
 });
 socket.on("link", (link) => say(link.connected ? "" : `FreeSWITCH is unreachable (${link.state}); reconnecting…`));

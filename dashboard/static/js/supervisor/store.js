@@ -24,6 +24,21 @@ export function applySnapshot(floor) {
   store.queues = new Map((floor?.queues ?? []).map((q) => [q.name, q]));
 }
 
+/** One `floor_batch`: ended calls leave first, then the latest agents, calls and queues
+ * (a call listed in both came back under the same uuid). Returns the uuids that ended. */
+export function applyBatch(batch) {
+  const ended = batch.ended ?? [];
+  for (const call of ended) store.calls.delete(call.uuid);
+  for (const agent of batch.agents ?? []) store.agents.set(agent.name, agent);
+  for (const call of batch.calls ?? []) {
+    if (call.ended_at) store.calls.delete(call.uuid);
+    else store.calls.set(call.uuid, call);
+  }
+  for (const queue of batch.queues ?? []) store.queues.set(queue.name, queue);
+  if (ended.length || batch.calls?.length) callsChanged();
+  return ended.map((call) => call.uuid);
+}
+
 export function applyConsole(data) {
   store.people = new Map(data.people.map((p) => [p.agent, p]));
   store.queueSettings = new Map(data.queues.map((q) => [q.name, q]));
