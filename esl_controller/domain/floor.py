@@ -368,7 +368,11 @@ class Floor:
         if e.online or e.user not in self.phone_domains:
             # Nothing to ask about without a host: the event is all there is.
             return self._put_agent(replace(self._agent(agent), phone_online=e.online))
-        return [self._ask_phone(agent, e.user, seq, e.kind)]
+        # A WebSocket closing without an un-REGISTER (the agent closed its last tab) fires
+        # sofia::unregister with no contact *before* mod_sofia deletes the row: an answer
+        # asked at once still counts it. The cause tells the watch to ask a little later.
+        cause = "disconnect" if e.kind == "unregister" and not e.contact else e.kind
+        return [self._ask_phone(agent, e.user, seq, cause)]
 
     def _ask_phone(self, agent: str, user: str, seq: int, cause: str) -> Change:
         asked = self.phone_asked.get(user)

@@ -446,6 +446,12 @@ class PhoneRegistration:
     # register/unregister, ``host`` on expire); ``realm`` is the auth realm, "unknown"
     # on an un-REGISTER that was not challenged.
     host: str = ""
+    # The registration's SIP Call-ID, and why it went when the switch says: a WebSocket
+    # phone whose socket closed (a browser tab closed: no un-REGISTER is sent) fires
+    # sofia::unregister with reason "socket-disconnection", a call-id and *no* contact,
+    # and mod_sofia deletes the row only later, through the profile's queued SQL.
+    call_id: str = ""
+    reason: str = ""
 
     @property
     def online(self) -> bool:
@@ -468,6 +474,8 @@ def _sofia(kind: str) -> Callable[[Event], PhoneRegistration]:
             network_port=to_int(get("network-port")),
             user_agent=get("user-agent", "") or "",
             host=get("from-host") or get("host") or "",
+            call_id=get("call-id", "") or "",
+            reason=get("reason", "") or "",
         )
 
     return build

@@ -21,6 +21,18 @@ its devices un-REGISTERs (a desk phone going away takes the browser's binding wi
 and a registration the switch forgot (restart, ``sofia profile ... flush_inbound_reg``)
 is only noticed by the phone at its next refresh; the page re-registers at once instead.
 
+A phone whose WebSocket closed (the agent closed its last browser tab: a page sends no
+un-REGISTER as it closes) is told differently: sofia::unregister with reason
+``socket-disconnection``, a call-id and no contact, fired *before* mod_sofia deletes the
+registration row through the profile's queued SQL (on 1.10.12 ``sofia_contact`` still
+listed it 50 ms after the close, and no longer at 100 ms). Asked at once, the switch would
+count the departing registration and keep the agent Available with no phone. So the floor
+marks such a question ``disconnect`` and the watch asks it later, from a timer greenlet of
+its own (never holding up the other questions): after ``settle[0]`` seconds, and, if
+registrations still seem to remain, once more at ``settle[1]``. An answer that arrives
+after a newer registration event (the page reloaded and registered again) is ignored by
+the floor, as every late answer is.
+
 The reconcile loop catches the same condition later if an event was missed; this reacts
 to the event itself. It listens to the floor's change records through a queue (the
 floor's greenlet only enqueues) and talks to FreeSWITCH from its own greenlet.
@@ -32,6 +44,7 @@ import logging
 from collections.abc import Callable
 
 import gevent
+import gevent.pool
 
 from esl_controller.domain.model import AgentView, Change, PhoneCheck, RegistrationsLeft
 from esl_controller.errors import CallCenterError, EslTimeout
@@ -46,15 +59,27 @@ TAKING_CALLS = ("Available", "Available (On Demand)")
 # How long to wait for sofia_contact (a query of mod_sofia's registration table; it
 # answers in milliseconds unless the switch is in trouble).
 CHECK_TIMEOUT = 3.0
+# When to ask about a registration whose WebSocket closed, in seconds after the event:
+# mod_sofia deletes the row a few tens of milliseconds later; the second question is for
+# a switch whose SQL queue is slow (it is asked only if registrations still seem left).
+SETTLE = (0.5, 2.0)
 
 
 class PhoneWatch(QueueWorker[str | PhoneCheck]):
-    def __init__(self, agents: AgentService, *, check_timeout: float = CHECK_TIMEOUT) -> None:
+    def __init__(
+        self,
+        agents: AgentService,
+        *,
+        check_timeout: float = CHECK_TIMEOUT,
+        settle: tuple[float, ...] = SETTLE,
+    ) -> None:
         super().__init__()
         self.agents = agents
         self.api = agents.api
         self.floor = agents.floor
         self.check_timeout = check_timeout
+        self.settle = settle
+        self._later = gevent.pool.Group()  # questions asked after a socket closed
         self.online: dict[str, bool | None] = {}
         self.paused: list[str] = []
         self.checked = 0  # questions answered (handed back to the floor)
@@ -82,10 +107,16 @@ class PhoneWatch(QueueWorker[str | PhoneCheck]):
             if was is True and view.phone_online is False and view.status in TAKING_CALLS:
                 self.submit(view.name)
 
+    def stop(self) -> None:
+        super().stop()
+        self._later.kill(block=False)
+
     def handle(self, item: str | PhoneCheck) -> None:
         if isinstance(item, PhoneCheck):
-            self.floor.registrations_left(self.check(item))
-            self.checked += 1
+            if item.cause == "disconnect" and self.settle:
+                self._later.spawn(self._ask_later, item)
+                return
+            self._answer(self.check(item))
             return
         try:
             self.agents.not_ready(item, PHONE_OFFLINE, by="phone watch")
@@ -94,6 +125,24 @@ class PhoneWatch(QueueWorker[str | PhoneCheck]):
             return
         self.paused.append(item)
         log.info("paused %s: its phone went offline while Available", item)
+
+    def _answer(self, answer: RegistrationsLeft) -> None:
+        self.floor.registrations_left(answer)
+        self.checked += 1
+
+    def _ask_later(self, check: PhoneCheck) -> None:
+        """The socket-disconnection form: the row is still there for a moment, so ask
+        after ``settle[0]`` and, while registrations still seem to remain, at each later
+        mark. Only the last answer goes to the floor (it takes one per question)."""
+        waited = 0.0
+        answer = RegistrationsLeft(check.user, check.seq, None)
+        for mark in self.settle:
+            gevent.sleep(max(0.0, mark - waited))
+            waited = mark
+            answer = self.check(check)
+            if not answer.remaining:  # none left, or the switch could not say
+                break
+        self._answer(answer)
 
     def check(self, check: PhoneCheck) -> RegistrationsLeft:
         """Ask the switch how many registrations of ``check.user`` remain."""

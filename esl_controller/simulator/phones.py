@@ -5,7 +5,7 @@ answers after a delay, rejects (CALL_REJECTED), is busy (USER_BUSY) or never ans
 Tests and demos drive them with API commands whose names start with ``sim_`` so nobody
 mistakes them for FreeSWITCH's:
 
-    sim_phone <user> register|unregister|expire [device]
+    sim_phone <user> register|unregister|expire|disconnect [device]
     sim_phone <user> answer [seconds] | reject | busy | noanswer
     sim_phone <user> hangup        (the phone hangs up its calls)
     sim_phones                     (one line per phone: user, registered, mode)
@@ -19,7 +19,11 @@ webrtc profile): ``register desk`` and ``register browser`` add two registration
 ``sofia_contact`` lists both, comma-separated, like mod_sofia. Without a device name a
 command means the device ``phone`` (register) or every registered device (unregister,
 expire: one event each). ``expire`` is the registrar's own removal (sofia::expire, as when
-a phone stops refreshing), ``unregister`` the phone's REGISTER with ``Expires: 0``.
+a phone stops refreshing), ``unregister`` the phone's REGISTER with ``Expires: 0``,
+``disconnect`` a WebSocket phone's socket closing without an un-REGISTER (a browser tab
+closed): sofia::unregister with reason ``socket-disconnection``, the call-id and no
+contact, while ``sofia_contact`` keeps listing the device for ``DISCONNECT_LINGER``
+seconds (mod_sofia deletes the row through its queued SQL, after the event).
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ if TYPE_CHECKING:
 REGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2059)
 UNREGISTER = ("sofia_reg.c", "sofia_reg_handle_register_token", 2213)
 EXPIRE = ("sofia_reg.c", "sofia_reg_del_callback", 726)
+DISCONNECT = ("sofia.c", "our_sofia_event_callback", 2089)
+# How long a disconnected device's registration outlives its sofia::unregister (on a real
+# 1.10.12: still listed 50 ms after the close, gone at 100 ms).
+DISCONNECT_LINGER = 0.1
 DEFAULT_DEVICE = "phone"
 DEVICE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,32}$")
 # Extra devices of a user get SIP ports from here on (the users' first phones use 40000+).
@@ -63,6 +71,9 @@ class Phone:
     # (kept across registrations, so a device's contact does not change).
     devices: list[str] = field(default_factory=list)
     ports: dict[str, int] = field(default_factory=dict)
+    # Registrations of each device so far: a disconnected device's late removal leaves
+    # alone a registration made after it.
+    generation: dict[str, int] = field(default_factory=dict)
 
     @property
     def registered(self) -> bool:
@@ -155,6 +166,7 @@ class Phones(PhoneDirectory):
             self._next_port += 1
         if device not in phone.devices:
             phone.devices.append(device)
+        phone.generation[device] = phone.generation.get(device, 0) + 1
         u, port = phone.user, phone.port_of(device)
         self.fire(SimEvent("CUSTOM", [
             ("profile-name", "internal"), ("from-user", u.id), ("from-host", u.domain),
@@ -205,6 +217,30 @@ class Phones(PhoneDirectory):
             ], subclass="sofia::expire", calling=EXPIRE))  # fmt: skip
         return bool(leaving)
 
+    def disconnect(self, user: str, device: str | None = None) -> bool:
+        """The device's WebSocket closes with no un-REGISTER (every registered device's when
+        None): sofia::unregister with mod_sofia's socket-disconnection headers (sofia.c,
+        nua_i_media_error: no contact, username, realm or expires), then, a moment later,
+        the registration row goes."""
+        phone = self.phones.get(user)
+        leaving = self._leaving(phone, device)
+        for name in leaving:
+            assert phone is not None
+            u = phone.user
+            self.fire(SimEvent("CUSTOM", [
+                ("profile-name", "internal"), ("from-user", u.id), ("from-host", u.domain),
+                ("call-id", phone.call_id(name)), ("rpid", "unknown"),
+                ("reason", "socket-disconnection"),
+            ], subclass="sofia::unregister", calling=DISCONNECT))  # fmt: skip
+            gevent.spawn_later(DISCONNECT_LINGER, self._forget, phone, name,
+                               phone.generation.get(name, 0))  # fmt: skip
+        return bool(leaving)
+
+    @staticmethod
+    def _forget(phone: Phone, device: str, generation: int) -> None:
+        if device in phone.devices and phone.generation.get(device, 0) == generation:
+            phone.devices.remove(device)
+
     @staticmethod
     def _leaving(phone: Phone | None, device: str | None) -> list[str]:
         if phone is None:
@@ -254,11 +290,16 @@ class Phones(PhoneDirectory):
 
     # -- sim_ commands ---------------------------------------------------------------
 
+    def _drop(self, action: str) -> Callable[[str, str | None], bool]:
+        drops = {"unregister": self.unregister, "expire": self.expire,
+                 "disconnect": self.disconnect}  # fmt: skip
+        return drops[action]
+
     def register_api(self, api: ApiRegistry, core: CallCore) -> None:
         def sim_phone(args: str) -> str:
             words = args.split()
             if len(words) < 2:
-                return "-ERR usage: sim_phone <user> register|unregister|expire [device]|answer [s]|reject|busy|noanswer|hangup|add [domain]\n"  # noqa: E501
+                return "-ERR usage: sim_phone <user> register|unregister|expire|disconnect [device]|answer [s]|reject|busy|noanswer|hangup|add [domain]\n"  # noqa: E501
             if words[1] == "add":
                 added = self.add(words[0], words[2] if len(words) > 2 else None)
                 return "+OK\n" if added is not None else f"-ERR bad user {words[0]}\n"
@@ -266,18 +307,13 @@ class Phones(PhoneDirectory):
             if phone is None:
                 return f"-ERR no such user {words[0]}\n"
             action = words[1]
-            if action in ("register", "unregister", "expire"):
+            if action in ("register", "unregister", "expire", "disconnect"):
                 device = words[2] if len(words) > 2 else None
                 if device is not None and not DEVICE_RE.match(device):
                     return f"-ERR bad device {device[:40]}\n"
                 if action == "register":
                     self.register(phone.user.id, device=device or DEFAULT_DEVICE)
-                elif (
-                    not (self.unregister if action == "unregister" else self.expire)(
-                        phone.user.id, device
-                    )
-                    and device is not None
-                ):
+                elif not self._drop(action)(phone.user.id, device) and device is not None:
                     return f"-ERR {phone.user.id} has no registered device {device}\n"
             elif action in MODES:
                 phone.mode = action

@@ -16,6 +16,8 @@ from esl_controller.errors import CommandFailed, InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl import typed_events as ev
 from esl_controller.esl.commands import channels as ch
+from esl_controller.esl.events import parse_event
+from esl_controller.esl.typed_events import typed_event
 from esl_controller.services.phone_watch import PhoneWatch
 
 # What mod_sofia answers (contact_callback: ``sofia/<profile>/sip:<contact>`` per
@@ -203,3 +205,116 @@ def test_no_usable_answer_is_none() -> None:
     assert watch_answering(never).check(check()).remaining is None  # bounded by the timeout
     bad_user = PhoneCheck(AGENT, "1000 x", "127.0.0.1", 7, (), "unregister")
     assert watch_answering(DESK).check(bad_user).remaining is None
+
+
+# -- a WebSocket phone whose socket closed (no un-REGISTER) ------------------------------
+
+# mod_sofia's socket-disconnection form of sofia::unregister (sofia.c, nua_i_media_error):
+# from-user, from-host, call-id, rpid and reason; no contact, username, realm or expires.
+SOCKET_CLOSED = (
+    "Event-Name: CUSTOM\nEvent-Subclass: sofia%3A%3Aunregister\n"
+    "profile-name: webrtc\nfrom-user: 1000\nfrom-host: 127.0.0.1\n"
+    "call-id: k3j2h1a9s8d7f6\nrpid: unknown\nreason: socket-disconnection\n\n"
+)
+
+
+def socket_closed() -> ev.PhoneRegistration:
+    view = typed_event(parse_event("text/event-plain", SOCKET_CLOSED.encode()))
+    assert isinstance(view, ev.PhoneRegistration)
+    return view
+
+
+def test_the_socket_disconnection_event_is_read() -> None:
+    e = socket_closed()
+    assert (e.kind, e.user, e.host, e.profile) == ("unregister", USER, "127.0.0.1", "webrtc")
+    assert (e.call_id, e.reason) == ("k3j2h1a9s8d7f6", "socket-disconnection")
+    assert (e.contact, e.online) == ("", False)
+
+
+def test_a_socket_that_closed_is_asked_about_as_a_disconnect() -> None:
+    floor = floor_with_phone()
+    changes = floor.apply(socket_closed())
+    assert agent_changes(changes) == []
+    check = one_check(changes)
+    assert (check.cause, check.gone) == ("disconnect", ())
+    (view,) = agent_changes(floor.apply(RegistrationsLeft(USER, check.seq, 0)))
+    assert view.phone_online is False
+    # An explicit un-REGISTER names its contact and is asked about at once, as before.
+    check = one_check(floor.apply(registration("unregister", "<sip:1000@127.0.0.1:40000>")))
+    assert check.cause == "unregister"
+
+
+class Switch:
+    """sofia_contact's answers, one per question, the last one repeated."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.asked = 0
+
+    def __call__(self, command: Any) -> str:
+        assert command.line == "sofia_contact */1000@127.0.0.1"
+        self.asked += 1
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+
+
+class Answers:
+    def __init__(self) -> None:
+        self.got: list[RegistrationsLeft] = []
+
+    def registrations_left(self, answer: RegistrationsLeft) -> None:
+        self.got.append(answer)
+
+
+def watch_over(switch: Switch, settle: tuple[float, ...]) -> tuple[PhoneWatch, Answers]:
+    answers = Answers()
+    agents = SimpleNamespace(api=switch, floor=answers)
+    watch = PhoneWatch(agents, check_timeout=0.5, settle=settle)  # type: ignore[arg-type]
+    watch.start()
+    return watch, answers
+
+
+def disconnect_check() -> PhoneCheck:
+    return PhoneCheck(AGENT, USER, "127.0.0.1", 9, (), "disconnect")
+
+
+def wait_for(predicate: Any) -> bool:
+    for _ in range(500):
+        if predicate():
+            return True
+        gevent.sleep(0.01)
+    return bool(predicate())
+
+
+def test_after_a_socket_closed_the_switch_is_asked_later_and_answered_once() -> None:
+    switch = Switch("error/user_not_registered")
+    watch, answers = watch_over(switch, (0.05, 0.1))
+    watch.submit(disconnect_check())
+    assert wait_for(lambda: answers.got)
+    assert answers.got == [RegistrationsLeft(USER, 9, 0)]
+    assert (switch.asked, watch.checked) == (1, 1)  # nothing left: no second question
+    watch.stop()
+
+
+def test_a_registration_still_listed_is_asked_about_once_more() -> None:
+    # A slow switch: the departing registration is still listed at the first question.
+    switch = Switch(BROWSER, "error/user_not_registered")
+    watch, answers = watch_over(switch, (0.0, 0.05))
+    watch.submit(disconnect_check())
+    assert wait_for(lambda: answers.got)
+    assert answers.got == [RegistrationsLeft(USER, 9, 0)] and switch.asked == 2
+    watch.stop()
+
+
+def test_another_device_that_stays_is_counted_after_both_questions() -> None:
+    switch = Switch(DESK)  # the desk phone stays registered
+    watch, answers = watch_over(switch, (0.01, 0.03))
+    watch.submit(disconnect_check())
+    assert wait_for(lambda: answers.got)
+    assert answers.got == [RegistrationsLeft(USER, 9, 1)] and switch.asked == 2
+    # Other questions are not held up meanwhile: an explicit un-REGISTER is answered at once.
+    watch.submit(disconnect_check())
+    watch.submit(check())
+    assert wait_for(lambda: len(answers.got) == 2)
+    assert answers.got[1].seq == 7
+    assert wait_for(lambda: len(answers.got) == 3)
+    watch.stop()

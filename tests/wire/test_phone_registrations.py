@@ -1,7 +1,9 @@
 """An agent with two phones registered (a desk phone and the browser): one of them going
-away (un-REGISTER, or the registrar expiring it) leaves the agent Available with the phone
-online; the last one going pauses the agent "Phone offline". The controller asks the
-simulated switch (``sofia_contact``) after each drop, as it would ask FreeSWITCH."""
+away (un-REGISTER, the registrar expiring it, or its WebSocket closing with the browser
+tab) leaves the agent Available with the phone online; the last one going pauses the
+agent "Phone offline". The controller asks the simulated switch (``sofia_contact``) after
+each drop, as it would ask FreeSWITCH; after a socket closed, the switch still lists the
+departing registration for a moment, as mod_sofia does."""
 
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def answered(floor, watch, count: int) -> bool:  # type: ignore[no-untyped-def]
     return watch.checked >= count and floor.backlog() == 0
 
 
-@pytest.mark.parametrize("goes", ["unregister", "expire"])
+@pytest.mark.parametrize("goes", ["unregister", "expire", "disconnect"])
 def test_the_agent_stays_available_until_its_last_phone_goes(watched, goes: str) -> None:  # type: ignore[no-untyped-def]
     sim, floor, watch = watched
     assert sim.execute_api("sim_phone 1000 register desk") == "+OK\n"
@@ -85,6 +87,25 @@ def test_a_phone_that_registers_again_keeps_the_agent_available(watched) -> None
     agent = floor.snapshot().agents[AGENT]
     assert (agent.status, agent.phone_online) == ("Available", True)
     assert watch.paused == []
+
+
+def test_a_page_reloaded_after_its_socket_closed_keeps_the_agent_available(watched) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch = watched
+    sim.execute_api("sim_phone 1000 register browser")
+    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
+                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    # The tab reloads: its socket closes (no un-REGISTER) and the new page registers the
+    # same device again before the question about the closed socket is answered.
+    sim.execute_api("sim_phone 1000 disconnect browser")
+    sim.execute_api("sim_phone 1000 register browser")
+    # Answered after the settle delay (0.5 s), so the closed socket's row (kept 0.1 s)
+    # has been removed by then.
+    assert wait_until(lambda: answered(floor, watch, 1))
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.phone_online) == ("Available", True)
+    assert watch.paused == []
+    assert len(contacts(sim)) == 1  # the new registration is not taken for the old one
 
 
 def test_sim_phone_devices_are_checked(watched) -> None:  # type: ignore[no-untyped-def]
