@@ -6,7 +6,8 @@ Server (this process, gevent monkey-patched first): Flask + SocketIO(async_mode=
 simple-websocket) on gevent.pywsgi.WSGIServer at 127.0.0.1:<free port>. Clients: one Node
 process (bench/latency_clients.mjs, socket.io-client, websocket transport only) opens
 ``--agents`` agent dashboards (``1000@default``.., each in its own ``agent:<name>`` room)
-and ``--supervisors`` supervisor dashboards (room ``supervisors``: every event).
+and ``--supervisors`` supervisor dashboards (room ``supervisors``: every change; the
+product sends them the floor batched, one ``floor_batch`` every 25 ms).
 
 Phases, in this order, each ``--warmup`` + ``--seconds`` long at ``--rate`` events/s on an
 absolute schedule, round-robin over the agents:
@@ -16,8 +17,11 @@ absolute schedule, round-robin over the agents:
 * ours: the product path. The feeder applies typed mod_callcenter events
   (AgentStatusChanged / AgentStateChanged, alternating, ``Meta.timestamp = time.time()``)
   to a :class:`Floor` and hands its changes to ``Publisher.on_changes`` exactly as the
-  floor service does; the Publisher's greenlet builds the ``AgentOut`` payloads and emits
-  them to the agent's room and supervisors.
+  floor service does; the Publisher's greenlet builds the ``AgentOut`` payloads, emits
+  each to the agent's room and sends the supervisors a batch every 25 ms. The floor
+  starts with every agent on a break and idle, and the feed goes on across rounds where
+  the last left it, so every event fed is a change (a repeat of an agent's current status
+  or state is rightly not emitted, and would count as lost).
 
 permessage-deflate: by default the clients do not offer it. Browsers do, and
 simple-websocket then compresses every frame (a few microseconds a frame in this process),
@@ -29,11 +33,14 @@ turns it on (the server then does the browsers' compression work; the client add
 own delay). ``--rounds`` alternates the two phases several times and pools each phase's
 samples (fairer when other work on the machine comes and goes).
 
-Each client records ``Date.now()/1000 - <send time>`` (same machine clock): ``t`` for the
-baseline, otherwise whichever of ``status_since`` / ``state_since`` the event changed. That
-is feed -> floor -> publisher -> Socket.IO -> websocket -> client callback; ESL parsing is
-not in it (bench/pipeline.py covers that path's cost). Events sent during the warm-up are
-counted (every one must arrive: losses are printed) but not in the percentiles.
+Each change fed is (agent, field, send time): ``t`` for the baseline, otherwise the
+``status_since`` / ``state_since`` it sets. A client has it when the first view of that
+agent carrying that field at or after the send time arrives (an ``agent`` event, or the
+``floor_batch`` that carries it): latency = arrival (``Date.now()``, same machine clock) -
+send time; a change no view ever carries is lost. That is feed -> floor -> publisher ->
+Socket.IO -> websocket -> client callback; ESL parsing is not in it (bench/pipeline.py
+covers that path's cost). Changes fed during the warm-up are counted (every one must
+arrive: losses are printed) but not in the percentiles.
 
 Out of scope: the product's session sign-in on connect (``register_socketio``). A
 bench-only connect handler joins the room named by the client's ``auth`` ({agent: name} or
@@ -45,8 +52,9 @@ Flask-SocketIO on this machine, at this load. Also printed, per phase, to tell w
 went: CPU of this process and of the Node clients, how busy the whole machine was (other
 work included), how late the feeder ran behind its schedule (this process stalled), GC
 pauses, the Node event loop's worst stall, and for ours the server's share (feed ->
-Publisher emit; the Publisher's SocketIO is wrapped in a pass-through that timestamps
-``agent`` emits, about a microsecond each). ``Date.now()`` has 1 ms resolution.
+Publisher emit of the agent event and of the batch carrying it; the Publisher's
+SocketIO is wrapped in a pass-through that timestamps ``agent`` and ``floor_batch`` emits,
+about a microsecond an agent). ``Date.now()`` has 1 ms resolution.
 
     .venv/bin/python bench/dashboard_latency.py [--agents 500] [--supervisors 5]
         [--rate 2000] [--seconds 10] [--warmup 2] [--rounds 1] [--deflate]
@@ -97,17 +105,24 @@ CLASSES = ("agent", "supervisor")
 
 class TimedSocketIO:
     """What the Publisher sees as its SocketIO: emits pass straight through, and for each
-    ``agent`` event (send time, seconds since the feed) is recorded: the server's share."""
+    ``agent`` event, and each agent in a ``floor_batch``, (send time, seconds since the
+    feed) is recorded: the server's share."""
 
     def __init__(self, socketio: SocketIO) -> None:
         self._socketio = socketio
         self.server = socketio.server
-        self.waits: list[tuple[float, float]] = []
+        self.waits: list[tuple[float, float]] = []  # agent events (the agent's room)
+        self.batch_waits: list[tuple[float, float]] = []  # agents in batches (supervisors)
 
     def emit(self, event: str, data: Any, **kwargs: Any) -> None:
         if event == ev.AGENT:
             sent = max(data["status_since"] or 0.0, data["state_since"] or 0.0)
             self.waits.append((sent, time.time() - sent))
+        elif event == ev.FLOOR_BATCH:
+            now = time.time()
+            for agent in data["agents"]:
+                sent = max(agent["status_since"] or 0.0, agent["state_since"] or 0.0)
+                self.batch_waits.append((sent, now - sent))
         self._socketio.emit(event, data, **kwargs)
 
 
@@ -209,11 +224,14 @@ def machine_busy() -> tuple[float, float]:
     return sum(fields) - idle, sum(fields)
 
 
-def feed(rate: float, seconds: float, send: Callable[[int], float]) -> tuple[int, float, float,
-                                                                           float]:  # fmt: skip
+Fed = tuple[str, str, float]  # (agent, field: "t" | "status" | "state", send time)
+
+
+def feed(rate: float, seconds: float, send: Callable[[int], Fed],
+         fed: list[Fed]) -> tuple[int, float, float, float]:  # fmt: skip
     """Call ``send(i)`` for i = 0.. at ``rate``/s against an absolute schedule (a late tick
-    catches up); return (events sent, first and last send time, how late the feeder was
-    at worst: a stall of this process)."""
+    catches up), appending what each sent to ``fed``; return (events sent, first and last
+    send time, how late the feeder was at worst: a stall of this process)."""
     total = int(rate * seconds)
     start = time.perf_counter()
     sent, tick = 0, 0
@@ -223,7 +241,9 @@ def feed(rate: float, seconds: float, send: Callable[[int], float]) -> tuple[int
         lag = max(lag, now - (start + sent / rate))
         due = min(total, int((now - start) * rate) + 1)
         while sent < due:
-            last = send(sent)
+            change = send(sent)
+            fed.append(change)
+            last = change[2]
             if sent == 0:
                 first = last
             sent += 1
@@ -232,30 +252,47 @@ def feed(rate: float, seconds: float, send: Callable[[int], float]) -> tuple[int
     return sent, first, last, lag
 
 
-def run_phase(name: str, send: Callable[[int], float], args: argparse.Namespace,
+def drain(name: str, clients: Clients, expected: dict[str, int],
+          timeout: float) -> dict[str, Any]:  # fmt: skip
+    """Wait until the clients recorded as many changes as were fed (or 3 s pass with
+    nothing new, or ``timeout``: what is missing then is lost, or was coalesced into a
+    later view; the stats tell which). Returns the last count answer."""
+    deadline = time.perf_counter() + timeout
+    last, still = None, time.perf_counter()
+    while True:
+        answer = clients.ask({"cmd": "count"})
+        count = answer["count"]
+        if all(count[c] >= expected[c] for c in expected):
+            return answer
+        if count != last:
+            last, still = count, time.perf_counter()
+        elif time.perf_counter() - still > 3.0:
+            print(f"  {name}: nothing new for 3 s: {count} of {expected}")
+            return answer
+        if time.perf_counter() > deadline:
+            print(f"  {name}: drain timed out: {count} of {expected}")
+            return answer
+        gevent.sleep(0.05)
+
+
+def run_phase(name: str, send: Callable[[int], Fed], args: argparse.Namespace,
               clients: Clients, expected: dict[str, int]) -> dict[str, Any]:  # fmt: skip
     cpu0, node0, (busy0, all0) = cpu_self(), clients.ask({"cmd": "count"})["cpu"], machine_busy()
     wall0 = time.perf_counter()
     GC.take()
-    sent, first, last, lag = feed(args.rate, args.warmup + args.seconds, send)
+    fed: list[Fed] = []
+    sent, first, last, lag = feed(args.rate, args.warmup + args.seconds, send, fed)
     fed_for = time.perf_counter() - wall0
     expected["agent"] += sent
     expected["supervisor"] += sent * args.supervisors
-    deadline = time.perf_counter() + 15.0
-    while True:  # drain: everything fed so far has reached the clients (or a loss)
-        answer = clients.ask({"cmd": "count"})
-        if all(answer["count"][c] >= expected[c] for c in CLASSES):
-            break
-        if time.perf_counter() > deadline:
-            print(f"  {name}: drain timed out: {answer['count']} of {expected}")
-            break
-        gevent.sleep(0.05)
+    answer = drain(name, clients, expected, 15.0)
     wall = time.perf_counter() - wall0
     busy1, all1 = machine_busy()
     cores = os.cpu_count() or 1
     return {
         "name": name,
         "sent": sent,
+        "fed": fed,
         "windows": [[first, first + args.warmup, last + 1e-6]],
         "fed_for": fed_for,
         "lag": lag,
@@ -273,6 +310,7 @@ def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": runs[0]["name"],
         "sent": sum(r["sent"] for r in runs),
+        "fed": [f for r in runs for f in r["fed"]],
         "windows": [w for r in runs for w in r["windows"]],
         "rate": sum(r["sent"] for r in runs) / sum(r["fed_for"] for r in runs),
         "lag": max(r["lag"] for r in runs),
@@ -308,9 +346,12 @@ def main() -> None:
     names = [f"{1000 + i}@default" for i in range(args.agents)]
     rooms = [[ev.agent_room(n), ev.SUPERVISORS] for n in names]
     server = Server()
-    for seq, n in enumerate(names):  # a floor as after a resync: everyone logged in
-        server.floor.apply(te.AgentStatusChanged(te.Meta(seq, time.time()), n, "Available"))
-        server.floor.apply(te.AgentStateChanged(te.Meta(seq, time.time()), n, "Waiting"))
+    # A floor as after a resync, everyone signed in and on a break: the feed's first
+    # events (Available, then Waiting) are then changes too, so every event sent is one
+    # each client must get (a repeat of the current status or state emits nothing).
+    for seq, n in enumerate(names):
+        server.floor.apply(te.AgentStatusChanged(te.Meta(seq, time.time()), n, "On Break"))
+        server.floor.apply(te.AgentStateChanged(te.Meta(seq, time.time()), n, "Idle"))
     server.start()
     clients = Clients(server.port, args.agents, args.supervisors, args.deflate)
     try:
@@ -321,15 +362,18 @@ def main() -> None:
 
         emit = server.socketio.emit
 
-        def bare(i: int) -> float:
+        def bare(i: int) -> Fed:
             t = time.time()
-            emit(ev.AGENT, {"t": t}, to=rooms[i % args.agents])
-            return t
+            emit(ev.AGENT, {"name": names[i % args.agents], "t": t}, to=rooms[i % args.agents])
+            return names[i % args.agents], "t", t
 
         seq = [len(names)]
+        fed = [0]  # across rounds: each round goes on from the floor the last one left
         floor, on_changes = server.floor, server.publisher.on_changes
 
-        def ours(i: int) -> float:
+        def ours(_: int) -> Fed:
+            i = fed[0]
+            fed[0] += 1
             agent, k = names[i % args.agents], i // args.agents
             seq[0] += 1
             t = time.time()
@@ -341,7 +385,7 @@ def main() -> None:
             changes = floor.apply(view)
             if changes:
                 on_changes(changes)
-            return t
+            return agent, "status" if k % 2 == 0 else "state", t
 
         expected = {c: 0 for c in CLASSES}
         runs = []
@@ -349,8 +393,8 @@ def main() -> None:
             runs.append(run_phase("baseline", bare, args, clients, expected))
             runs.append(run_phase("ours", ours, args, clients, expected))
         phases = [pool([r for r in runs if r["name"] == name]) for name in ("baseline", "ours")]
-        windows = {p["name"]: p["windows"] for p in phases}
-        answer = clients.ask({"cmd": "stats", "phases": windows})
+        asked = {p["name"]: {"windows": p["windows"], "fed": p["fed"]} for p in phases}
+        answer = clients.ask({"cmd": "stats", "phases": asked}, timeout=120.0)
     finally:
         clients.close()
         server.stop()
@@ -386,11 +430,15 @@ def main() -> None:
                  f"longest {max(full, default=0) * 1000:.1f} ms); Node event loop stalled up to "
                  f"{stats['loop_lag_max']:.0f} ms")  # fmt: skip
         if p["name"] == "ours":
-            waits = sorted(w * 1000 for sent, w in server.timed.waits
-                           if any(warm <= sent < to for _, warm, to in p["windows"]))  # fmt: skip
-            if waits:
-                where += (f"; in the server (feed -> Publisher emit) p50 {pct(waits, 0.5):.1f} ms "
-                          f"p99 {pct(waits, 0.99):.1f} ms max {waits[-1]:.1f} ms")  # fmt: skip
+            for what, timed in (("agent event", server.timed.waits),
+                                ("batch", server.timed.batch_waits)):  # fmt: skip
+                windows = p["windows"]
+                waits = sorted(w * 1000 for sent, w in timed
+                               if any(warm <= sent < to for _, warm, to in windows))  # fmt: skip
+                if waits:
+                    where += (f"; in the server (feed -> {what} emit) p50 "
+                              f"{pct(waits, 0.5):.1f} ms p99 {pct(waits, 0.99):.1f} ms "
+                              f"max {waits[-1]:.1f} ms")  # fmt: skip
         print(where)
         p99[p["name"]] = max((stats[c]["p99"] for c in CLASSES if stats[c]["p99"] is not None),
                              default=float("nan"))  # fmt: skip

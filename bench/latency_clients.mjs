@@ -1,21 +1,32 @@
-// Dashboard clients for bench/dashboard_latency.py (started by it; not meant to be run alone).
+// Dashboard clients for bench/dashboard_latency.py and bench/supervisor_fanout.py (started
+// by them; not meant to be run alone).
 //
 //   node bench/latency_clients.mjs <url> <agents> <supervisors> [deflate|no-deflate]
 //
 // Opens <agents> agent sockets (auth {agent: "<1000+i>@default"}) and <supervisors>
 // supervisor sockets (auth {supervisor: true}), Socket.IO over the websocket transport
 // only (permessage-deflate offered, as browsers do, only with "deflate"), and prints
-// {"ready": ...} once all are connected. For every `agent` event it records the send time carried by the payload and Date.now()/1000 minus it (same machine
-// clock as the server's time.time()): `t` for the bare baseline, otherwise whichever of
-// status_since / state_since the event changed.
+// {"ready": ...} once all are connected.
+//
+// What a socket sees of an agent: each `agent` event, and each agent view in a
+// `floor_batch` (supervisors get the floor batched; every view in a batch arrives when the
+// batch does). For each view it records which change(s) it carries, with the arrival time
+// (Date.now(), the same machine clock as the server's time.time()): the bare baseline's
+// `t`, otherwise status_since and/or state_since when they moved since this socket's last
+// view of that agent (on first sight, only the newer of the two: the older one predates
+// the run).
 //
 // Control: one JSON command a line on stdin, one JSON answer a line on stdout.
-//   {"cmd": "count"}                               -> {"count": {"agent": n, "supervisor": n}}
-//   {"cmd": "stats", "phases": {name: [[from, warm, to], ...]}}
+//   {"cmd": "count"} -> {"count": {"agent": n, "supervisor": n}, "cpu", "errors"}
+//       (changes recorded so far, over all sockets of each class)
+//   {"cmd": "stats", "phases": {name: {"windows": [[from, warm, to], ...],
+//                                      "fed": [[agent, field, t], ...]}}}
 //       -> {"stats": {name: {class: {received, measured, p50, p99, max}, loop_lag_max}}}
-//          (ms; loop_lag_max: the worst event-loop stall while measuring), then exits.
-//   Samples whose send time is in some [from, to) of a phase belong to it; those in
-//   [warm, to) are measured.
+//          then exits. field: "t" | "status" | "state". A change fed at t reached a socket
+//          with the first view of that agent whose field's time is >= t (a later change
+//          of the same field carries it: coalesced, not lost); none: lost. Agent sockets
+//          are asked only about their own agent, supervisors about every one. Changes fed
+//          in [warm, to) of a window are measured (ms).
 
 import { io } from "socket.io-client";
 import readline from "node:readline";
@@ -26,12 +37,10 @@ const supervisors = Number(supervisorsArg);
 const deflate = deflateArg === "deflate";
 const CONNECT_BATCH = 50;
 
-// samples per class: parallel arrays of send time (s) and latency (ms)
-const samples = {
-  agent: { sent: [], lat: [], last: new Map() },
-  supervisor: { sent: [], lat: [], last: new Map() },
-};
-const sockets = [];
+// per socket: {cls, agent (own agent, for agent sockets), seen: Map(name -> {last, t: [],
+// status: [], state: []})}, each list of [time carried (s), arrival (ms)] in arrival order
+const clients = [];
+const counts = { agent: 0, supervisor: 0 };
 let errors = 0;
 
 // event-loop stalls of this process: [wall time (s), how late a 5 ms timer fired (ms)]
@@ -46,20 +55,38 @@ function watchLoop() {
   }, LOOP_EVERY);
 }
 
-function sendTime(store, payload) {
-  if (typeof payload.t === "number") return payload.t;
-  const prev = store.last.get(payload.name);
-  store.last.set(payload.name, payload);
-  const status = payload.status_since;
-  const state = payload.state_since;
-  if (prev) {
-    if (status !== prev.status_since && state === prev.state_since) return status;
-    if (state !== prev.state_since && status === prev.status_since) return state;
+function record(client, payload, arrival) {
+  let seen = client.seen.get(payload.name);
+  if (seen === undefined) {
+    seen = { last: null, t: [], status: [], state: [] };
+    client.seen.set(payload.name, seen);
   }
-  return Math.max(status ?? 0, state ?? 0); // first sight (or both moved): the newer one
+  const prev = seen.last;
+  seen.last = payload;
+  let carried = 0;
+  if (typeof payload.t === "number") {
+    seen.t.push([payload.t, arrival]);
+    carried = 1;
+  } else if (prev === null || typeof prev.t === "number") {
+    const status = payload.status_since ?? 0;
+    const state = payload.state_since ?? 0;
+    if (status >= state) seen.status.push([status, arrival]);
+    else seen.state.push([state, arrival]);
+    carried = 1;
+  } else {
+    if (payload.status_since !== prev.status_since) {
+      seen.status.push([payload.status_since ?? 0, arrival]);
+      carried += 1;
+    }
+    if (payload.state_since !== prev.state_since) {
+      seen.state.push([payload.state_since ?? 0, arrival]);
+      carried += 1;
+    }
+  }
+  counts[client.cls] += carried;
 }
 
-function open(cls, auth, perClientStore) {
+function open(cls, auth) {
   return new Promise((resolve, reject) => {
     const socket = io(url, {
       transports: ["websocket"],
@@ -69,15 +96,13 @@ function open(cls, auth, perClientStore) {
       timeout: 30000,
       perMessageDeflate: deflate ? { threshold: 1024 } : false,
     });
-    const store = samples[cls];
-    const own = perClientStore ? { last: new Map() } : store;
-    socket.on("agent", (payload) => {
-      const now = Date.now() / 1000;
-      const sent = sendTime(own, payload);
-      store.sent.push(sent);
-      store.lat.push((now - sent) * 1000);
+    const client = { cls, agent: auth.agent ?? null, seen: new Map(), socket };
+    socket.on("agent", (payload) => record(client, payload, Date.now()));
+    socket.on("floor_batch", (batch) => {
+      const arrival = Date.now();
+      for (const payload of batch.agents ?? []) record(client, payload, arrival);
     });
-    socket.on("connect", () => resolve(socket));
+    socket.on("connect", () => resolve(client));
     socket.on("connect_error", (err) => reject(err));
     socket.on("disconnect", (reason) => {
       if (reason !== "io client disconnect") {
@@ -94,9 +119,7 @@ async function connectAll() {
   for (let i = 0; i < supervisors; i += 1) jobs.push(["supervisor", { supervisor: true }]);
   for (let i = 0; i < jobs.length; i += CONNECT_BATCH) {
     const batch = jobs.slice(i, i + CONNECT_BATCH);
-    // every supervisor sees every agent: each keeps its own "last payload" per agent
-    const opened = await Promise.all(batch.map(([cls, auth]) => open(cls, auth, true)));
-    sockets.push(...opened);
+    clients.push(...(await Promise.all(batch.map(([cls, auth]) => open(cls, auth)))));
   }
 }
 
@@ -106,24 +129,42 @@ function percentile(sorted, q) {
   return sorted[Math.max(0, idx)];
 }
 
+/** For each fed change a socket should get: when it got it (ms), or undefined (lost). */
+function* arrivals(client, fed) {
+  const cursor = new Map(); // `${agent} ${field}` -> index into that list
+  for (const [agent, field, t] of fed) {
+    if (client.agent !== null && client.agent !== agent) continue;
+    const list = client.seen.get(agent)?.[field] ?? [];
+    const key = `${agent} ${field}`;
+    let i = cursor.get(key) ?? 0;
+    while (i < list.length && list[i][0] < t) i += 1; // fed in time order: never back
+    cursor.set(key, i);
+    yield [t, i < list.length ? list[i][1] : undefined];
+  }
+}
+
 function stats(phases) {
   const out = {};
-  for (const [name, windows] of Object.entries(phases)) {
+  for (const [name, { windows, fed }] of Object.entries(phases)) {
     out[name] = { loop_lag_max: 0 };
     for (const [at, lag] of loopLag) {
       if (windows.some(([, warm, to]) => at >= warm && at < to + 1)) {
         out[name].loop_lag_max = Math.max(out[name].loop_lag_max, lag);
       }
     }
-    for (const [cls, store] of Object.entries(samples)) {
+    fed.sort((a, b) => a[2] - b[2]);
+    const warmOf = (t) => windows.find(([from, , to]) => t >= from && t < to)?.[1];
+    for (const cls of ["agent", "supervisor"]) {
       let received = 0;
       const measured = [];
-      for (let i = 0; i < store.sent.length; i += 1) {
-        const sent = store.sent[i];
-        const win = windows.find(([from, , to]) => sent >= from && sent < to);
-        if (win === undefined) continue;
-        received += 1;
-        if (sent >= win[1]) measured.push(store.lat[i]);
+      for (const client of clients) {
+        if (client.cls !== cls) continue;
+        for (const [t, at] of arrivals(client, fed)) {
+          if (at === undefined) continue;
+          received += 1;
+          const warm = warmOf(t);
+          if (warm !== undefined && t >= warm) measured.push(at - t * 1000);
+        }
       }
       measured.sort((a, b) => a - b);
       out[name][cls] = {
@@ -145,21 +186,17 @@ function reply(obj) {
 const started = process.cpuUsage();
 await connectAll();
 watchLoop();
-reply({ ready: sockets.length });
+reply({ ready: clients.length });
 
 const rl = readline.createInterface({ input: process.stdin });
 rl.on("line", (line) => {
   const msg = JSON.parse(line);
   if (msg.cmd === "count") {
     const cpu = process.cpuUsage(started);
-    reply({
-      count: { agent: samples.agent.sent.length, supervisor: samples.supervisor.sent.length },
-      cpu: (cpu.user + cpu.system) / 1e6,
-      errors,
-    });
+    reply({ count: { ...counts }, cpu: (cpu.user + cpu.system) / 1e6, errors });
   } else if (msg.cmd === "stats") {
     reply({ stats: stats(msg.phases), errors });
-    for (const socket of sockets) socket.disconnect();
+    for (const client of clients) client.socket.disconnect();
     rl.close();
     setTimeout(() => process.exit(0), 200);
   }
