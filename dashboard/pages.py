@@ -115,6 +115,9 @@ def build_pages(vendor_dir: pathlib.Path) -> Blueprint:
         cluster = deps().extra.get("cluster_health")
         if callable(cluster):
             body["cluster"] = cluster()
+        nodes = deps().extra.get("nodes_health")  # ESL_NODES: each node's link
+        if callable(nodes):
+            body["nodes"] = nodes()
         return body, (200 if record.connected and not problems else 503)
 
     @pages.route("/login", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 import gevent
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,7 +21,11 @@ from esl_controller.services.floor_service import FloorService
 from esl_controller.services.history import HistoryService
 from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.presence import PresenceStore, load_presence
-from esl_controller.services.provisioning import ProvisioningStore, provisioner_from_env
+from esl_controller.services.provisioning import (
+    Provisioner,
+    ProvisioningStore,
+    provisioner_from_env,
+)
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.restore import RestoreService
 from esl_controller.services.supervisor import SupervisorService, service_levels
@@ -89,7 +93,11 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
     presence = PresenceStore(deps.sessions)
     # Agents, queues and tiers from the database into mod_callcenter (at every resync,
     # before the restore of signed-in agents, and every PROVISION_INTERVAL).
-    provisioner = provisioner_from_env(deps.agents.api, deps.sessions, deps.settings.sip_domain)
+    # Several FreeSWITCH nodes: the serve command puts a provisioner per node in extra.
+    make = cast(
+        Callable[..., Provisioner], deps.extra.get("make_provisioner", provisioner_from_env)
+    )
+    provisioner = make(deps.agents.api, deps.sessions, deps.settings.sip_domain)
     restore = RestoreService(deps.agents.api, deps.floor, deps.agents,
                              provision=provisioner.sync)  # fmt: skip
     deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes,

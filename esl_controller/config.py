@@ -6,7 +6,9 @@ One frozen object built once at start-up and handed to whatever needs it; nothin
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +16,20 @@ from esl_controller.errors import InvalidArgument
 from esl_controller.esl.client import EslSettings
 
 DEFAULT_ESL_PASSWORD = "ClueCon"  # noqa: S105 - FreeSWITCH's shipped default, warned about
+
+
+# A node's name: what the pages show and what cc_agents.node / cc_queues.node hold.
+NODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+MAX_NODES = 16
+_HOST = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]*|[0-9A-Fa-f:]+)$")  # a name, IPv4 or IPv6
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSettings:
+    """One FreeSWITCH the controller links to (ESL_NODES), by the name the product uses."""
+
+    name: str
+    esl: EslSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +47,17 @@ class Settings:
     # The supervisor console highlights a call or a pause longer than these (seconds).
     supervisor_long_call: float = 600.0
     supervisor_long_pause: float = 900.0
+    # ESL_NODES; empty: one node, ESL_HOST:ESL_PORT, named after ESL_HOST.
+    esl_nodes: tuple[NodeSettings, ...] = ()
 
     @property
     def default_esl_password(self) -> bool:
-        return self.esl.password == DEFAULT_ESL_PASSWORD
+        return any(node.esl.password == DEFAULT_ESL_PASSWORD for node in self.nodes)
+
+    @property
+    def nodes(self) -> tuple[NodeSettings, ...]:
+        """Every FreeSWITCH node, the first being where unassigned agents and queues live."""
+        return self.esl_nodes or (NodeSettings(self.esl.host, self.esl),)
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -77,6 +100,38 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return int(raw)
 
 
+def parse_nodes(env: Mapping[str, str], base: EslSettings) -> tuple[NodeSettings, ...]:
+    """``ESL_NODES="fs1=10.0.0.5:8021,fs2=10.0.0.6"`` (port 8021 when left out). Each
+    node's password is ``ESL_PASSWORD_<NAME>`` (the name upper-cased, ``-`` as ``_``),
+    else ESL_PASSWORD; timeouts are ESL_*'s for every node."""
+    raw = (env.get("ESL_NODES") or "").strip()
+    if not raw:
+        return ()
+    nodes: list[NodeSettings] = []
+    for item in raw.split(","):
+        name, sep, address = item.strip().partition("=")
+        name, address = name.strip(), address.strip()
+        if not sep or not NODE_NAME.match(name):
+            raise InvalidArgument(
+                f"ESL_NODES: {item.strip()!r} is not name=host[:port] (a name is a letter "
+                "then up to 31 letters, digits, - or _)"
+            )
+        if any(node.name == name for node in nodes):
+            raise InvalidArgument(f"ESL_NODES: node {name} is listed twice")
+        host, colon, port_text = address.rpartition(":") if ":" in address else (address, "", "")
+        host = host.strip("[]")
+        if not _HOST.match(host):
+            raise InvalidArgument(f"ESL_NODES: {name} has no valid host")
+        label = f"ESL_NODES: the port of {name}"
+        port = _port({label: port_text}, label, 8021) if colon else 8021
+        password = env.get(f"ESL_PASSWORD_{name.upper().replace('-', '_')}") or base.password
+        nodes.append(NodeSettings(name, dataclasses.replace(base, host=host, port=port,
+                                                            password=password)))  # fmt: skip
+    if len(nodes) > MAX_NODES:
+        raise InvalidArgument(f"ESL_NODES: at most {MAX_NODES} nodes")
+    return tuple(nodes)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the environment (or a given mapping, for tests)."""
     env = os.environ if env is None else env
@@ -92,6 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     return Settings(
         esl=esl,
+        esl_nodes=parse_nodes(env, esl),
         db_uri=env.get("DB_URI") or None,
         redis_url=env.get("REDIS_URL") or None,
         secret_key=env.get("SECRET_KEY") or None,

@@ -124,6 +124,12 @@ class AgentOut(BaseModel):
     calls_answered: int
     missed_in_a_row: int
     wrap_up_until: float | None
+    node: str | None = Field(
+        default=None, description="the FreeSWITCH node the agent lives on (ESL_NODES)"
+    )
+    reachable: bool = Field(
+        default=True, description="false while its node is down: status is then "
+        "'Unreachable' (the last known state stays in state)")  # fmt: skip
 
     @classmethod
     def of(cls, view: AgentView, now: float) -> AgentOut:
@@ -131,7 +137,8 @@ class AgentOut(BaseModel):
         if view.in_wrap_up(now) and view.last_call_ended_at is not None:
             until = view.last_call_ended_at + view.wrap_up_time
         return cls(
-            name=view.name, status=view.status, state=view.state,
+            name=view.name, status=view.status if view.reachable else "Unreachable",
+            state=view.state, node=view.node, reachable=view.reachable,
             status_since=view.status_since, state_since=view.state_since,
             pause_reason=view.pause_reason, call_uuid=view.call_uuid, queue=view.queue,
             phone_online=view.phone_online, calls_answered=view.calls_answered,
@@ -171,6 +178,7 @@ class CallOut(BaseModel):
         default=None, description="while held: what FreeSWITCH reports playing to the "
         "caller (PLAYBACK_START's Playback-File-Path, e.g. local_stream://moh); null when "
         "it reports nothing playing (no hold music, or its source is missing)")  # fmt: skip
+    node: str | None = Field(default=None, description="the FreeSWITCH node carrying it")
 
     @classmethod
     def of(cls, view: CallView) -> CallOut:
@@ -186,6 +194,7 @@ class CallOut(BaseModel):
                 answered=view.consult_answered_at is not None,
                 state="ringing" if view.consult_answered_at is None else "answered"),
             hold_music=view.playing if view.held_since is not None else None,
+            node=view.node,
         )  # fmt: skip
 
 
@@ -207,6 +216,8 @@ class QueueOut(BaseModel):
     waiting_calls: list[str] = Field(
         default_factory=list, description="the waiting callers' call uuids, first in line first"
     )
+    node: str | None = Field(default=None, description="the FreeSWITCH node it lives on")
+    reachable: bool = Field(default=True, description="false while its node is down")
 
     @classmethod
     def of(cls, view: QueueView) -> QueueOut:
@@ -218,7 +229,7 @@ class QueueOut(BaseModel):
             average_handle_time=view.average_handle_time,
             average_hold_time=view.average_hold_time,
             service_level_seconds=view.service_level_seconds,
-            waiting_calls=list(view.waiting),
+            waiting_calls=list(view.waiting), node=view.node, reachable=view.reachable,
         )  # fmt: skip
 
 

@@ -25,6 +25,10 @@ class AgentView:
     calls_answered: int
     last_call_ended_at: float | None
     wrap_up_time: int
+    # Several FreeSWITCH nodes (ESL_NODES): the node the agent lives on, and False while
+    # the controller has no link to it (its last known state is all there is).
+    node: str | None = None
+    reachable: bool = True
 
     def in_wrap_up(self, now: float) -> bool:
         """mod_callcenter has no wrap-up state: after a call the agent is Waiting at
@@ -62,6 +66,7 @@ class CallView:
     # What FreeSWITCH reports playing to the far party (not the agent): the path of a
     # PLAYBACK_START without its PLAYBACK_STOP yet. On hold, that is the hold music.
     playing: str | None = None
+    node: str | None = None  # the FreeSWITCH node carrying the call (ESL_NODES)
 
     @property
     def wait_seconds(self) -> float | None:
@@ -86,6 +91,8 @@ class QueueView:
     # its service level counts against (the queue's ``service-level-seconds``).
     total_hold: float = 0.0
     service_level_seconds: float = 20.0
+    node: str | None = None  # as AgentView's
+    reachable: bool = True
 
     @property
     def service_level(self) -> float | None:

@@ -37,6 +37,12 @@ def run_role(args: argparse.Namespace) -> int:
     except InvalidArgument as exc:
         print(f"callcenter serve --role {args.role}: {exc.message}", file=sys.stderr)
         return 2
+    if len(settings.nodes) > 1:
+        # Not yet: the controller role links to one FreeSWITCH (ESL_HOST/ESL_PORT).
+        print(f"callcenter serve --role {args.role}: ESL_NODES lists {len(settings.nodes)} "
+              "nodes; split roles support one FreeSWITCH node for now (several nodes: "
+              "`callcenter serve`)", file=sys.stderr)  # fmt: skip
+        return 2
     db_url = database_url()
     sessions = sessionmaker(make_engine(db_url))
     from esl_controller.entrypoints.serve import web_settings

@@ -30,7 +30,9 @@ from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import Health
 from esl_controller.esl.commands import callcenter as cc
+from esl_controller.services.floor_service import FloorService
 from esl_controller.services.link import link_floor
+from esl_controller.services.nodes import NodeLink, link_nodes, node_health, nodes_provisioner
 from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.users import UserService
@@ -158,12 +160,22 @@ def run_serve(args: argparse.Namespace) -> int:
             "event_socket.conf.xml and set ESL_PASSWORD"
         )
 
-    client, floor = link_floor(esl)
     db_url = database_url()
     upgrade(db_url)  # idempotent: the embedded SQLite default is ready on first run
     sessions = sessionmaker(make_engine(db_url))
     with session_scope(sessions) as session:
         seed_defaults(session)  # pause reasons and dispositions a new call center starts with
+    # One ESL client and floor per FreeSWITCH node (ESL_NODES); one node: as always.
+    nodes = [(n.name, n.esl) for n in settings.nodes] if sim is None else [("sim", esl)]
+    several = len(nodes) > 1
+    if several:
+        floors, router = link_nodes(nodes, sessions)
+        links = floors.links
+        floor: FloorService = floors
+    else:
+        client, floor = link_floor(nodes[0][1])
+        links = [NodeLink(nodes[0][0], client, floor)]
+    client = links[0].client
     recorder = Recorder(sessions)
     users = UserService(sessions)
     sip_domain = settings.sip_domain or (sim.global_vars.get("domain") if sim else None)
@@ -180,23 +192,32 @@ def run_serve(args: argparse.Namespace) -> int:
 
     web = web_settings(settings, args.host, sip_domain, args.simulate)
     deps = build_dependencies(
-        api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,
+        api=router.api if several else client.api,
+        bgapi=router.bgapi if several else client.bgapi,
+        health=floors.health if several else lambda: client.health, floor=floor,
         sessions=sessions, recorder=recorder, settings=web,
         wrap_up_limit=settings.wrap_up_limit,
     )  # fmt: skip
+    deps.extra["nodes_health"] = lambda: [node_health(link) for link in links]
+    if several:
+        deps.extra["make_provisioner"] = nodes_provisioner(floors, router)
     app = create_app(deps)
     floor.listeners.append(recorder.on_changes)
     parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
-    if sim is None:  # does FreeSWITCH's callcenter_url reach us? (a simulator fetches nothing)
-        parts.append(start_address_check(client.api, lambda: client.health, deps.watched,
-                                         serve_host=args.host, serve_port=args.port,
-                                         esl_host=esl.host))  # fmt: skip
+    for link in links if sim is None else []:
+        # Does this FreeSWITCH's callcenter_url reach us? (a simulator fetches nothing)
+        parts.append(start_address_check(link.client.api, link.client_health,
+                                         deps.watched, serve_host=args.host,
+                                         serve_port=args.port,
+                                         esl_host=link.client.settings.host))  # fmt: skip
     recorder.start()
     floor.start()
-    reconciler = Reconciler(client.api, floor, interval=30.0)
-    reconciler.start()
+    reconcilers = [Reconciler(link.client.api, link.floor, interval=30.0) for link in links]
+    for reconciler in reconcilers:
+        reconciler.start()
     print(f"history: {db_url.split('@')[-1]}")
-    client.start()
+    for link in links:
+        link.client.start()
     server = WSGIServer((args.host, args.port), app, log=None)
     server.start()
     print(f"dashboard: http://{args.host}:{args.port}/  (health: /health, "
@@ -207,25 +228,32 @@ def run_serve(args: argparse.Namespace) -> int:
     if not demo:
         print("users: create them with `callcenter user add NAME --role ROLE ...`")
 
-    last = ""
+    last: dict[str, str] = {}
     # systemd, Docker and `kill` stop a service with SIGTERM: shut down as for Ctrl-C, so
     # the recorder writes (or spills to disk) what it still holds.
     stopping = gevent.event.Event()
     gevent.signal_handler(signal.SIGTERM, stopping.set)
     try:
         while not stopping.is_set():
-            now = describe(client.health)
-            if now != last:
-                print(f"FreeSWITCH {esl.host}:{esl.port}: {now}", flush=True)
-                last = now
+            for link in links:
+                now = describe(link.client.health)
+                if now != last.get(link.name):
+                    where = f"{link.client.settings.host}:{link.client.settings.port}"
+                    label = (
+                        f"FreeSWITCH {link.name} ({where})" if several else f"FreeSWITCH {where}"
+                    )
+                    print(f"FreeSWITCH {label}: {now}", flush=True)
+                    last[link.name] = now
             stopping.wait(0.5)
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
-        client.stop()
+        for link in links:
+            link.client.stop()
         floor.stop()
-        reconciler.stop()
+        for reconciler in reconcilers:
+            reconciler.stop()
         for part in parts:
             part.stop()
         recorder.drained(timeout=5)

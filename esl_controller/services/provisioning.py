@@ -47,7 +47,7 @@ from xml.sax.saxutils import quoteattr
 
 import gevent
 from gevent.lock import RLock
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from esl_controller.errors import CallCenterError, EslUnavailable, InvalidArgument
@@ -240,9 +240,25 @@ def _queue_spec(row: Queue) -> QueueSpec:
 class ProvisioningStore:
     """The database side (blocking: call it off the hub, through a thread pool)."""
 
-    def __init__(self, sessions: sessionmaker[Session], sip_domain: str | None = None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], sip_domain: str | None = None, *,
+                 node: str | None = None, first_node: bool = True) -> None:  # fmt: skip
         self.sessions = sessions
         self.sip_domain = sip_domain
+        # Several FreeSWITCH nodes: this store sees only ``node``'s agents, queues and the
+        # tiers of its agents (rows with no node are the first node's). None: everything.
+        self.node = node
+        self.first_node = first_node
+
+    def _on_node(self, column: Any) -> Any:
+        if self.node is None:
+            return true()
+        if self.first_node:
+            return (column == self.node) | column.is_(None)
+        return column == self.node
+
+    def _new_node(self) -> str | None:
+        """The node a row this store creates gets (NULL for the first node)."""
+        return None if self.node is None or self.first_node else self.node
 
     def wanted(self, sip_domain: str | None = None) -> Wanted:
         """Everything the product wants; agents' contacts built with ``sip_domain`` (else
@@ -251,13 +267,17 @@ class ProvisioningStore:
         with session_scope(self.sessions) as session:
             wanted = Wanted()
             rows = session.execute(select(Agent, User).join(User, Agent.user_id == User.id,
-                                                            isouter=True))  # fmt: skip
+                                                            isouter=True)
+                                   .where(self._on_node(Agent.node)))  # fmt: skip
             for agent, user in rows:
                 wanted.agents[agent.name] = _agent_spec(agent, user, domain)
-            for queue in session.scalars(select(Queue).order_by(Queue.name)):
+            for queue in session.scalars(select(Queue).where(self._on_node(Queue.node))
+                                         .order_by(Queue.name)):  # fmt: skip
                 wanted.queues[queue.name] = _queue_spec(queue)
             for tier in session.scalars(select(Tier).order_by(Tier.queue, Tier.level,
                                                               Tier.position)):  # fmt: skip
+                if self.node is not None and tier.agent not in wanted.agents:
+                    continue  # another node's agent: provisioned there
                 wanted.tiers[(tier.queue, tier.agent)] = (tier.level, tier.position)
             return wanted
 
@@ -280,7 +300,7 @@ class ProvisioningStore:
             row = Agent(name=name, user_id=user.id if user else None, contact="",
                         agent_type="Callback", wrap_up_time=10, max_no_answer=3,
                         reject_delay_time=10, busy_delay_time=60, no_answer_delay_time=10,
-                        adopted=True)  # fmt: skip
+                        adopted=True, node=self._new_node())  # fmt: skip
             self._apply_agent(row, checked)
             session.add(row)
             session.flush()
@@ -349,7 +369,7 @@ class ProvisioningStore:
         with session_scope(self.sessions) as session:
             if session.scalar(select(Queue.id).where(Queue.name == name)) is not None:
                 raise Conflict(f"queue {name} exists")
-            row = Queue(name=name)
+            row = Queue(name=name, node=self._new_node())
             for column, value in _queue_defaults().items():
                 setattr(row, column, value)
             for column, value in checked.items():
@@ -750,7 +770,8 @@ class Provisioner(QueueWorker[str]):
 
 
 def provisioner_from_env(api: ApiCall, sessions: sessionmaker[Session],
-                         sip_domain: str | None) -> Provisioner:  # fmt: skip
+                         sip_domain: str | None, *, node: str | None = None,
+                         first_node: bool = True) -> Provisioner:  # fmt: skip
     """``CALLCENTER_DRIFT`` (``repair`` or ``adopt``) and ``PROVISION_INTERVAL`` (seconds
     between passes; 0: only at connect and after changes)."""
     import os
@@ -761,5 +782,6 @@ def provisioner_from_env(api: ApiCall, sessions: sessionmaker[Session],
         interval = float(interval_text) if interval_text.isascii() else 30.0
     except ValueError:
         interval = 30.0
-    return Provisioner(api, ProvisioningStore(sessions, sip_domain), drift=drift,
+    store = ProvisioningStore(sessions, sip_domain, node=node, first_node=first_node)
+    return Provisioner(api, store, drift=drift,
                        interval=max(0.0, interval))  # fmt: skip

@@ -67,6 +67,8 @@ class Agent(Base):
     busy_delay_time: Mapped[int] = mapped_column(Integer, default=60)
     no_answer_delay_time: Mapped[int] = mapped_column(Integer, default=10)
     adopted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The FreeSWITCH node (ESL_NODES name) the agent lives on; NULL: the first node.
+    node: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Queue(Base):
@@ -96,6 +98,8 @@ class Queue(Base):
     agent_no_answer_status: Mapped[str] = mapped_column(String(32), default="On Break")
     skip_agents_with_external_calls: Mapped[bool] = mapped_column(Boolean, default=True)
     service_level_seconds: Mapped[int] = mapped_column(Integer, default=20)
+    # The FreeSWITCH node (ESL_NODES name) the queue lives on; NULL: the first node.
+    node: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class Tier(Base):
