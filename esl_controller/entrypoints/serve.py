@@ -239,9 +239,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 now = describe(link.client.health)
                 if now != last.get(link.name):
                     where = f"{link.client.settings.host}:{link.client.settings.port}"
-                    label = (
-                        f"FreeSWITCH {link.name} ({where})" if several else f"FreeSWITCH {where}"
-                    )
+                    label = f"{link.name} ({where})" if several else where
                     print(f"FreeSWITCH {label}: {now}", flush=True)
                     last[link.name] = now
             stopping.wait(0.5)
