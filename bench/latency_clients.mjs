@@ -37,8 +37,10 @@ const supervisors = Number(supervisorsArg);
 const deflate = deflateArg === "deflate";
 const CONNECT_BATCH = 50;
 
-// per socket: {cls, agent (own agent, for agent sockets), seen: Map(name -> {last, t: [],
-// status: [], state: []})}, each list of [time carried (s), arrival (ms)] in arrival order
+// per socket: {cls, agent (own agent, for agent sockets), seen: Map(name -> {status,
+// state: the last view's times (null: none yet, or a baseline frame), t: [], status: [],
+// state: []})}, each list flat: time carried (s), arrival (ms), ... in arrival order (flat
+// lists of numbers: a million small arrays a phase would stall this process in its GC)
 const clients = [];
 const counts = { agent: 0, supervisor: 0 };
 let errors = 0;
@@ -58,30 +60,33 @@ function watchLoop() {
 function record(client, payload, arrival) {
   let seen = client.seen.get(payload.name);
   if (seen === undefined) {
-    seen = { last: null, t: [], status: [], state: [] };
+    seen = { lastStatus: null, lastState: null, t: [], status: [], state: [] };
     client.seen.set(payload.name, seen);
   }
-  const prev = seen.last;
-  seen.last = payload;
   let carried = 0;
   if (typeof payload.t === "number") {
-    seen.t.push([payload.t, arrival]);
-    carried = 1;
-  } else if (prev === null || typeof prev.t === "number") {
-    const status = payload.status_since ?? 0;
-    const state = payload.state_since ?? 0;
-    if (status >= state) seen.status.push([status, arrival]);
-    else seen.state.push([state, arrival]);
+    seen.t.push(payload.t, arrival);
+    seen.lastStatus = seen.lastState = null;
     carried = 1;
   } else {
-    if (payload.status_since !== prev.status_since) {
-      seen.status.push([payload.status_since ?? 0, arrival]);
-      carried += 1;
+    const status = payload.status_since ?? 0;
+    const state = payload.state_since ?? 0;
+    if (seen.lastStatus === null) {
+      if (status >= state) seen.status.push(status, arrival);
+      else seen.state.push(state, arrival);
+      carried = 1;
+    } else {
+      if (status !== seen.lastStatus) {
+        seen.status.push(status, arrival);
+        carried += 1;
+      }
+      if (state !== seen.lastState) {
+        seen.state.push(state, arrival);
+        carried += 1;
+      }
     }
-    if (payload.state_since !== prev.state_since) {
-      seen.state.push([payload.state_since ?? 0, arrival]);
-      carried += 1;
-    }
+    seen.lastStatus = status;
+    seen.lastState = state;
   }
   counts[client.cls] += carried;
 }
@@ -137,9 +142,9 @@ function* arrivals(client, fed) {
     const list = client.seen.get(agent)?.[field] ?? [];
     const key = `${agent} ${field}`;
     let i = cursor.get(key) ?? 0;
-    while (i < list.length && list[i][0] < t) i += 1; // fed in time order: never back
+    while (i < list.length && list[i] < t) i += 2; // fed in time order: never back
     cursor.set(key, i);
-    yield [t, i < list.length ? list[i][1] : undefined];
+    yield [t, i < list.length ? list[i + 1] : undefined];
   }
 }
 
