@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 APT    := DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: install run test lint typecheck pytest bench clean browsers
+.PHONY: install run test lint typecheck pytest bench clean browsers nginx deploy-trial
 
 $(STAMP): setup.cfg pyproject.toml
 	@# Debian splits venv out of python3: install it when it is missing (needs root).
@@ -35,17 +35,25 @@ browsers:
 	       -f /usr/lib/aarch64-linux-gnu/kamailio/modules/websocket.so || { \
 	  apt-get update -qq && $(APT) install -y -qq chromium kamailio kamailio-websocket-modules; }
 
+# The reference deployment (deploy/README.md) puts Debian's nginx in front of the web
+# workers; its test (tests/deploy/test_reference_deployment.py) needs it too.
+nginx:
+	@test -x /usr/sbin/nginx || { apt-get update -qq && $(APT) install -y -qq nginx; }
+
+deploy-trial: install nginx
+	deploy/run
+
 run: install
 	$(BIN)/callcenter serve --simulate --host 127.0.0.1 --port 5000
 
 lint: install
-	$(BIN)/ruff check esl_controller dashboard tests bench
-	$(BIN)/ruff format --check esl_controller dashboard tests bench
+	$(BIN)/ruff check esl_controller dashboard tests bench deploy
+	$(BIN)/ruff format --check esl_controller dashboard tests bench deploy
 
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browsers
+pytest: install browsers nginx
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
