@@ -48,6 +48,7 @@ def history_item(r: CallRecord) -> s.HistoryItem:
         ended_at=iso(r.ended_at), talk_seconds=r.talk_seconds, hold_seconds=r.hold_seconds,
         outcome=r.outcome, transferred=r.transferred,
         transfer_destination=r.transfer_destination, disposition=r.disposition, notes=r.notes,
+        node=r.node,
     )  # fmt: skip
 
 

@@ -83,6 +83,7 @@ def queue_out(row: QueueNumbers) -> s.QueueReportOut:
         average_speed_of_answer=_round(row.average_speed_of_answer),
         average_handle_time=_round(row.average_handle_time),
         average_hold=_round(row.average_hold), longest_wait=_round(row.longest_wait),
+        node=row.node,
     )  # fmt: skip
 
 
@@ -96,6 +97,7 @@ def agent_out(row: AgentNumbers) -> s.AgentReportOut:
         paused_seconds=round(row.paused_seconds, 3),
         signed_in_seconds=round(row.signed_in_seconds, 3),
         occupancy=_round(row.occupancy, 4), calls_per_hour=_round(row.calls_per_hour, 3),
+        node=row.node,
     )  # fmt: skip
 
 

@@ -337,6 +337,9 @@ class HistoryItem(BaseModel):
     )
     disposition: str | None
     notes: str | None
+    node: str | None = Field(
+        default=None, description="the FreeSWITCH node that carried the call (ESL_NODES)"
+    )
 
 
 class HistoryOut(BaseModel):
@@ -502,6 +505,8 @@ class QueueReportOut(BaseModel):
     average_handle_time: float | None = Field(description="talk + hold seconds")
     average_hold: float | None
     longest_wait: float | None = Field(description="the longest wait of an answered call")
+    node: str | None = Field(default=None, description="the FreeSWITCH node its calls came "
+                             "through (ESL_NODES; null with one node)")  # fmt: skip
 
 
 class QueuesReportOut(BaseModel):
@@ -524,6 +529,8 @@ class AgentReportOut(BaseModel):
     signed_in_seconds: float
     occupancy: float | None = Field(description="(talk + hold) / available, at most 1")
     calls_per_hour: float | None = Field(description="answered per hour signed in")
+    node: str | None = Field(default=None, description="the FreeSWITCH node its calls came "
+                             "through (ESL_NODES; null with one node)")  # fmt: skip
 
 
 class AgentsReportOut(BaseModel):

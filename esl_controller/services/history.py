@@ -37,6 +37,7 @@ class CallRecord:
     transfer_destination: str | None
     disposition: str | None
     notes: str | None
+    node: str | None = None  # the FreeSWITCH node that carried it (ESL_NODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ def _record(row: Call) -> CallRecord:
         talk_seconds=row.talk_seconds, hold_seconds=row.hold_seconds or 0.0,
         outcome=row.outcome, transferred=bool(row.transferred),
         transfer_destination=row.transfer_destination, disposition=row.disposition,
-        notes=row.notes,
+        notes=row.notes, node=row.node,
     )  # fmt: skip
 
 

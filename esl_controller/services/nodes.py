@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -323,8 +324,12 @@ class NodeRouter:
     except callcenter_config's JSON lists, which are asked of every connected node and
     answered as one list (the supervisor's tier and queue lists)."""
 
-    def __init__(self, floors: NodeFloors) -> None:
+    def __init__(self, floors: NodeFloors, remember: int = 10_000) -> None:
         self.floors = floors
+        # Legs the product originated (a supervisor's eavesdrop leg is on no floor): the
+        # node that created each, for the uuid_kill or mode change that follows.
+        self.originated: OrderedDict[str, str] = OrderedDict()
+        self.remember = remember
 
     def node_for(self, command: ApiCommand) -> NodeLink | None:
         tokens = [t for t in _TOKENS.split(command.line) if t]
@@ -337,7 +342,12 @@ class NodeRouter:
         return None
 
     def _channel(self, token: str) -> NodeLink | None:
-        return self.floors.call_owner(token) if _UUID.match(token) else None
+        if not _UUID.match(token):
+            return None
+        found = self.floors.call_owner(token)
+        if found is None and token in self.originated:
+            found = self.floors.link(self.originated[token])
+        return found
 
     def _phone(self, token: str) -> NodeLink | None:
         node = self.floors.phone_nodes.get(token)
@@ -350,7 +360,13 @@ class NodeRouter:
         return (link or self.floors.first).client.api(command)
 
     def bgapi(self, command: ApiCommand) -> str:
-        return (self.node_for(command) or self.floors.first).client.bgapi(command)
+        link = self.node_for(command) or self.floors.first
+        reply = link.client.bgapi(command)
+        if command.name == "originate" and reply.startswith("+OK "):
+            self.originated[reply[4:].strip()] = link.name
+            while len(self.originated) > self.remember:
+                self.originated.popitem(last=False)
+        return reply
 
     def api_for(self, agent: str) -> Callable[[ApiCommand], str]:
         """The agent's node's ``api`` (for code that wants to say so itself)."""

@@ -112,6 +112,7 @@ def call_record(call: CallView) -> dict[str, Any]:
         "transfer_destination": call.transfer_destination,
         "outcome": call.outcome,
         "hangup_cause": call.cause,
+        "node": call.node,
     }, CALL_LIMITS)  # fmt: skip
 
 

@@ -266,6 +266,7 @@ class QueueNumbers:
     total_handle: float  # talk + hold of answered calls
     total_hold: float
     longest_wait: float | None  # of answered calls
+    node: str | None = None  # the FreeSWITCH node its calls came through (ESL_NODES)
 
     @property
     def service_level(self) -> float | None:
@@ -300,6 +301,7 @@ class AgentNumbers:
     available_seconds: float
     paused_seconds: float
     signed_in_seconds: float
+    node: str | None = None  # the FreeSWITCH node its calls came through (ESL_NODES)
 
     @property
     def average_handle_time(self) -> float | None:
@@ -414,11 +416,13 @@ class ReportService:
                 ),  # fmt: skip
                 _sum(answered, func.coalesce(Call.hold_seconds, 0.0)),
                 func.max(case((answered, Call.wait_seconds), else_=None)),
+                Call.node,
             )
             .outerjoin(Queue, Queue.name == Call.queue)
             .where(*self._queue_calls(period))
-            .group_by(Call.queue)
-            .order_by(Call.queue)
+            # mod_callcenter is per switch: a queue of one name on two nodes is two queues.
+            .group_by(Call.queue, Call.node)
+            .order_by(Call.queue, Call.node)
         )
         with session_scope(self.sessions) as session:
             rows = list(session.execute(query))
@@ -435,8 +439,9 @@ class ReportService:
                 total_handle=float(handle),
                 total_hold=float(hold),
                 longest_wait=None if longest is None else float(longest),
+                node=node,
             )  # fmt: skip
-            for q, sl, offered, ans, within, aband, timed, wait, handle, hold, longest in rows
+            for q, sl, offered, ans, within, aband, timed, wait, handle, hold, longest, node in rows
         ]
 
     def hourly(self, period: Period, queue: str | None = None) -> list[HourNumbers]:
@@ -515,6 +520,7 @@ class ReportService:
                 _count(Call.transferred.is_(True)),
                 func.coalesce(func.sum(func.coalesce(Call.talk_seconds, 0.0)), 0.0),
                 func.coalesce(func.sum(func.coalesce(Call.hold_seconds, 0.0)), 0.0),
+                func.max(Call.node),
             )
             .where(answered)
             .group_by(Call.agent)
@@ -547,14 +553,14 @@ class ReportService:
             )
         out = []
         for agent in sorted(set(by_calls) | set(by_time)):
-            count, transferred, talk, hold = by_calls.get(agent, (0, 0, 0.0, 0.0))
+            count, transferred, talk, hold, node = by_calls.get(agent, (0, 0, 0.0, 0.0, None))
             available, paused, signed_in = by_time.get(agent, (0.0, 0.0, 0.0))
             name, extension = names.get(agent, (agent, None))
             out.append(AgentNumbers(
                 agent=agent, name=name, extension=extension, answered=int(count),
                 transferred=int(transferred), talk_seconds=float(talk), hold_seconds=float(hold),
                 available_seconds=float(available), paused_seconds=float(paused),
-                signed_in_seconds=float(signed_in),
+                signed_in_seconds=float(signed_in), node=node,
             ))  # fmt: skip
         return out
 

@@ -138,6 +138,8 @@ class Call(Base):
     outcome: Mapped[str | None] = mapped_column(String(32))
     hangup_cause: Mapped[str | None] = mapped_column(String(64))
     disposition: Mapped[str | None] = mapped_column(String(64))
+    # The FreeSWITCH node that carried the call (ESL_NODES); NULL with one node.
+    node: Mapped[str | None] = mapped_column(String(32), default=None)
     notes: Mapped[str | None] = mapped_column(Text)
 
 

@@ -126,9 +126,10 @@ def build_users(sessions: sessionmaker[Any]) -> None:
         session.execute(update(Agent).where(Agent.name == "agent2000").values(node="fs2"))
 
 
-def history(http: FlaskClient) -> set[str]:
-    """The call uuids in the signed-in agent's history."""
-    return {c["call_uuid"] for c in http.get("/call-center/api/history").get_json()["items"]}
+def history(http: FlaskClient) -> dict[str, str | None]:
+    """The signed-in agent's history: each call's node by its uuid."""
+    items = http.get("/call-center/api/history").get_json()["items"]
+    return {c["call_uuid"]: c["node"] for c in items}
 
 
 def answered_then_dropped(nodes: TwoNodes, sim: Simulator, http: FlaskClient, token: str,
@@ -162,6 +163,12 @@ def test_two_nodes_one_floor_and_one_node_down(nodes: TwoNodes) -> None:
     agents = floor_agents(sup)
     assert agents["agent1000"]["node"] == "fs1" and agents["agent2000"]["node"] == "fs2"
     assert agents["agent1000"]["reachable"] and agents["agent2000"]["reachable"]
+    socketio = nodes.app.extensions["socketio"]
+    page = socketio.test_client(nodes.app, flask_test_client=sup)
+    snapshot = page.get_received()[0]
+    assert snapshot["name"] == "snapshot"
+    pushed = {a["name"]: a["node"] for a in snapshot["args"][0]["floor"]["agents"]}
+    assert pushed["agent1000"] == "fs1" and pushed["agent2000"] == "fs2"
     health = nodes.app.test_client().get("/health").get_json()
     assert [(n["name"], n["connected"]) for n in health["nodes"]] == [("fs1", True),
                                                                      ("fs2", True)]  # fmt: skip
@@ -180,11 +187,29 @@ def test_two_nodes_one_floor_and_one_node_down(nodes: TwoNodes) -> None:
     second = answered_then_dropped(nodes, fs2, carol, carol_token, "agent2000", "2000",
                                    "5552220002")  # fmt: skip
     assert nodes.recorder.drained(timeout=5)
-    assert first in history(alice) and second in history(carol)
+    assert history(alice)[first] == "fs1" and history(carol)[second] == "fs2"
+    # The reports name each agent's node (from the calls it carried).
+    report = sup.get("/call-center/api/reports/agents").get_json()["agents"]
+    assert {"agent1000": "fs1", "agent2000": "fs2"}.items() <= {
+        row["agent"]: row["node"] for row in report
+    }.items()
+    queues = sup.get("/call-center/api/reports/queues").get_json()["queues"]
+    assert sorted((q["queue"], q["node"], q["answered"]) for q in queues) == [
+        (QUEUE, "fs1", 1), (QUEUE, "fs2", 1)]  # fmt: skip
 
     # The first node goes away: its agents are unreachable, the second's are not.
     fs1.stop()
     assert wait_until(lambda: floor_agents(sup)["agent1000"]["status"] == "Unreachable", 15)
+
+    def pushed_status(agent: str) -> str | None:
+        status = None
+        for message in page.get_received():
+            if message["name"] == "snapshot":
+                floor = message["args"][0]["floor"]
+                status = next(a["status"] for a in floor["agents"] if a["name"] == agent)
+        return status
+
+    assert wait_until(lambda: pushed_status("agent1000") == "Unreachable", 10)
     agents = floor_agents(sup)
     assert agents["agent1000"]["reachable"] is False
     assert agents["agent2000"]["reachable"] is True
@@ -203,7 +228,7 @@ def test_two_nodes_one_floor_and_one_node_down(nodes: TwoNodes) -> None:
     third = answered_then_dropped(nodes, fs2, carol, carol_token, "agent2000", "2000",
                                   "5552220003")  # fmt: skip
     assert nodes.recorder.drained(timeout=5)
-    assert {second, third} <= history(carol)
+    assert {second, third} <= history(carol).keys()
     # Alice's page is told her node is gone, not given an error about her own doing.
     assert floor_agents(sup)["agent1000"]["node"] == "fs1"
     assert node_health(nodes.floors.links[0])["connected"] is False
