@@ -95,6 +95,8 @@ def add_provisioning_commands(sub: argparse._SubParsersAction) -> None:
     agent.add_argument("--user", help="the user who works as this agent")
     agent.add_argument("--contact", help="dial string (default user/EXT@SIP_DOMAIN)")
     agent.add_argument("--type", choices=["callback", "uuid-standby"])
+    agent.add_argument("--node", help="the FreeSWITCH node it lives on (an ESL_NODES name; "
+                       "'' for the first node)")  # fmt: skip
     for option in ("max-no-answer", "wrap-up-time", "reject-delay-time", "busy-delay-time",
                    "no-answer-delay-time"):  # fmt: skip
         agent.add_argument(f"--{option}", dest=option.replace("-", "_"))

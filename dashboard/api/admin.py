@@ -47,6 +47,8 @@ class AgentIn(s.Strict):
     reject_delay_time: int | str | None = None
     busy_delay_time: int | str | None = None
     no_answer_delay_time: int | str | None = None
+    node: str | None = Field(default=None, max_length=32, description="the FreeSWITCH node "
+                             "it lives on (ESL_NODES); empty: the first node")  # fmt: skip
 
 
 class AgentChange(s.Strict):
@@ -57,13 +59,15 @@ class AgentChange(s.Strict):
     reject_delay_time: int | str | None = None
     busy_delay_time: int | str | None = None
     no_answer_delay_time: int | str | None = None
+    node: str | None = Field(default=None, max_length=32, description="move it to this "
+                             "FreeSWITCH node (ESL_NODES); empty: the first node")  # fmt: skip
 
 
 class QueueIn(s.Strict):
     name: str = Field(min_length=1, max_length=128)
     settings: dict[str, Value] = Field(default_factory=dict, description=(
         "mod_callcenter queue parameters by name (strategy, moh-sound, max-wait-time, "
-        "tier-rules-apply ...) and service-level-seconds"))  # fmt: skip
+        "tier-rules-apply ...), service-level-seconds and node (ESL_NODES)"))  # fmt: skip
 
 
 class QueueChange(s.Strict):
@@ -155,7 +159,7 @@ def _settings(body: BaseModel, keys: tuple[str, ...]) -> dict[str, object]:
     return {k: getattr(body, k) for k in keys if getattr(body, k) is not None}
 
 
-AGENT_KEYS = ("contact", "type", *AGENT_NUMBERS)
+AGENT_KEYS = ("contact", "type", *AGENT_NUMBERS, "node")
 
 
 def register(api: Api) -> None:

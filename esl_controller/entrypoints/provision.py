@@ -107,6 +107,8 @@ def _agent_settings(args: argparse.Namespace) -> dict[str, object]:
         settings["contact"] = args.contact
     if args.type is not None:
         settings["type"] = args.type
+    if getattr(args, "node", None) is not None:
+        settings["node"] = args.node
     for key in AGENT_NUMBERS:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
@@ -152,7 +154,7 @@ def _run_agent(args: argparse.Namespace, store: ProvisioningStore,
                sessions: sessionmaker[Session]) -> int:  # fmt: skip
     if args.action == "list":
         rows = [a.row() for a in store.wanted().agents.values()]
-        _print_rows(rows, ["name", "user", "type", "contact", *AGENT_NUMBERS])
+        _print_rows(rows, ["name", "user", "type", "contact", *AGENT_NUMBERS, "node"])
         return 0
     name = _need(args.name, "an agent name")
     if args.action == "add":
@@ -184,7 +186,8 @@ def _run_queue(args: argparse.Namespace, store: ProvisioningStore,
                sessions: sessionmaker[Session]) -> int:  # fmt: skip
     if args.action == "list":
         rows = [q.row() for q in store.wanted().queues.values()]
-        columns = ["name", "strategy", "moh-sound", "max-wait-time", "service-level-seconds"]
+        columns = ["name", "strategy", "moh-sound", "max-wait-time", "service-level-seconds",
+                   "node"]  # fmt: skip
         _print_rows(rows, columns)
         return 0
     if args.action == "xml":

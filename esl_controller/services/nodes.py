@@ -107,6 +107,7 @@ class NodeFloors(FloorService):
         self.queue_nodes: dict[str, str | None] = {}
         self.phone_nodes: dict[str, str] = {}  # user@domain -> node (from phone_check)
         self._up: dict[str, bool] = {}
+        self._warned: set[str] = set()
         self._watch_greenlet: gevent.Greenlet | None = None
         for link in links:
             link.floor.listeners.append(self._forwarder(link))
@@ -121,6 +122,13 @@ class NodeFloors(FloorService):
 
     def set_owners(self, agents: dict[str, str | None], queues: dict[str, str | None]) -> None:
         self.agent_nodes, self.queue_nodes = dict(agents), dict(queues)
+        known = {link.name for link in self.links}
+        unknown = {n for n in (*agents.values(), *queues.values()) if n and n not in known}
+        if unknown - self._warned:
+            log.warning("agents or queues name node(s) %s, which ESL_NODES does not list: "
+                        "they are handled by the first node, %s",
+                        ", ".join(sorted(unknown)), self.first.name)  # fmt: skip
+        self._warned |= unknown
 
     def refresh_owners(self, sessions: sessionmaker[Session]) -> None:
         """Read the assignment from the database off the hub (at start and each pass)."""

@@ -50,6 +50,7 @@ from gevent.lock import RLock
 from sqlalchemy import select, true
 from sqlalchemy.orm import Session, sessionmaker
 
+from esl_controller.config import NODE_NAME
 from esl_controller.errors import CallCenterError, EslUnavailable, InvalidArgument
 from esl_controller.esl import replies
 from esl_controller.esl.commands import callcenter as cc
@@ -137,9 +138,21 @@ def _choice(field_name: str, value: object, choices: tuple[str, ...]) -> str:
     raise InvalidArgument(f"{field_name} must be one of: {', '.join(choices)}")
 
 
+def check_node(value: object) -> str | None:
+    """A FreeSWITCH node's name (ESL_NODES); empty or null: the first node."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if not isinstance(value, str) or not NODE_NAME.match(value.strip()):
+        raise InvalidArgument("node must be a node name of ESL_NODES (a letter, then up to 31 "
+                              "letters, digits, - or _), or empty for the first node")  # fmt: skip
+    return value.strip()
+
+
 def check_queue_field(column: str, value: object) -> object:
     """A queue setting, by column name or mod_callcenter's param name, checked."""
     column = column.replace("-", "_")
+    if column == "node":
+        return check_node(value)
     if column not in QUEUE_FIELDS:
         raise InvalidArgument(f"unknown queue setting {column!r}")
     param, kind = QUEUE_FIELDS[column]
@@ -168,6 +181,8 @@ def check_agent_field(column: str, value: object) -> object:
         if value in ("", None):
             return ""
         return dial_string_text(str(value))
+    if column == "node":
+        return check_node(value)
     raise InvalidArgument(f"unknown agent setting {column!r}")
 
 
@@ -188,10 +203,11 @@ class AgentSpec:
     numbers: tuple[tuple[str, int], ...]
     adopted: bool
     username: str | None = None
+    node: str | None = None  # ESL_NODES name; None: the first node
 
     def row(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "contact": self.contact,
-                "user": self.username, **dict(self.numbers)}  # fmt: skip
+                "user": self.username, **dict(self.numbers), "node": self.node}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,10 +215,12 @@ class QueueSpec:
     name: str
     params: tuple[tuple[str, str], ...]  # mod_callcenter param name -> text, in XML order
     service_level_seconds: int
+    node: str | None = None  # ESL_NODES name; None: the first node
 
     def row(self) -> dict[str, Any]:
         return {"name": self.name, **dict(self.params),
-                "service-level-seconds": self.service_level_seconds}  # fmt: skip
+                "service-level-seconds": self.service_level_seconds,
+                "node": self.node}  # fmt: skip
 
 
 @dataclass
@@ -229,12 +247,12 @@ def _agent_spec(row: Agent, user: User | None, sip_domain: str | None) -> AgentS
     contact = row.contact or contact_for(user.extension if user else None, sip_domain)
     numbers = tuple((key, int(getattr(row, key))) for key in AGENT_NUMBERS)
     return AgentSpec(row.name, row.agent_type.lower(), contact, numbers, row.adopted,
-                     user.username if user else None)  # fmt: skip
+                     user.username if user else None, row.node)  # fmt: skip
 
 
 def _queue_spec(row: Queue) -> QueueSpec:
     params = tuple((param, _text(getattr(row, column))) for param, column, _ in QUEUE_PARAMS)
-    return QueueSpec(row.name, params, row.service_level_seconds)
+    return QueueSpec(row.name, params, row.service_level_seconds, row.node)
 
 
 class ProvisioningStore:

@@ -24,7 +24,9 @@ from dashboard import create_app
 from dashboard.deps import Dependencies, WebSettings
 from dashboard.wiring import Part, build_dependencies, start_dashboard_parts
 from esl_controller.config import load_settings
+from esl_controller.errors import InvalidArgument
 from esl_controller.services.nodes import NodeFloors, link_nodes, node_health, nodes_provisioner
+from esl_controller.services.provisioning import ProvisioningStore
 from esl_controller.services.recorder import Recorder
 from esl_controller.simulator.wire.simulator import Simulator
 from esl_controller.store.engine import make_engine, session_scope
@@ -232,3 +234,32 @@ def test_two_nodes_one_floor_and_one_node_down(nodes: TwoNodes) -> None:
     # Alice's page is told her node is gone, not given an error about her own doing.
     assert floor_agents(sup)["agent1000"]["node"] == "fs1"
     assert node_health(nodes.floors.links[0])["connected"] is False
+
+
+def test_an_agent_and_a_queue_are_given_a_node_and_each_node_provisions_its_own(
+    tmp_path: Any,
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'cc.db'}"
+    upgrade(db_url)
+    sessions = sessionmaker(make_engine(db_url))
+    store = ProvisioningStore(sessions)
+    store.add_agent("a1", contact="user/1001")  # no node: the first node
+    store.add_agent("a2", contact="user/1002", node="fs2")
+    store.add_queue("q1")
+    store.add_queue("q2", node="fs2")
+    store.set_tier("q1", "a1")
+    store.set_tier("q2", "a2")
+    with pytest.raises(InvalidArgument, match="node"):
+        store.set_agent("a1", node="fs 2\r\napi")
+    first = ProvisioningStore(sessions, node="fs1", first_node=True).wanted()
+    second = ProvisioningStore(sessions, node="fs2", first_node=False).wanted()
+    assert (set(first.agents), set(first.queues), set(first.tiers)) == (
+        {"a1"}, {"q1"}, {("q1", "a1")})  # fmt: skip
+    assert (set(second.agents), set(second.queues), set(second.tiers)) == (
+        {"a2"}, {"q2"}, {("q2", "a2")})  # fmt: skip
+    # Moved to the first node (empty), it is provisioned there from then on.
+    store.set_agent("a2", node="")
+    store.set_tier("q1", "a2")
+    first = ProvisioningStore(sessions, node="fs1", first_node=True).wanted()
+    assert set(first.agents) == {"a1", "a2"} and first.agents["a2"].row()["node"] is None
+    assert ProvisioningStore(sessions).wanted().queues["q2"].row()["node"] == "fs2"
