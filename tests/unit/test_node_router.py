@@ -87,6 +87,15 @@ def test_channels_queues_and_originated_legs_go_to_their_node(router: NodeRouter
     assert sent(router, "fs1")[-1] == f"uuid_kill {ORIGINATED}"
 
 
+def test_click_to_call_rings_from_the_agents_node(router: NodeRouter) -> None:
+    command = og.click_to_call(call_uuid=LEG.replace("1f", "3f", 1), agent="carol@default",
+                               agent_endpoint=og.user("2000"),
+                               destination_dial=og.dial_string(og.loopback("5551234")),
+                               caller_id_number="2000")  # fmt: skip
+    router.bgapi(command)
+    assert sent(router, "fs2")[-1].startswith("originate {") and not sent(router, "fs1")
+
+
 def test_json_lists_come_from_every_connected_node(router: NodeRouter) -> None:
     rows = json.loads(router.api(cc.json_query("queue list")))["response"]
     assert rows == [{"name": "queue-on-fs1"}, {"name": "queue-on-fs2"}]
