@@ -201,19 +201,10 @@ class Deployment:
         self.start("simulator", sim, self.env())
         self.wait_tcp(self.esl_port, "simulator")
         for index in range(1, self.args.controllers + 1):
-            name = f"controller-{index}"
-            self.ports[name] = free_port()
-            command = [*callcenter(), "serve", "--role", "controller",
-                       "--host", "127.0.0.1", "--port", str(self.ports[name])]  # fmt: skip
-            self.start(name, command, self.env(CONTROLLER_ID=name))
-            if index == 1:  # the first one takes the lease; the others follow it
-                self.wait_health(name, lambda body: body.get("role") == "active")
+            # the first one takes the lease; the others follow it
+            self.start_controller(f"controller-{index}", wait_active=index == 1)
         for index in range(1, self.args.web + 1):
-            name = f"web-{index}"
-            self.ports[name] = free_port()
-            command = [*callcenter(), "serve", "--role", "web",
-                       "--host", "127.0.0.1", "--port", str(self.ports[name])]  # fmt: skip
-            self.start(name, command, self.env(BEHIND_PROXIES="1"))
+            self.start_web(f"web-{index}")
         for index in range(1, self.args.web + 1):
             self.wait_health(f"web-{index}", lambda body: body.get("role") == "web")
         tmp = self.instance / "nginx-tmp"
@@ -226,6 +217,21 @@ class Deployment:
         self.ports["nginx"] = self.port
         self.wait_health("nginx", lambda body: body.get("role") == "web")
         self.write_state()
+
+    def start_controller(self, name: str, wait_active: bool = False) -> None:
+        """``serve --role controller`` on a free port (again after a kill: a new port)."""
+        self.ports[name] = free_port()
+        command = [*callcenter(), "serve", "--role", "controller",
+                   "--host", "127.0.0.1", "--port", str(self.ports[name])]  # fmt: skip
+        self.start(name, command, self.env(CONTROLLER_ID=name))
+        if wait_active:
+            self.wait_health(name, lambda body: body.get("role") == "active")
+
+    def start_web(self, name: str) -> None:
+        self.ports[name] = free_port()
+        command = [*callcenter(), "serve", "--role", "web",
+                   "--host", "127.0.0.1", "--port", str(self.ports[name])]  # fmt: skip
+        self.start(name, command, self.env(BEHIND_PROXIES="1"))
 
     def write_state(self) -> None:
         state = {
