@@ -7,7 +7,7 @@ simple-websocket) on gevent.pywsgi.WSGIServer at 127.0.0.1:<free port>. Clients:
 process (bench/latency_clients.mjs, socket.io-client, websocket transport only) opens
 ``--agents`` agent dashboards (``1000@default``.., each in its own ``agent:<name>`` room)
 and ``--supervisors`` supervisor dashboards (room ``supervisors``: every change; the
-product sends them the floor batched, one ``floor_batch`` every 25 ms).
+product sends them the floor batched, one ``floor_batch`` every 20 ms).
 
 Phases, in this order, each ``--warmup`` + ``--seconds`` long at ``--rate`` events/s on an
 absolute schedule, round-robin over the agents:
@@ -18,7 +18,7 @@ absolute schedule, round-robin over the agents:
   (AgentStatusChanged / AgentStateChanged, alternating, ``Meta.timestamp = time.time()``)
   to a :class:`Floor` and hands its changes to ``Publisher.on_changes`` exactly as the
   floor service does; the Publisher's greenlet builds the ``AgentOut`` payloads, emits
-  each to the agent's room and sends the supervisors a batch every 25 ms. The floor
+  each to the agent's room and sends the supervisors a batch every 20 ms. The floor
   starts with every agent on a break and idle, and the feed goes on across rounds where
   the last left it, so every event fed is a change (a repeat of an agent's current status
   or state is rightly not emitted, and would count as lost).

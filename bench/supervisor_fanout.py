@@ -10,7 +10,7 @@ bench/latency_clients.mjs, the absolute-schedule feeder), with these differences
 * only supervisor sockets connect (room ``supervisors``); the floor still has every
   agent, and the Publisher still emits each change to the agent's room (empty here:
   supervisors are what is measured) and sends the supervisors a ``floor_batch`` every
-  ``--batch-ms`` (25): the latest view of each agent that changed since the last one;
+  ``--batch-ms`` (20): the latest view of each agent that changed since the last one;
 * the baseline emits one ``AgentOut``-shaped frame per change (one agent's real payload
   with a send time ``t``) to each supervisor: what bare Flask-SocketIO does with the
   same changes, sent one by one.
@@ -37,7 +37,7 @@ p99>`` (>= 1: supervisors see changes no later than bare Flask-SocketIO sending 
 change as its own frame, at this load, on this machine).
 
     .venv/bin/python bench/supervisor_fanout.py [--agents 2000] [--supervisors 50]
-        [--rate 2000] [--seconds 10] [--warmup 2] [--rounds 1] [--batch-ms 25] [--deflate]
+        [--rate 2000] [--seconds 10] [--warmup 2] [--rounds 1] [--batch-ms 20] [--deflate]
         [--gc-freeze]
 
 ``--gc-freeze`` calls ``gc.freeze()`` once the server and its floor are set up: a full
@@ -118,7 +118,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="excluded, per phase")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate baseline/ours this many times (pooled)")  # fmt: skip
-    parser.add_argument("--batch-ms", type=float, default=25.0,
+    parser.add_argument("--batch-ms", type=float, default=20.0,
                         help="the Publisher's batch interval for supervisors")  # fmt: skip
     parser.add_argument("--gc-freeze", action="store_true",
                         help="gc.freeze() after the set-up (see above)")  # fmt: skip

@@ -4,7 +4,7 @@ them). Payloads use the REST API's models, so a page reads one shape from both.
 Rooms: ``agent:<agent name>`` (the agent's own page), ``supervisors`` (supervisors and
 engineers see the whole floor). An agent never receives another agent's call. An agent's
 page gets each of its changes as it happens; supervisors get the floor's changes in
-batches (``floor_batch``), one frame per page every 25 ms rather than one per change
+batches (``floor_batch``), one frame per page every 20 ms rather than one per change
 (a floor of 2,000 agents makes thousands a second). A supervisor who is also an agent
 gets both on the same socket: its own agent's events and the batches.
 
@@ -19,7 +19,7 @@ snapshot       the connecting client, and   ``{"user", "agent", "calls", "link",
 agent          agent room                   an agent (``AgentOut``), at once
 call           agent room                   a live call (``CallOut``), at once
 call_ended     agent room                   the call as it ended (``CallOut``), at once
-floor_batch    supervisors                  every ``batch_interval`` (25 ms) while the
+floor_batch    supervisors                  every ``batch_interval`` (20 ms) while the
                                             floor changes: ``{"agents": [AgentOut],``
                                             ``"calls": [CallOut], "ended": [CallOut],``
                                             ``"queues": [QueueOut], "at"}``: the latest

@@ -7,7 +7,7 @@ FreeSWITCH made them. A resync sends every client a fresh snapshot.
 
 An agent's own page gets each of its changes at once (one socket each). The supervisors'
 room gets the whole floor, so it gets :data:`~dashboard.events.FLOOR_BATCH` every
-``batch_interval`` (25 ms) instead: the latest view of each agent, call and queue that
+``batch_interval`` (20 ms) instead: the latest view of each agent, call and queue that
 changed since the last batch, plus every call that ended (never coalesced away). One
 process could not write 2,000 events/s x 50 supervisor pages as single frames.
 """
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 class Publisher:
     def __init__(self, socketio: SocketIO, deps: Dependencies,
-                 batch_interval: float = 0.025) -> None:  # fmt: skip
+                 batch_interval: float = 0.020) -> None:  # fmt: skip
         self.socketio = socketio
         self.batch_interval = batch_interval
         self.deps = deps

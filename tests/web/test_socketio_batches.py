@@ -1,5 +1,5 @@
 """Supervisors get the floor in coalesced ``floor_batch`` events (one frame per page every
-25 ms, not one per change): several quick changes of one agent arrive as its latest view,
+20 ms, not one per change): several quick changes of one agent arrive as its latest view,
 a call that ended is never coalesced away, and an agent's own page still gets each of its
 changes one by one, in order."""
 

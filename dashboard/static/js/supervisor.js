@@ -89,7 +89,7 @@ socket.on("snapshot", (snap) => {
   if (consoleLoaded) root.dataset.ready = "true";
   schedule();
 });
-// The floor's changes come batched (every 25 ms, the latest view of each agent, call and
+// The floor's changes come batched (every 20 ms, the latest view of each agent, call and
 // queue, and every call that ended); the agent / call events of a supervisor's own agent
 // room carry nothing a batch does not.
 socket.on("floor_batch", (batch) => {
