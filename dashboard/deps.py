@@ -47,6 +47,9 @@ class WebSettings:
     # The supervisor console highlights calls and pauses longer than these (seconds).
     supervisor_long_call: float = 600.0
     supervisor_long_pause: float = 900.0
+    # PhoneWatch: an agent paused "Phone offline" whose phone registers again within this
+    # many seconds is put back Available (0: never).
+    phone_resume_window: float = 60.0
 
 
 class Watched(Protocol):

@@ -300,6 +300,7 @@ class CallCenter:
             xml_curl_password=env.get("XML_CURL_PASSWORD") or None,
             supervisor_long_call=settings.supervisor_long_call,
             supervisor_long_pause=settings.supervisor_long_pause,
+            phone_resume_window=settings.phone_resume_window,
         )  # fmt: skip
         deps = build_dependencies(
             api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,

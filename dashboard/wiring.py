@@ -88,7 +88,7 @@ class Part(Protocol):
 def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part]:
     """Listen to the floor and start the greenlets the dashboard needs; returns them so
     the caller can stop them."""
-    phones = PhoneWatch(deps.agents)
+    phones = PhoneWatch(deps.agents, resume_window=deps.settings.phone_resume_window)
     phones.dropped.append(publisher.phone_dropped)  # the page's softphone registers again
     presence = PresenceStore(deps.sessions)
     # Agents, queues and tiers from the database into mod_callcenter (at every resync,

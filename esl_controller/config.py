@@ -47,6 +47,9 @@ class Settings:
     # The supervisor console highlights a call or a pause longer than these (seconds).
     supervisor_long_call: float = 600.0
     supervisor_long_pause: float = 900.0
+    # An agent paused "Phone offline" whose phone registers again within this many seconds
+    # (a page reload) is put back Available; 0: never (Ready by hand).
+    phone_resume_window: float = 60.0
     # ESL_NODES; empty: one node, ESL_HOST:ESL_PORT, named after ESL_HOST.
     esl_nodes: tuple[NodeSettings, ...] = ()
 
@@ -70,6 +73,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise InvalidArgument(f"{name} must be a number, not {raw!r}") from None
     if value <= 0:
         raise InvalidArgument(f"{name} must be positive")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number of seconds, 0 or more (0 means "off")."""
+    raw = (env.get(name) or "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InvalidArgument(f"{name} must be a number, not {raw!r}") from None
+    if not 0 <= value < 1e9:  # also refuses nan and inf
+        raise InvalidArgument(f"{name} must be a number of seconds, 0 or more")
     return value
 
 
@@ -159,4 +176,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         proxies=_count(env, "BEHIND_PROXIES"),
         supervisor_long_call=_float(env, "SUPERVISOR_LONG_CALL", 600.0),
         supervisor_long_pause=_float(env, "SUPERVISOR_LONG_PAUSE", 900.0),
+        phone_resume_window=_seconds(env, "PHONE_RESUME_WINDOW", 60.0),
     )

@@ -135,6 +135,7 @@ def web_settings(settings: Settings, host: str, sip_domain: str | None,
         proxies=settings.proxies,
         supervisor_long_call=settings.supervisor_long_call,
         supervisor_long_pause=settings.supervisor_long_pause,
+        phone_resume_window=settings.phone_resume_window,
     )  # fmt: skip
 
 

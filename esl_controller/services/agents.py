@@ -61,14 +61,15 @@ class AgentService:
         by: str | None = None,
         signed_in: bool | None = None,
         state: str | None = None,
-    ) -> None:
-        """Record the choice, then ask FreeSWITCH; a refused command takes it back."""
+    ) -> int:
+        """Record the choice, then ask FreeSWITCH; a refused command takes it back.
+        Returns the choice's sequence (the agent's presence carries it until the next)."""
         command = cc.agent_set_status(agent, status)  # validates before anything is kept
         with self._lock(agent):
-            self._set_locked(agent, command, status, reason, by, signed_in, state)
+            return self._set_locked(agent, command, status, reason, by, signed_in, state)
 
     def _set_locked(self, agent: str, command: ApiCommand, status: str, reason: str | None,
-                    by: str | None, signed_in: bool | None, state: str | None) -> None:  # fmt: skip
+                    by: str | None, signed_in: bool | None, state: str | None) -> int:  # fmt: skip
         state_command = cc.agent_set_state(agent, state) if state else None
         seq = self.floor.intend(agent, status, reason, by=by, signed_in=signed_in)
         try:
@@ -78,6 +79,7 @@ class AgentService:
             raise
         if state_command is not None:
             self._run(state_command)
+        return seq
 
     def login(self, agent: str, *, by: str | None = None) -> None:
         """Signed in, not ready: On Break ("Login") and Waiting."""
@@ -91,8 +93,8 @@ class AgentService:
         if view is not None and view.state == "Idle":
             self._run(cc.agent_set_state(agent, "Waiting"))
 
-    def not_ready(self, agent: str, reason: str, *, by: str | None = None) -> None:
-        self.set_status(agent, "On Break", check_reason(reason), by=by or agent)
+    def not_ready(self, agent: str, reason: str, *, by: str | None = None) -> int:
+        return self.set_status(agent, "On Break", check_reason(reason), by=by or agent)
 
     def logout(self, agent: str, *, by: str | None = None) -> None:
         self.set_status(agent, "Logged Out", None, by=by or agent, signed_in=False)
@@ -111,6 +113,22 @@ class AgentService:
             # Keep who made the choice (the agent, a supervisor): the repair is in the log.
             self._set_locked(agent, command, status, reason, presence.by or "restore", True,
                              "Waiting")  # fmt: skip
+        return True
+
+    def resume(self, agent: str, status: str, seq: int, *, by: str) -> bool:
+        """Undo the pause of sequence ``seq`` (e.g. "Phone offline", the phone is back):
+        ``status`` again, only if that pause is still the agent's latest choice, the agent
+        is still signed in and the switch still has them On Break. Checked under the
+        agent's lock, against the switch itself (a status set from fs_cli or another
+        controller never reaches the product's presence)."""
+        command = cc.agent_set_status(agent, status)
+        with self._lock(agent):
+            presence = self.floor.snapshot().presence.get(agent)
+            if presence is None or presence.seq != seq or not presence.signed_in:
+                return False  # a newer choice was made meanwhile, or the agent signed out
+            if replies.bare_value(self.api(cc.agent_get("status", agent))) != "On Break":
+                return False
+            self._set_locked(agent, command, status, None, by, None, None)
         return True
 
     def hold_wrap_up(self, agent: str, seconds: int) -> None:

@@ -1,7 +1,15 @@
 """Registration drives agent state: an Available agent whose phone goes offline (SIP
 unregister or registration expiry, e.g. the browser tab closed or the network dropped) is
 paused at once with the reason "Phone offline", so mod_callcenter stops ringing a phone
-that cannot answer. The agent goes Ready again by hand once the phone is back.
+that cannot answer.
+
+When the phone registers again within ``resume_window`` seconds of that pause (a page
+reload: the WebSocket closes, the new page registers ~2 s later), the agent is put back
+as they were (Available, or Available (On Demand)) and told so in a notice, but only if
+the watch's pause is still the agent's latest choice (no Ready, pause or sign-out since,
+by the agent or a supervisor), the agent is still signed in and the switch still has them
+On Break (:meth:`AgentService.resume`, under the agent's lock). Later than the window, or
+with a window of 0, the agent goes Ready again by hand.
 
 "Offline" means no registration of the user is left. With ``multiple-registrations`` (the
 shipped webrtc profile sets ``contact``) a desk phone and the browser are registered side
@@ -41,7 +49,9 @@ floor's greenlet only enqueues) and talks to FreeSWITCH from its own greenlet.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import gevent
 import gevent.pool
@@ -63,15 +73,44 @@ CHECK_TIMEOUT = 3.0
 # mod_sofia deletes the row a few tens of milliseconds later; the second question is for
 # a switch whose SQL queue is slow (it is asked only if registrations still seem left).
 SETTLE = (0.5, 2.0)
+# How long after its "Phone offline" pause a phone registering again puts the agent back
+# (seconds; 0: never, the agent goes Ready by hand).
+RESUME_WINDOW = 60.0
 
 
-class PhoneWatch(QueueWorker[str | PhoneCheck]):
+@dataclass(frozen=True, slots=True)
+class Offline:
+    """An agent taking calls (``status``) whose phone went offline: to be paused."""
+
+    agent: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Back:
+    """An agent's phone is online again (``at``: monotonic time the floor said so)."""
+
+    agent: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """A pause of the watch's own: the status it interrupted and the pause's sequence."""
+
+    status: str
+    seq: int
+    at: float
+
+
+class PhoneWatch(QueueWorker[Offline | Back | PhoneCheck]):
     def __init__(
         self,
         agents: AgentService,
         *,
         check_timeout: float = CHECK_TIMEOUT,
         settle: tuple[float, ...] = SETTLE,
+        resume_window: float = RESUME_WINDOW,
     ) -> None:
         super().__init__()
         self.agents = agents
@@ -82,6 +121,10 @@ class PhoneWatch(QueueWorker[str | PhoneCheck]):
         self._later = gevent.pool.Group()  # questions asked after a socket closed
         self.online: dict[str, bool | None] = {}
         self.paused: list[str] = []
+        self.resumed: list[str] = []  # put back after their phone came back in time
+        self.kept_paused: list[str] = []  # phone back, but too late or a newer choice
+        self.resume_window = resume_window
+        self._pauses: dict[str, Paused] = {}  # the worker's own (read and written there)
         self.checked = 0  # questions answered (handed back to the floor)
         # Called with the agent's name when FreeSWITCH reports its phone gone (from the
         # floor's greenlet: a listener must only enqueue).
@@ -105,26 +148,64 @@ class PhoneWatch(QueueWorker[str | PhoneCheck]):
                     except Exception:  # one bad listener must not stop the floor's
                         log.exception("phone drop listener failed for %s", view.name)
             if was is True and view.phone_online is False and view.status in TAKING_CALLS:
-                self.submit(view.name)
+                self.submit(Offline(view.name, view.status))
+            if was is False and view.phone_online is True and self.resume_window > 0:
+                # Decided in the worker, after any pause submitted before (in order).
+                self.submit(Back(view.name, time.monotonic()))
 
     def stop(self) -> None:
         super().stop()
         self._later.kill(block=False)
 
-    def handle(self, item: str | PhoneCheck) -> None:
+    def handle(self, item: Offline | Back | PhoneCheck) -> None:
         if isinstance(item, PhoneCheck):
             if item.cause == "disconnect" and self.settle:
                 self._later.spawn(self._ask_later, item)
                 return
             self._answer(self.check(item))
             return
-        try:
-            self.agents.not_ready(item, PHONE_OFFLINE, by="phone watch")
-        except CallCenterError as exc:
-            log.warning("could not pause %s after its phone went offline: %s", item, exc)
+        if isinstance(item, Back):
+            self._resume(item)
             return
-        self.paused.append(item)
-        log.info("paused %s: its phone went offline while Available", item)
+        agent = item.agent
+        try:
+            seq = self.agents.not_ready(agent, PHONE_OFFLINE, by="phone watch")
+        except CallCenterError as exc:
+            log.warning("could not pause %s after its phone went offline: %s", agent, exc)
+            return
+        self.paused.append(agent)
+        if self.resume_window > 0:
+            self._pauses[agent] = Paused(item.status, seq, time.monotonic())
+        log.info("paused %s: its phone went offline while %s", agent, item.status)
+
+    def _resume(self, back: Back) -> None:
+        """The phone of an agent the watch paused is back: the agent's previous status
+        again if within the window and nothing newer was chosen (see the docstring)."""
+        paused = self._pauses.pop(back.agent, None)
+        if paused is None:
+            return
+        late = back.at - paused.at
+        if late > self.resume_window:
+            log.info("%s: phone back %.1fs after its pause (window %gs): stays paused",
+                     back.agent, late, self.resume_window)  # fmt: skip
+            self.kept_paused.append(back.agent)
+            return
+        try:
+            done = self.agents.resume(back.agent, paused.status, paused.seq, by="phone watch")
+        except CallCenterError as exc:
+            log.warning("could not put %s back %s after its phone came back: %s",
+                        back.agent, paused.status, exc)  # fmt: skip
+            self.kept_paused.append(back.agent)
+            return
+        if not done:
+            log.info("%s: phone back, but a newer choice was made since its pause: left as is",
+                     back.agent)  # fmt: skip
+            self.kept_paused.append(back.agent)
+            return
+        self.resumed.append(back.agent)
+        log.info("put %s back %s: its phone registered again %.1fs after the pause",
+                 back.agent, paused.status, late)  # fmt: skip
+        self.floor.notice(back.agent, f"Your phone is back: you are {paused.status} again.")
 
     def _answer(self, answer: RegistrationsLeft) -> None:
         self.floor.registrations_left(answer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import gevent
 import pytest
 
 from esl_controller.esl import replies
@@ -141,3 +142,122 @@ def test_registrations_that_went_while_the_link_was_down_are_asked_about_at_resy
     else:
         assert wait_until(lambda: floor.snapshot().agents[AGENT].pause_reason == PHONE_OFFLINE)
         assert fs_status(sim) == "On Break"
+
+
+# -- a page reload: the phone comes back soon after its "Phone offline" pause ----------
+
+
+@pytest.fixture
+def watch_with(stack):  # type: ignore[no-untyped-def]
+    """A PhoneWatch with the given resume window, and the notices the floor sent."""
+    sim, client, floor = stack
+    notices: list[tuple[str, str]] = []
+    floor.listeners.append(lambda changes: notices.extend(
+        (c.key, c.view.text) for c in changes if c.kind == "notice"))  # fmt: skip
+    started: list[PhoneWatch] = []
+
+    def make(window: float) -> tuple:  # type: ignore[type-arg]
+        watch = PhoneWatch(AgentService(client.api, floor), resume_window=window)
+        floor.listeners.append(watch.on_changes)
+        watch.start()
+        started.append(watch)
+        return sim, floor, watch, notices
+
+    yield make
+    for watch in started:
+        watch.stop()
+
+
+def signed_in_and_taking_calls(sim, floor, watch, status: str = "Available") -> None:  # type: ignore[no-untyped-def]
+    sim.execute_api("sim_phone 1000 register browser")
+    watch.agents.login(AGENT)
+    watch.agents.set_status(AGENT, status, by=AGENT)
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
+                      and floor.snapshot().agents[AGENT].status == status)  # fmt: skip
+
+
+def closed_and_paused(sim, floor, watch) -> None:  # type: ignore[no-untyped-def]
+    """The tab reloads: its socket closes, and after the settle delay the watch pauses."""
+    sim.execute_api("sim_phone 1000 disconnect browser")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].pause_reason == PHONE_OFFLINE)
+    assert wait_until(lambda: watch.paused == [AGENT])
+    assert fs_status(sim) == "On Break"
+
+
+@pytest.mark.parametrize("status", ["Available", "Available (On Demand)"])
+def test_a_reloaded_page_that_registers_again_puts_the_agent_back(watch_with, status: str) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch, notices = watch_with(60.0)
+    signed_in_and_taking_calls(sim, floor, watch, status)
+    closed_and_paused(sim, floor, watch)
+    assert floor.snapshot().agents[AGENT].status == "On Break"
+
+    sim.execute_api("sim_phone 1000 register browser")  # the new page, seconds later
+    assert wait_until(lambda: watch.resumed == [AGENT])
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].status == status)
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.phone_online, agent.pause_reason) == (True, None)
+    assert fs_status(sim) == status
+    assert floor.snapshot().presence[AGENT].signed_in is True
+    assert wait_until(lambda: (AGENT, f"Your phone is back: you are {status} again.") in notices)
+    assert watch.kept_paused == []
+
+
+@pytest.mark.parametrize("by", [AGENT, "supervisor1"])
+def test_a_pause_chosen_after_the_phone_went_is_kept(watch_with, by: str) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch, notices = watch_with(60.0)
+    signed_in_and_taking_calls(sim, floor, watch)
+    closed_and_paused(sim, floor, watch)
+    watch.agents.not_ready(AGENT, "Lunch", by=by)  # the agent, or a supervisor for them
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].pause_reason == "Lunch")
+
+    sim.execute_api("sim_phone 1000 register browser")
+    assert wait_until(lambda: watch.kept_paused == [AGENT])
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.pause_reason, agent.phone_online) == ("On Break", "Lunch", True)
+    assert fs_status(sim) == "On Break"
+    assert watch.resumed == []
+    assert not [text for agent, text in notices if "phone is back" in text]
+
+
+def test_an_agent_who_signed_out_meanwhile_is_not_put_back(watch_with) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch, _ = watch_with(60.0)
+    signed_in_and_taking_calls(sim, floor, watch)
+    closed_and_paused(sim, floor, watch)
+    watch.agents.logout(AGENT)
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].status == "Logged Out")
+
+    sim.execute_api("sim_phone 1000 register browser")
+    assert wait_until(lambda: watch.kept_paused == [AGENT])
+    assert fs_status(sim) == "Logged Out"
+    assert floor.snapshot().agents[AGENT].status == "Logged Out"
+
+
+def test_a_phone_back_after_the_window_leaves_the_agent_paused(watch_with) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch, notices = watch_with(0.2)
+    signed_in_and_taking_calls(sim, floor, watch)
+    closed_and_paused(sim, floor, watch)
+    gevent.sleep(0.5)  # well past the 0.2 s window
+
+    sim.execute_api("sim_phone 1000 register browser")
+    assert wait_until(lambda: watch.kept_paused == [AGENT])
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.pause_reason, agent.phone_online) == (
+        "On Break", PHONE_OFFLINE, True)  # fmt: skip
+    assert fs_status(sim) == "On Break"
+    assert watch.resumed == []
+    assert not [text for agent, text in notices if "phone is back" in text]
+
+
+def test_a_window_of_0_never_puts_the_agent_back(watch_with) -> None:  # type: ignore[no-untyped-def]
+    sim, floor, watch, _ = watch_with(0.0)
+    signed_in_and_taking_calls(sim, floor, watch)
+    closed_and_paused(sim, floor, watch)
+
+    sim.execute_api("sim_phone 1000 register browser")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True)
+    assert wait_until(lambda: floor.backlog() == 0 and watch.backlog() == 0)
+    gevent.sleep(0.3)  # room for a wrong resume to show
+    agent = floor.snapshot().agents[AGENT]
+    assert (agent.status, agent.pause_reason) == ("On Break", PHONE_OFFLINE)
+    assert fs_status(sim) == "On Break"
+    assert watch.resumed == watch.kept_paused == []
