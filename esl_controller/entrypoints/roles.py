@@ -5,6 +5,7 @@ embedded process of :mod:`esl_controller.entrypoints.serve`."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 import socket
@@ -60,6 +61,7 @@ def run_role(args: argparse.Namespace) -> int:
         worker = build_web_worker(cluster, sessions, web, settings.esl,
                                   worker=f"{socket.gethostname()}-{args.port}")  # fmt: skip
         worker.start()
+        gc.freeze()  # start-up objects out of the collector's walk (see serve.py)
         server = WSGIServer((args.host, args.port), worker.app, log=None)
         server.start()
         print(f"web worker: http://{args.host}:{args.port}/ (Redis prefix {cluster.prefix!r}; "
@@ -75,6 +77,7 @@ def run_role(args: argparse.Namespace) -> int:
 
     ctx = make_context(cluster, settings.esl, db_url, sessions, web, settings.wrap_up_limit)
     role = ControllerRole(ctx)
+    gc.freeze()  # start-up objects out of the collector's walk (see serve.py)
     server = WSGIServer((args.host, args.port), health_app(role), log=None)
     server.start()
     role.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import logging
 import os
 import pathlib
@@ -219,6 +220,10 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"history: {db_url.split('@')[-1]}")
     for link in links:
         link.client.start()
+    # Everything built so far lives as long as the process: move it out of the
+    # collector's reach, or each full collection walks it and stalls every greenlet
+    # (~100 ms here, measured by bench/supervisor_fanout.py --gc-freeze).
+    gc.freeze()
     server = WSGIServer((args.host, args.port), app, log=None)
     server.start()
     print(f"dashboard: http://{args.host}:{args.port}/  (health: /health, "
