@@ -129,6 +129,11 @@ def load_cluster_settings(
     )  # fmt: skip
 
 
+# Connections one process may hold to Redis (each greenlet waiting on a page's request
+# or a BLPOP holds one while it waits).
+REDIS_MAX_CONNECTIONS = 512
+
+
 def connect(settings: ClusterSettings, *, blocking: bool = False) -> Any:
     """A Redis client. Quick commands get a short socket timeout (a Redis that stops
     answering must not hold the lease keeper past its lease); the ``blocking`` client is
@@ -136,8 +141,14 @@ def connect(settings: ClusterSettings, *, blocking: bool = False) -> Any:
     timeout there only catches a Redis that stopped answering."""
     import redis
 
-    return redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=2.0,
+    # redis-py caps a plain pool at 100 connections and *fails* the 101st: a burst of
+    # pages connecting at once (a web worker died and its pages came here) would be
+    # refused as "Redis unavailable". A blocking pool makes the burst wait its turn.
+    pool = redis.BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=REDIS_MAX_CONNECTIONS,
+        timeout=10.0 if blocking else max(0.5, settings.lease_ttl / 3),
+        socket_connect_timeout=2.0,
         socket_timeout=10.0 if blocking else max(0.5, settings.lease_ttl / 3),
         health_check_interval=0 if blocking else 30,
     )  # fmt: skip
+    return redis.Redis(connection_pool=pool)
