@@ -47,8 +47,8 @@ run: install
 	$(BIN)/callcenter serve --simulate --host 127.0.0.1 --port 5000
 
 lint: install
-	$(BIN)/ruff check esl_controller dashboard tests bench deploy
-	$(BIN)/ruff format --check esl_controller dashboard tests bench deploy
+	$(BIN)/ruff check esl_controller dashboard tests bench deploy examples
+	$(BIN)/ruff format --check esl_controller dashboard tests bench deploy examples
 
 typecheck: install
 	$(BIN)/mypy
