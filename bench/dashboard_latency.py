@@ -275,17 +275,59 @@ def drain(name: str, clients: Clients, expected: dict[str, int],
         gevent.sleep(0.05)
 
 
+def prime_floor(floor: Floor, names: list[str]) -> None:
+    """A floor as after a resync, everyone signed in and on a break: the feed's first
+    events (Available, then Waiting) are then changes too, so every event sent is one
+    each client must get (a repeat of the current status or state emits nothing)."""
+    for seq, n in enumerate(names):
+        floor.apply(te.AgentStatusChanged(te.Meta(seq, time.time()), n, "On Break"))
+        floor.apply(te.AgentStateChanged(te.Meta(seq, time.time()), n, "Idle"))
+
+
+def floor_feeder(server: Server, names: list[str]) -> Callable[[int], Fed]:
+    """The ours phase's ``send``: the next typed status or state event, round-robin over
+    ``names``, applied to the server's floor and its changes handed to the Publisher as
+    the floor service does. Its count goes on across rounds: each round goes on from the
+    floor the last one left (ignores the phase's own index)."""
+    seq = [len(names)]
+    fed = [0]
+    floor, on_changes = server.floor, server.publisher.on_changes
+
+    def ours(_: int) -> Fed:
+        i = fed[0]
+        fed[0] += 1
+        agent, k = names[i % len(names)], i // len(names)
+        seq[0] += 1
+        t = time.time()
+        meta = te.Meta(seq[0], t)
+        if k % 2 == 0:
+            view: object = te.AgentStatusChanged(meta, agent, STATUSES[(k // 2) % 2])
+        else:
+            view = te.AgentStateChanged(meta, agent, STATES[(k // 2) % 4])
+        changes = floor.apply(view)
+        if changes:
+            on_changes(changes)
+        return agent, "status" if k % 2 == 0 else "state", t
+
+    return ours
+
+
 def run_phase(name: str, send: Callable[[int], Fed], args: argparse.Namespace,
-              clients: Clients, expected: dict[str, int]) -> dict[str, Any]:  # fmt: skip
+              clients: Clients, expected: dict[str, int],
+              drain_timeout: float = 15.0) -> dict[str, Any]:  # fmt: skip
+    """Feed one phase (``args.warmup`` + ``args.seconds`` at ``args.rate``), then wait until
+    every client class in ``expected`` got every change (an agent page its agent's, each
+    of ``args.supervisors`` supervisor pages all of them), or ``drain_timeout`` passes:
+    what is missing then is lost."""
     cpu0, node0, (busy0, all0) = cpu_self(), clients.ask({"cmd": "count"})["cpu"], machine_busy()
     wall0 = time.perf_counter()
     GC.take()
     fed: list[Fed] = []
     sent, first, last, lag = feed(args.rate, args.warmup + args.seconds, send, fed)
     fed_for = time.perf_counter() - wall0
-    expected["agent"] += sent
-    expected["supervisor"] += sent * args.supervisors
-    answer = drain(name, clients, expected, 15.0)
+    for cls in expected:
+        expected[cls] += sent * (1 if cls == "agent" else args.supervisors)
+    answer = drain(name, clients, expected, drain_timeout)
     wall = time.perf_counter() - wall0
     busy1, all1 = machine_busy()
     cores = os.cpu_count() or 1
@@ -301,6 +343,7 @@ def run_phase(name: str, send: Callable[[int], Fed], args: argparse.Namespace,
         "cpu_node": answer["cpu"] - node0,
         "cpu_machine": cores * (busy1 - busy0) / max(1.0, all1 - all0) * wall,
         "wall": wall,
+        "drain": wall - fed_for,
     }
 
 
@@ -346,12 +389,7 @@ def main() -> None:
     names = [f"{1000 + i}@default" for i in range(args.agents)]
     rooms = [[ev.agent_room(n), ev.SUPERVISORS] for n in names]
     server = Server()
-    # A floor as after a resync, everyone signed in and on a break: the feed's first
-    # events (Available, then Waiting) are then changes too, so every event sent is one
-    # each client must get (a repeat of the current status or state emits nothing).
-    for seq, n in enumerate(names):
-        server.floor.apply(te.AgentStatusChanged(te.Meta(seq, time.time()), n, "On Break"))
-        server.floor.apply(te.AgentStateChanged(te.Meta(seq, time.time()), n, "Idle"))
+    prime_floor(server.floor, names)
     server.start()
     clients = Clients(server.port, args.agents, args.supervisors, args.deflate)
     try:
@@ -367,25 +405,7 @@ def main() -> None:
             emit(ev.AGENT, {"name": names[i % args.agents], "t": t}, to=rooms[i % args.agents])
             return names[i % args.agents], "t", t
 
-        seq = [len(names)]
-        fed = [0]  # across rounds: each round goes on from the floor the last one left
-        floor, on_changes = server.floor, server.publisher.on_changes
-
-        def ours(_: int) -> Fed:
-            i = fed[0]
-            fed[0] += 1
-            agent, k = names[i % args.agents], i // args.agents
-            seq[0] += 1
-            t = time.time()
-            meta = te.Meta(seq[0], t)
-            if k % 2 == 0:
-                view: object = te.AgentStatusChanged(meta, agent, STATUSES[(k // 2) % 2])
-            else:
-                view = te.AgentStateChanged(meta, agent, STATES[(k // 2) % 4])
-            changes = floor.apply(view)
-            if changes:
-                on_changes(changes)
-            return agent, "status" if k % 2 == 0 else "state", t
+        ours = floor_feeder(server, names)
 
         expected = {c: 0 for c in CLASSES}
         runs = []

@@ -54,59 +54,21 @@ import argparse  # noqa: E402
 import gc  # noqa: E402
 import os  # noqa: E402
 import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
 
 from dashboard_latency import (  # noqa: E402  (bench/dashboard_latency.py)
-    GC,
-    STATES,
-    STATUSES,
     Clients,
     Fed,
     Server,
-    cpu_self,
-    drain,
-    feed,
-    machine_busy,
+    floor_feeder,
     pct,
     pool,
+    prime_floor,
+    run_phase,
 )
 
 from dashboard import events as ev  # noqa: E402
-from esl_controller.esl import typed_events as te  # noqa: E402
 
 BAR_MS = 50.0
-
-
-def run_phase(name: str, send: Callable[[int], Fed], args: argparse.Namespace,
-              clients: Clients, expected: dict[str, int]) -> dict[str, Any]:  # fmt: skip
-    """Feed one phase, then wait until every supervisor got every change (or 30 s pass:
-    what is missing then is lost)."""
-    cpu0, node0, (busy0, all0) = cpu_self(), clients.ask({"cmd": "count"})["cpu"], machine_busy()
-    wall0 = time.perf_counter()
-    GC.take()
-    fed: list[Fed] = []
-    sent, first, last, lag = feed(args.rate, args.warmup + args.seconds, send, fed)
-    fed_for = time.perf_counter() - wall0
-    expected["supervisor"] += sent * args.supervisors
-    answer = drain(name, clients, expected, 30.0)
-    wall = time.perf_counter() - wall0
-    busy1, all1 = machine_busy()
-    cores = os.cpu_count() or 1
-    return {
-        "name": name,
-        "sent": sent,
-        "fed": fed,
-        "windows": [[first, first + args.warmup, last + 1e-6]],
-        "fed_for": fed_for,
-        "lag": lag,
-        "gc": GC.take(),
-        "cpu_server": cpu_self() - cpu0,
-        "cpu_node": answer["cpu"] - node0,
-        "cpu_machine": cores * (busy1 - busy0) / max(1.0, all1 - all0) * wall,
-        "wall": wall,
-        "drain": wall - fed_for,
-    }
 
 
 def main() -> None:
@@ -135,12 +97,7 @@ def main() -> None:
     rooms = [[ev.agent_room(n), ev.SUPERVISORS] for n in names]
     server = Server()
     server.publisher.batch_interval = args.batch_ms / 1000
-    # A floor as after a resync, everyone signed in and on a break: the feed's first
-    # events (Available, then Waiting) are then changes too, so every event sent is an
-    # event each supervisor must get (a repeat of the current status emits nothing).
-    for seq, n in enumerate(names):
-        server.floor.apply(te.AgentStatusChanged(te.Meta(seq, time.time()), n, "On Break"))
-        server.floor.apply(te.AgentStateChanged(te.Meta(seq, time.time()), n, "Idle"))
+    prime_floor(server.floor, names)
     if args.gc_freeze:
         gc.collect()
         gc.freeze()
@@ -162,31 +119,14 @@ def main() -> None:
                  to=rooms[i % args.agents])  # fmt: skip
             return names[i % args.agents], "t", t
 
-        seq = [len(names)]
-        fed = [0]  # across rounds: each round goes on from the floor the last one left
-        floor, on_changes = server.floor, server.publisher.on_changes
-
-        def ours(_: int) -> Fed:
-            i = fed[0]
-            fed[0] += 1
-            agent, k = names[i % args.agents], i // args.agents
-            seq[0] += 1
-            t = time.time()
-            meta = te.Meta(seq[0], t)
-            if k % 2 == 0:
-                view: object = te.AgentStatusChanged(meta, agent, STATUSES[(k // 2) % 2])
-            else:
-                view = te.AgentStateChanged(meta, agent, STATES[(k // 2) % 4])
-            changes = floor.apply(view)
-            if changes:
-                on_changes(changes)
-            return agent, "status" if k % 2 == 0 else "state", t
+        ours = floor_feeder(server, names)
 
         expected = {"supervisor": 0}
         runs = []
         for _ in range(args.rounds):
-            runs.append(run_phase("baseline", bare, args, clients, expected))
-            runs.append(run_phase("ours", ours, args, clients, expected))
+            # 30 s to drain: 50 supervisors' frames take longer than the dashboards'
+            runs.append(run_phase("baseline", bare, args, clients, expected, 30.0))
+            runs.append(run_phase("ours", ours, args, clients, expected, 30.0))
         phases = [pool([r for r in runs if r["name"] == name]) for name in ("baseline", "ours")]
         drains = {name: max(r["drain"] for r in runs if r["name"] == name)
                   for name in ("baseline", "ours")}  # fmt: skip
