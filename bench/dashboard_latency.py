@@ -347,6 +347,23 @@ def run_phase(name: str, send: Callable[[int], Fed], args: argparse.Namespace,
     }
 
 
+def run_rounds(bare: Callable[[int], Fed], ours: Callable[[int], Fed],
+               args: argparse.Namespace, clients: Clients, classes: tuple[str, ...],
+               drain_timeout: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                              dict[str, Any]]:  # fmt: skip
+    """``args.rounds`` times the baseline phase then ours, each waited out (see
+    :func:`run_phase`) for the client ``classes``; then the clients' stats over each
+    phase's pooled rounds. Returns (the runs, the two pooled phases, the stats answer)."""
+    expected = {c: 0 for c in classes}
+    runs = []
+    for _ in range(args.rounds):
+        runs.append(run_phase("baseline", bare, args, clients, expected, drain_timeout))
+        runs.append(run_phase("ours", ours, args, clients, expected, drain_timeout))
+    phases = [pool([r for r in runs if r["name"] == name]) for name in ("baseline", "ours")]
+    asked = {p["name"]: {"windows": p["windows"], "fed": p["fed"]} for p in phases}
+    return runs, phases, clients.ask({"cmd": "stats", "phases": asked}, timeout=120.0)
+
+
 def pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One phase's rounds together; CPU as a share of one core over its wall time."""
     wall = sum(r["wall"] for r in runs)
@@ -368,24 +385,48 @@ def pct(ordered: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, default=500)
-    parser.add_argument("--supervisors", type=int, default=5)
+def measured_waits(timed: list[tuple[float, float]], windows: list[list[float]]) -> list[float]:
+    """The server's waits (ms, sorted) of the changes sent in a measured window (after
+    its warm-up), from :class:`TimedSocketIO`'s (send time, wait) records."""
+    return sorted(w * 1000 for sent, w in timed
+                  if any(warm <= sent < to for _, warm, to in windows))  # fmt: skip
+
+
+def add_phase_options(parser: argparse.ArgumentParser) -> None:
+    """The options every phase run by :func:`run_rounds` reads."""
     parser.add_argument("--rate", type=float, default=2000.0, help="events/s")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured, per phase")
     parser.add_argument("--warmup", type=float, default=2.0, help="excluded, per phase")
     parser.add_argument("--rounds", type=int, default=1,
                         help="alternate baseline/ours this many times (pooled)")  # fmt: skip
+
+
+def print_machine() -> int:
+    """Print the machine's cores and load before the run; return the cores."""
+    cores = os.cpu_count() or 1
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {cores} cores, load average {load} before the run")
+    return cores
+
+
+def print_ratio(p99: dict[str, float]) -> None:
+    """The last line: ``ratio: <baseline p99 / ours p99>``."""
+    ratio = p99["baseline"] / p99["ours"] if p99["ours"] > 0 else float("nan")
+    print(f"ratio: {ratio:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--supervisors", type=int, default=5)
+    add_phase_options(parser)
     parser.add_argument("--deflate", action="store_true",
                         help="clients offer permessage-deflate, as browsers do")  # fmt: skip
     args = parser.parse_args()
     if args.agents < 1 or args.rate <= 0:
         parser.error("need at least one agent and a positive rate")
 
-    cores = os.cpu_count() or 1
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {cores} cores, load average {load} before the run")
+    cores = print_machine()
     names = [f"{1000 + i}@default" for i in range(args.agents)]
     rooms = [[ev.agent_room(n), ev.SUPERVISORS] for n in names]
     server = Server()
@@ -407,14 +448,7 @@ def main() -> None:
 
         ours = floor_feeder(server, names)
 
-        expected = {c: 0 for c in CLASSES}
-        runs = []
-        for _ in range(args.rounds):
-            runs.append(run_phase("baseline", bare, args, clients, expected))
-            runs.append(run_phase("ours", ours, args, clients, expected))
-        phases = [pool([r for r in runs if r["name"] == name]) for name in ("baseline", "ours")]
-        asked = {p["name"]: {"windows": p["windows"], "fed": p["fed"]} for p in phases}
-        answer = clients.ask({"cmd": "stats", "phases": asked}, timeout=120.0)
+        _, phases, answer = run_rounds(bare, ours, args, clients, CLASSES, 15.0)
     finally:
         clients.close()
         server.stop()
@@ -452,9 +486,7 @@ def main() -> None:
         if p["name"] == "ours":
             for what, timed in (("agent event", server.timed.waits),
                                 ("batch", server.timed.batch_waits)):  # fmt: skip
-                windows = p["windows"]
-                waits = sorted(w * 1000 for sent, w in timed
-                               if any(warm <= sent < to for _, warm, to in windows))  # fmt: skip
+                waits = measured_waits(timed, p["windows"])
                 if waits:
                     where += (f"; in the server (feed -> {what} emit) p50 "
                               f"{pct(waits, 0.5):.1f} ms p99 {pct(waits, 0.99):.1f} ms "
@@ -468,8 +500,7 @@ def main() -> None:
         f"p99 (worse class): bare {p99['baseline']:.1f} ms, ours {p99['ours']:.1f} ms; "
         f"p99 <= 50 ms with {load}: {verdict}" + (" (events lost)" if lost_any else "")
     )
-    ratio = p99["baseline"] / p99["ours"] if p99["ours"] > 0 else float("nan")
-    print(f"ratio: {ratio:.2f}")
+    print_ratio(p99)
 
 
 if __name__ == "__main__":

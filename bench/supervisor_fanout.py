@@ -52,18 +52,20 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
-import os  # noqa: E402
 import time  # noqa: E402
 
 from dashboard_latency import (  # noqa: E402  (bench/dashboard_latency.py)
     Clients,
     Fed,
     Server,
+    add_phase_options,
     floor_feeder,
+    measured_waits,
     pct,
-    pool,
     prime_floor,
-    run_phase,
+    print_machine,
+    print_ratio,
+    run_rounds,
 )
 
 from dashboard import events as ev  # noqa: E402
@@ -75,11 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", type=int, default=2000, help="agents on the floor")
     parser.add_argument("--supervisors", type=int, default=50, help="supervisor pages")
-    parser.add_argument("--rate", type=float, default=2000.0, help="events/s")
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured, per phase")
-    parser.add_argument("--warmup", type=float, default=2.0, help="excluded, per phase")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="alternate baseline/ours this many times (pooled)")  # fmt: skip
+    add_phase_options(parser)
     parser.add_argument("--batch-ms", type=float, default=20.0,
                         help="the Publisher's batch interval for supervisors")  # fmt: skip
     parser.add_argument("--gc-freeze", action="store_true",
@@ -90,9 +88,7 @@ def main() -> None:
     if args.agents < 1 or args.supervisors < 1 or args.rate <= 0:
         parser.error("need agents, supervisors and a positive rate")
 
-    cores = os.cpu_count() or 1
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"machine: {cores} cores, load average {load} before the run")
+    cores = print_machine()
     names = [f"{1000 + i}@default" for i in range(args.agents)]
     rooms = [[ev.agent_room(n), ev.SUPERVISORS] for n in names]
     server = Server()
@@ -121,17 +117,10 @@ def main() -> None:
 
         ours = floor_feeder(server, names)
 
-        expected = {"supervisor": 0}
-        runs = []
-        for _ in range(args.rounds):
-            # 30 s to drain: 50 supervisors' frames take longer than the dashboards'
-            runs.append(run_phase("baseline", bare, args, clients, expected, 30.0))
-            runs.append(run_phase("ours", ours, args, clients, expected, 30.0))
-        phases = [pool([r for r in runs if r["name"] == name]) for name in ("baseline", "ours")]
+        # 30 s to drain: 50 supervisors' frames take longer than the dashboards'
+        runs, phases, answer = run_rounds(bare, ours, args, clients, ("supervisor",), 30.0)
         drains = {name: max(r["drain"] for r in runs if r["name"] == name)
                   for name in ("baseline", "ours")}  # fmt: skip
-        asked = {p["name"]: {"windows": p["windows"], "fed": p["fed"]} for p in phases}
-        answer = clients.ask({"cmd": "stats", "phases": asked}, timeout=120.0)
     finally:
         clients.close()
         server.stop()
@@ -169,8 +158,7 @@ def main() -> None:
               f"{max((t for _, t in p['gc']), default=0) * 1000:.1f} ms ({len(full)} full); "
               f"Node event loop stalled up to {stats['loop_lag_max']:.0f} ms")  # fmt: skip
         if p["name"] == "ours":
-            waits = sorted(w * 1000 for sent, w in server.timed.batch_waits
-                           if any(warm <= sent < to for _, warm, to in p["windows"]))  # fmt: skip
+            waits = measured_waits(server.timed.batch_waits, p["windows"])
             if waits:
                 print(f"    in the server (feed -> batch emit) p50 {pct(waits, 0.5):.1f} ms "
                       f"p99 {pct(waits, 0.99):.1f} ms max {waits[-1]:.1f} ms")  # fmt: skip
@@ -181,8 +169,7 @@ def main() -> None:
         f"and no loss with {args.supervisors} supervisors, {args.agents} agents at "
         f"{args.rate:.0f} events/s: {verdict}" + (" (events lost)" if lost_any else "")
     )
-    ratio = p99["baseline"] / p99["ours"] if p99["ours"] > 0 else float("nan")
-    print(f"ratio: {ratio:.2f}")
+    print_ratio(p99)
 
 
 if __name__ == "__main__":
