@@ -66,7 +66,6 @@ monkey.patch_all()
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import os  # noqa: E402
 import pathlib  # noqa: E402
@@ -85,7 +84,7 @@ from flask_socketio import SocketIO  # noqa: E402
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rooms import admit_by_auth, loopback_server  # noqa: E402  (bench/rooms.py)
+from rooms import NodeClients, admit_by_auth, loopback_server  # noqa: E402  (bench/rooms.py)
 
 from dashboard import events as ev  # noqa: E402
 from dashboard.realtime import Publisher  # noqa: E402
@@ -150,33 +149,13 @@ class Server:
 # -- clients -----------------------------------------------------------------------------
 
 
-class Clients:
-    """The Node process: JSON commands on its stdin, JSON answers on its stdout."""
+class Clients(NodeClients):
+    """bench/latency_clients.mjs: ``agents`` agent and ``supervisors`` supervisor pages."""
 
     def __init__(self, port: int, agents: int, supervisors: int, deflate: bool) -> None:
         url = f"http://127.0.0.1:{port}"
         mode = "deflate" if deflate else "no-deflate"
-        self.proc = subprocess.Popen(
-            ["node", str(CLIENTS), url, str(agents), str(supervisors), mode],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-
-    def read(self, timeout: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        with gevent.Timeout(timeout, TimeoutError("the Node clients did not answer")):
-            line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the Node clients exited (rc={self.proc.poll()})")
-        return json.loads(line)
-
-    def ask(self, command: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        return self.read(timeout)
+        super().__init__([str(CLIENTS), url, str(agents), str(supervisors), mode], ROOT)
 
     def close(self) -> None:
         try:

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from esl_throughput import Feeder, run_greenswitch  # noqa: E402
-from rooms import admit_by_auth, loopback_server  # noqa: E402  (bench/rooms.py)
+from rooms import NodeClients, admit_by_auth, loopback_server  # noqa: E402  (bench/rooms.py)
 
 from dashboard import events as ev  # noqa: E402
 from dashboard.realtime import Publisher  # noqa: E402
@@ -124,31 +124,14 @@ class Server:
         self.http.stop(timeout=1)
 
 
-class Clients:
+class Clients(NodeClients):
     """The Node process holding one socket per room."""
 
     def __init__(self, port: int, auths: list[dict[str, Any]]) -> None:
-        self.proc = subprocess.Popen(
-            ["node", str(CLIENTS), f"http://127.0.0.1:{port}", json.dumps(auths)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        )  # fmt: skip
+        super().__init__([str(CLIENTS), f"http://127.0.0.1:{port}", json.dumps(auths)], ROOT)
         ready = self.read(30)
         if "ready" not in ready:
             raise RuntimeError(f"the Node clients did not connect: {ready}")
-
-    def read(self, timeout: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        with gevent.Timeout(timeout, TimeoutError("the Node clients did not answer")):
-            line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the Node clients exited (rc={self.proc.poll()})")
-        return dict(json.loads(line))
-
-    def ask(self, command: dict[str, Any]) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        return self.read(30)
 
     def close(self) -> None:
         try:

@@ -1,11 +1,16 @@
 """What the Socket.IO benchmarks share: a server that admits clients into rooms by the
-``auth`` they send (bench only: no session sign-in), on a loopback port of its own."""
+``auth`` they send (bench only: no session sign-in), on a loopback port of its own, and
+the Node process of clients they talk to by a line of JSON each way."""
 
 from __future__ import annotations
 
+import json
+import pathlib
 import socket
+import subprocess
 from typing import Any
 
+import gevent
 from flask import Flask
 from flask_socketio import SocketIO, join_room
 from gevent.pywsgi import WSGIServer
@@ -35,3 +40,27 @@ def loopback_server(app: Flask, backlog: int = 128) -> tuple[int, WSGIServer]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(backlog)
     return int(listener.getsockname()[1]), WSGIServer(listener, app, log=None)
+
+
+class NodeClients:
+    """A Node process of Socket.IO clients: JSON commands on its stdin, one JSON answer a
+    line on its stdout. Subclasses start it with their script's arguments and close it."""
+
+    def __init__(self, argv: list[str], cwd: pathlib.Path) -> None:
+        self.proc = subprocess.Popen(
+            ["node", *argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=cwd
+        )
+
+    def read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        with gevent.Timeout(timeout, TimeoutError("the Node clients did not answer")):
+            line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the Node clients exited (rc={self.proc.poll()})")
+        return dict(json.loads(line))
+
+    def ask(self, command: dict[str, Any], timeout: float = 30.0) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(command) + "\n")
+        self.proc.stdin.flush()
+        return self.read(timeout)
