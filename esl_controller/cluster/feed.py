@@ -43,6 +43,7 @@ from esl_controller.cluster import codec
 from esl_controller.cluster.lease import Term, parse_term
 from esl_controller.cluster.settings import Keys
 from esl_controller.domain.model import CallView, Change, Snapshot
+from esl_controller.services.worker import Loop
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,10 @@ def decode_change(item: dict[str, Any]) -> Change:
     return Change(str(item["k"]), str(item["key"]), codec.decode(item["v"]))
 
 
-class FloorFeed:
+class FloorFeed(Loop):
     """The active controller's floor listener (see the module docstring)."""
+
+    stopped = "the floor feed to the web workers has stopped"
 
     def __init__(self, redis: Any, keys: Keys, term: Term) -> None:
         self.redis = redis
@@ -92,7 +95,6 @@ class FloorFeed:
         self._numbers = itertools.count(1)
         self._queue: gevent.queue.Queue = gevent.queue.Queue()
         self._script = redis.register_script(PUBLISH)
-        self._greenlet: gevent.Greenlet | None = None
 
     # -- from the floor's owner greenlet and the recorder: never block ----------------
 
@@ -108,20 +110,6 @@ class FloorFeed:
             self._queue.put(("written", 0, done))
 
     # -- the feed's greenlet ----------------------------------------------------------
-
-    def start(self) -> None:
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._run)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=True)
-            self._greenlet = None
-
-    def problem(self) -> str | None:
-        if self._greenlet is not None and self._greenlet.dead:
-            return "the floor feed to the web workers has stopped"
-        return None
 
     def _run(self) -> None:
         while True:
@@ -187,7 +175,7 @@ def load_handover(redis: Any, keys: Keys) -> tuple[list[CallView], list[CallView
     return ended, open_calls
 
 
-class HealthBeacon:
+class HealthBeacon(Loop):
     """Keeps ``<prefix>:health`` fresh while this controller holds the lease."""
 
     def __init__(self, redis: Any, keys: Keys, term: Term, read: Callable[[], dict[str, Any]],
@@ -198,16 +186,6 @@ class HealthBeacon:
         self.read = read
         self.every = every
         self._script = redis.register_script(BEACON)
-        self._greenlet: gevent.Greenlet | None = None
-
-    def start(self) -> None:
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._run)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=True)
-            self._greenlet = None
 
     def beat(self) -> None:
         body = json.dumps({**self.read(), "fence": self.term.fence,
@@ -229,7 +207,7 @@ def empty_snapshot() -> Snapshot:
     return Snapshot({}, {}, {}, None, {})
 
 
-class FloorMirror:
+class FloorMirror(Loop):
     """A web worker's copy of the active controller's floor (read-only).
 
     ``fetch()`` asks the controller for ``{"epoch", "seq", "snapshot"}``; listeners get
@@ -255,7 +233,6 @@ class FloorMirror:
         self._queues: dict[str, Any] = {}
         self._presence: dict[str, Any] = {}
         self._taken_at: float | None = None
-        self._greenlet: gevent.Greenlet | None = None
         self._subscribed = gevent.event.Event()
 
     # -- what the dashboard reads -----------------------------------------------------
@@ -270,23 +247,17 @@ class FloorMirror:
     def backlog(self) -> int:
         return 0
 
+    stopped = "this web worker's copy of the floor has stopped following"
+
     def problem(self) -> str | None:
-        if self._greenlet is not None and self._greenlet.dead:
-            return "this web worker's copy of the floor has stopped following"
+        dead = super().problem()
+        if dead:
+            return dead
         if not self.in_sync:
             return f"this web worker's copy of the floor is not current ({self.last_error})"
         return None
 
     # -- following --------------------------------------------------------------------
-
-    def start(self) -> None:
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._run)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=True)
-            self._greenlet = None
 
     def wait_subscribed(self, timeout: float) -> bool:
         return bool(self._subscribed.wait(timeout))

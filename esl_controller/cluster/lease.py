@@ -26,6 +26,8 @@ from typing import Any
 
 import gevent
 
+from esl_controller.services.worker import Loop
+
 log = logging.getLogger(__name__)
 
 RENEW = """
@@ -99,7 +101,7 @@ class Lease:
         return bool(self._release(keys=[self.key], args=[term.value]))
 
 
-class LeaseKeeper:
+class LeaseKeeper(Loop):
     """The greenlet that takes, keeps and gives up the lease.
 
     ``on_acquired(term)`` runs in a greenlet of its own (activation may take a while:
@@ -128,22 +130,15 @@ class LeaseKeeper:
         self.last_error: str | None = None
         self._confirmed = 0.0  # when the last successful acquire or renewal was sent
         self._pause_until = 0.0
-        self._greenlet: gevent.Greenlet | None = None
 
     @property
     def active(self) -> bool:
         return self.term is not None
 
-    def start(self) -> None:
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._run)
-
     def stop(self, *, release: bool = True) -> None:
         """Stop (SIGTERM): the active part is stopped first, then the lease is given back
         so a standby takes over at its next poll instead of waiting for the expiry."""
-        if self._greenlet is not None:
-            self._greenlet.kill(block=True)
-            self._greenlet = None
+        super().stop()
         term, self.term = self.term, None
         if term is not None:
             self._lose(term, "this controller is stopping")

@@ -34,6 +34,7 @@ from esl_controller.cluster import codec
 from esl_controller.cluster.lease import Term, parse_term
 from esl_controller.cluster.settings import Keys
 from esl_controller.errors import CallCenterError
+from esl_controller.services.worker import Loop
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ class RpcClient:
         return codec.decode(body.get("ok"))
 
 
-class RpcServer:
+class RpcServer(Loop):
     """The active controller's side: one term's request list, served until :meth:`stop`."""
+
+    stopped = "the controller's request reader has stopped"
 
     def __init__(self, quick: Any, blocking: Any, keys: Keys, term: Term, handle: Handler,
                  *, concurrency: int = 200) -> None:  # fmt: skip
@@ -128,22 +131,10 @@ class RpcServer:
         self.served = 0
         self.failed = 0
         self._pool = gevent.pool.Pool(concurrency)
-        self._greenlet: gevent.Greenlet | None = None
-
-    def start(self) -> None:
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=True)
-            self._greenlet = None
+        super().stop()
         self._pool.kill(block=False)
-
-    def problem(self) -> str | None:
-        if self._greenlet is not None and self._greenlet.dead:
-            return "the controller's request reader has stopped"
-        return None
 
     def _run(self) -> None:
         queue = self.keys.requests(self.term.fence)

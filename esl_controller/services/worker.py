@@ -1,5 +1,7 @@
-"""A greenlet fed through a queue: how a service listens to the floor's change records
-without ever blocking the floor's own greenlet (it only enqueues)."""
+"""Greenlets that do one service's work: :class:`Loop`, a service running its own loop,
+and :class:`QueueWorker`, a greenlet fed through a queue (how a service listens to the
+floor's change records without ever blocking the floor's own greenlet: it only
+enqueues)."""
 
 from __future__ import annotations
 
@@ -66,3 +68,29 @@ class QueueWorker(Generic[T]):
             except Exception:
                 log.exception("%s failed on %r", type(self).__name__, item)
             self.touch()
+
+
+class Loop:
+    """A service whose :meth:`_run` loops in a greenlet of its own: started once, killed
+    (and waited for) on :meth:`stop`; :meth:`problem` says so once it died."""
+
+    # What /health says when the loop died (None: "<class> has stopped").
+    stopped: str | None = None
+    _greenlet: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        if self._greenlet is None:
+            self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=True)
+            self._greenlet = None
+
+    def problem(self) -> str | None:
+        if self._greenlet is not None and self._greenlet.dead:
+            return self.stopped or f"{type(self).__name__} has stopped"
+        return None
+
+    def _run(self) -> None:
+        raise NotImplementedError

@@ -40,6 +40,7 @@ from esl_controller.errors import CallCenterError
 from esl_controller.esl.client import Health
 from esl_controller.esl.commands import channels as ch
 from esl_controller.esl.commands.base import ApiCall
+from esl_controller.services.worker import Loop
 
 log = logging.getLogger(__name__)
 VARIABLE = "callcenter_url"
@@ -62,7 +63,7 @@ def _loopback(host: str) -> bool:
     return host.strip("[]").lower() in ("localhost", "::1") or host.startswith("127.")
 
 
-class XmlCurlAddressCheck:
+class XmlCurlAddressCheck(Loop):
     """See the module docstring. ``start()`` runs it in a greenlet; ``problem()`` is
     for /health."""
 
@@ -90,21 +91,11 @@ class XmlCurlAddressCheck:
         self.checks = 0
         self._problem: str | None = None
         self._said: str | None = None
-        self._greenlet: gevent.Greenlet | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> None:
-        if self._greenlet is None:
-            self._greenlet = gevent.spawn(self._run)
-
-    def stop(self) -> None:
-        if self._greenlet is not None:
-            self._greenlet.kill(block=False)
-            self._greenlet = None
-
     def problem(self) -> str | None:
-        return self._problem
+        return super().problem() or self._problem
 
     def _run(self) -> None:
         checked_since: float | None = None
