@@ -6,8 +6,11 @@ every browser test must run."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -57,3 +60,18 @@ def require_softphone_tools() -> None:
         missing("kamailio websocket module missing (apt-get install kamailio-websocket-modules)")
     require_chromium()
     assert (SIPJS_DIR / "lib" / "index.js").exists(), "node_modules/sip.js missing: run npm ci"
+
+
+@contextlib.contextmanager
+def media_chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, with a fake microphone and speaker: for the
+    softphone tests (Playwright's ``Browser``)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=require_chromium(), headless=True,
+                                      args=CHROMIUM_ARGS + MEDIA_ARGS)  # fmt: skip
+        try:
+            yield instance
+        finally:
+            instance.close()

@@ -31,9 +31,7 @@ import pytest
 
 from tests.browser.agent_page import screenshots, sign_in
 from tests.browser.browsers import (
-    CHROMIUM_ARGS,
-    MEDIA_ARGS,
-    require_chromium,
+    media_chromium,
     require_softphone_tools,
 )
 from tests.browser.server import REPO, CallCenterServer, StandaloneSimulator
@@ -75,14 +73,11 @@ def harness(requirements) -> Iterator[HarnessServer]:  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def browser(requirements):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=require_chromium(), headless=True,
-                                      args=CHROMIUM_ARGS + MEDIA_ARGS)  # fmt: skip
+    with media_chromium() as instance:
         yield instance
-        instance.close()
 
 
 class CallCenter:

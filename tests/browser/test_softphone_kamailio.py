@@ -19,9 +19,7 @@ from typing import Any
 import pytest
 
 from tests.browser.browsers import (
-    CHROMIUM_ARGS,
-    MEDIA_ARGS,
-    require_chromium,
+    media_chromium,
     require_softphone_tools,
 )
 from tests.browser.softphone.http_server import REPO, HarnessServer
@@ -62,13 +60,8 @@ def harness(requirements) -> Iterator[HarnessServer]:  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def browser(requirements):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=require_chromium(), headless=True,
-                                      args=CHROMIUM_ARGS + MEDIA_ARGS)  # fmt: skip
+    with media_chromium() as instance:
         yield instance
-        instance.close()
 
 
 class Pages:

@@ -28,10 +28,8 @@ import pytest
 
 from tests.browser.agent_page import sign_in
 from tests.browser.browsers import (
-    CHROMIUM_ARGS,
-    MEDIA_ARGS,
+    media_chromium,
     missing,
-    require_chromium,
     require_softphone_tools,
 )
 from tests.browser.server import REPO, CallCenterServer, StandaloneSimulator
@@ -75,14 +73,11 @@ def kamailio(tmp_path_factory) -> Iterator[Kamailio]:  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def browser(kamailio):  # type: ignore[no-untyped-def]
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=require_chromium(), headless=True,
-                                      args=CHROMIUM_ARGS + MEDIA_ARGS)  # fmt: skip
+    with media_chromium() as instance:
         yield instance
-        instance.close()
 
 
 @pytest.fixture
