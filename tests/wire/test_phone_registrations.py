@@ -44,15 +44,20 @@ def answered(floor, watch, count: int) -> bool:  # type: ignore[no-untyped-def]
     return watch.checked >= count and floor.backlog() == 0
 
 
+def made_available(sim, floor) -> None:  # type: ignore[no-untyped-def]
+    """Available on the switch (as FreeSWITCH set it), with a registered phone."""
+    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
+    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
+                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+
+
 @pytest.mark.parametrize("goes", ["unregister", "expire", "disconnect"])
 def test_the_agent_stays_available_until_its_last_phone_goes(watched, goes: str) -> None:  # type: ignore[no-untyped-def]
     sim, floor, watch = watched
     assert sim.execute_api("sim_phone 1000 register desk") == "+OK\n"
     assert sim.execute_api("sim_phone 1000 register browser") == "+OK\n"
     assert len(contacts(sim)) == 2
-    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
-    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
-                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    made_available(sim, floor)
 
     # The desk phone goes; the browser is still registered.
     assert sim.execute_api(f"sim_phone 1000 {goes} desk") == "+OK\n"
@@ -76,9 +81,7 @@ def test_the_agent_stays_available_until_its_last_phone_goes(watched, goes: str)
 def test_a_phone_that_registers_again_keeps_the_agent_available(watched) -> None:  # type: ignore[no-untyped-def]
     sim, floor, watch = watched
     sim.execute_api("sim_phone 1000 register")
-    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
-    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
-                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    made_available(sim, floor)
     # Its only registration goes and comes back at once (a page reload re-registering):
     # whatever the answer to the question the un-REGISTER raised, the REGISTER after it
     # decides.
@@ -93,9 +96,7 @@ def test_a_phone_that_registers_again_keeps_the_agent_available(watched) -> None
 def test_a_page_reloaded_after_its_socket_closed_keeps_the_agent_available(watched) -> None:  # type: ignore[no-untyped-def]
     sim, floor, watch = watched
     sim.execute_api("sim_phone 1000 register browser")
-    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
-    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
-                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    made_available(sim, floor)
     # The tab reloads: its socket closes (no un-REGISTER) and the new page registers the
     # same device again before the question about the closed socket is answered.
     sim.execute_api("sim_phone 1000 disconnect browser")
@@ -127,9 +128,7 @@ def test_registrations_that_went_while_the_link_was_down_are_asked_about_at_resy
     _, floor, watch = watched
     sim.execute_api("sim_phone 1000 register desk")
     sim.execute_api("sim_phone 1000 register browser")
-    sim.execute_api(f"callcenter_config agent set status {AGENT} Available")
-    assert wait_until(lambda: floor.snapshot().agents[AGENT].phone_online is True
-                      and floor.snapshot().agents[AGENT].status == "Available")  # fmt: skip
+    made_available(sim, floor)
     client.stop()  # the un-REGISTERs below reach no one
     for device in goes:
         sim.execute_api(f"sim_phone 1000 unregister {device}")
