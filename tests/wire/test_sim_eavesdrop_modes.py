@@ -48,8 +48,7 @@ def test_digits_on_the_listener_leg_switch_the_mode_and_star_ends_it(sim: Simula
         reply = sim.execute_api(f"originate {{origination_uuid={SPY}}}user/1090 "
                                 f"&eavesdrop({agent_leg})")  # fmt: skip
         assert reply == f"+OK {SPY}\n"
-        gevent.sleep(0.05)
-        assert mode(sim) == "listen"
+        assert call.client.wait(lambda: mode(sim) == "listen"), mode(sim)
         for digit, wanted in (("2", "whisper"), ("3", "barge"), ("1", "aleg"), ("0", "listen")):
             assert sim.execute_api(f"uuid_recv_dtmf {SPY} {digit}") == "+OK Success\n"
             assert call.client.wait(lambda w=wanted: mode(sim) == w), wanted  # type: ignore[misc]
@@ -69,8 +68,8 @@ def test_no_switching_with_dtmf_disabled(sim: Simulator) -> None:
         agent_leg = agent_on_a_call(sim, call)
         variables = f"origination_uuid={SPY},eavesdrop_enable_dtmf=false,eavesdrop_whisper_bleg=1"
         sim.execute_api(f"originate {{{variables}}}null/supervisor &eavesdrop({agent_leg})")
-        gevent.sleep(0.05)
-        assert mode(sim) == "whisper"
+        # The leg answers and starts eavesdrop on the simulator's clock: wait for it.
+        assert call.client.wait(lambda: mode(sim) == "whisper"), mode(sim)
         sim.execute_api(f"uuid_recv_dtmf {SPY} 3")
         sim.execute_api(f"uuid_recv_dtmf {SPY} *")
         gevent.sleep(0.1)
