@@ -11,6 +11,9 @@ ESL link, the floor, the recorder) in that process, as ``callcenter serve`` does
   the product's table names or Alembic's version table already belong to the host;
 - every setting of the environment (README "Configuration") can be given in the app's
   config as ``CALLCENTER_<NAME>`` (``CALLCENTER_ESL_HOST``, ``CALLCENTER_SIP_DOMAIN``...);
+  several FreeSWITCH nodes as ``CALLCENTER_ESL_NODES`` (``"fs1=host:port,fs2=host:port"``,
+  a password per node as ``CALLCENTER_ESL_PASSWORD_<NODE>``), linked as ``callcenter
+  serve`` links them (:mod:`esl_controller.services.switches`);
 - the session is the host's (its cookie and secret key); the product's keys in it carry a
   prefix, so they never meet the host's own;
 - sign-in is the product's own ``<prefix>/login``, unless ``current_user`` is given: a
@@ -64,9 +67,9 @@ from dashboard.realtime import Publisher
 from dashboard.wiring import Part, build_dependencies, start_dashboard_parts
 from esl_controller.config import Settings, load_settings
 from esl_controller.errors import CallCenterError
-from esl_controller.services.link import link_floor
 from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
+from esl_controller.services.switches import Switches, link_switches
 from esl_controller.services.users import UserRecord, UserService
 from esl_controller.store.engine import default_url, make_engine, session_scope
 from esl_controller.store.migrate import alembic_config, upgrade
@@ -212,8 +215,8 @@ class CallCenter:
         self.socketio: SocketIO | None = None
         self.publisher: Publisher | None = None
         self.blueprint: Blueprint | None = None
-        self._client: Any = None
-        self._reconciler: Reconciler | None = None
+        self._switches: Switches | None = None
+        self._reconcilers: list[Reconciler] = []
         self._parts: list[Part] = []
         self._running = False
         if app is not None:
@@ -286,8 +289,9 @@ class CallCenter:
 
     def _dependencies(self, app: Flask, settings: Settings, env: Mapping[str, str],
                       sessions: sessionmaker[Any]) -> Dependencies:  # fmt: skip
-        client, floor = link_floor(settings.esl)
-        self._client = client
+        # One ESL client and floor per FreeSWITCH node (CALLCENTER_ESL_NODES), or the one.
+        switches = link_switches([(node.name, node.esl) for node in settings.nodes], sessions)
+        self._switches = switches
         recorder = Recorder(sessions)
         web = WebSettings(
             secret_key=str(app.secret_key),
@@ -303,12 +307,14 @@ class CallCenter:
             phone_resume_window=settings.phone_resume_window,
         )  # fmt: skip
         deps = build_dependencies(
-            api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,
-            sessions=sessions, recorder=recorder, settings=web,
+            api=switches.api, bgapi=switches.bgapi, health=switches.health,
+            floor=switches.floor, sessions=sessions, recorder=recorder, settings=web,
             wrap_up_limit=settings.wrap_up_limit,
         )  # fmt: skip
+        switches.add_to(deps.extra)
         deps.extra["login_limiter"] = LoginLimiter(web.login_attempts, web.login_window)
-        deps.extra["esl_settings"] = settings.esl
+        # The ESL console's own connection: the first node.
+        deps.extra["esl_settings"] = switches.first.settings
         return deps
 
     def _blueprint(self, deps: Dependencies, version: str) -> Blueprint:
@@ -440,26 +446,28 @@ class CallCenter:
         ``callcenter serve`` runs them (greenlets of this process)."""
         if self._running:
             return
-        deps, publisher = self.deps, self.publisher
-        assert deps is not None and publisher is not None, "init_app first"
+        deps, publisher, switches = self.deps, self.publisher, self._switches
+        assert deps is not None and publisher is not None and switches is not None, (
+            "init_app first")  # fmt: skip
         deps.floor.listeners.append(deps.recorder.on_changes)
         self._parts = start_dashboard_parts(deps, publisher)
         deps.recorder.start()
         deps.floor.start()
-        self._reconciler = Reconciler(deps.agents.api, deps.floor, interval=30.0)
-        self._reconciler.start()
-        self._client.start()
+        self._reconcilers = switches.reconcilers(interval=30.0)
+        for reconciler in self._reconcilers:
+            reconciler.start()
+        switches.start_links()
         self._running = True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the controller; the recorder writes (or spills to disk) what it holds."""
         if not self._running:
             return
-        assert self.deps is not None
-        self._client.stop()
+        assert self.deps is not None and self._switches is not None
+        self._switches.stop_links()
         self.deps.floor.stop()
-        if self._reconciler is not None:
-            self._reconciler.stop()
+        for reconciler in self._reconcilers:
+            reconciler.stop()
         for part in self._parts:
             part.stop()
         self.deps.recorder.drained(timeout=timeout)

@@ -35,16 +35,15 @@ from esl_controller.cluster.rpc import RpcServer
 from esl_controller.cluster.settings import ClusterSettings, connect
 from esl_controller.domain.model import Change
 from esl_controller.errors import InvalidArgument
-from esl_controller.esl.client import EslClient, EslSettings, Health
+from esl_controller.esl.client import EslSettings, Health
 from esl_controller.esl.console_policy import ConsolePolicy
 from esl_controller.services.agents import AgentService
 from esl_controller.services.calls import CallService
 from esl_controller.services.console import ConsoleService
-from esl_controller.services.link import link_floor
 from esl_controller.services.provisioning import Provisioner
-from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder, default_spill_path
 from esl_controller.services.supervisor import SupervisorService
+from esl_controller.services.switches import Nodes, Switches, link_switches
 from esl_controller.services.wrap_up import WrapUpService
 from esl_controller.store.engine import session_scope
 from esl_controller.store.migrate import upgrade
@@ -64,7 +63,10 @@ class EmitterPublisher(Publisher):
             self._greenlets = [gevent.spawn(self._run)]
 
 
-def health_body(health: Health, problems: list[str], history: dict[str, Any]) -> dict[str, Any]:
+def health_body(health: Health, problems: list[str], history: dict[str, Any],
+                nodes: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The controller's ``/health`` (and its beacon, what web workers' ``/health``
+    shows): the link, the problems, the history and each FreeSWITCH node's link."""
     return {
         "freeswitch": {
             "state": health.state, "connected": health.connected, "since": health.since,
@@ -72,6 +74,7 @@ def health_body(health: Health, problems: list[str], history: dict[str, Any]) ->
             "reason": None if health.connected else (health.last_error or health.state),
         },
         "link": ev.link_payload(health), "problems": problems, "history": history,
+        "nodes": nodes or [],
     }  # fmt: skip
 
 
@@ -142,7 +145,7 @@ class ControllerContext:
     """What every term of this controller shares."""
 
     cluster: ClusterSettings
-    esl: EslSettings
+    nodes: Nodes  # [(name, settings)]: ESL_NODES, or the one node of ESL_HOST
     db_url: str
     sessions: sessionmaker[Session]
     web: WebSettings
@@ -150,6 +153,11 @@ class ControllerContext:
     redis: Any
     blocking: Any
     emitter: SocketIO
+
+    @property
+    def esl(self) -> EslSettings:
+        """The first node's settings (the ESL console's own connection goes there)."""
+        return self.nodes[0][1]
 
 
 class ActiveController:
@@ -159,7 +167,7 @@ class ActiveController:
         self.ctx = ctx
         self.term = term
         self.deps: Dependencies | None = None
-        self.client: EslClient | None = None
+        self.switches: Switches | None = None
         self.recorder: Recorder | None = None
         self._stops: list[tuple[str, Callable[[], None]]] = []
         self.started_at = time.monotonic()
@@ -170,17 +178,20 @@ class ActiveController:
         # Under the lease: only one controller migrates or seeds at a time (in a thread:
         # the lease keeper renews meanwhile).
         gevent.get_hub().threadpool.spawn(prepare_database, ctx.db_url, ctx.sessions).get()
-        client, floor = link_floor(ctx.esl)
+        # One ESL client and floor per FreeSWITCH node (ESL_NODES), as `serve` links them.
+        switches = link_switches(ctx.nodes, ctx.sessions)
+        floor = switches.floor
         spill = spill_path_for(ctx.sessions, ctx.cluster.controller_id)
         recorder = Recorder(ctx.sessions, spill_path=spill)
         deps = build_dependencies(
-            api=client.api, bgapi=client.bgapi, health=lambda: client.health, floor=floor,
+            api=switches.api, bgapi=switches.bgapi, health=switches.health, floor=floor,
             sessions=ctx.sessions, recorder=recorder, settings=ctx.web,
             wrap_up_limit=ctx.wrap_up_limit,
         )  # fmt: skip
+        switches.add_to(deps.extra)
         deps.extra["role"] = "active"
         deps.extra["esl_settings"] = ctx.esl
-        self.deps, self.client, self.recorder = deps, client, recorder
+        self.deps, self.switches, self.recorder = deps, switches, recorder
         feed = FloorFeed(ctx.redis, keys, self.term)
         floor.listeners.append(recorder.on_changes)
         floor.listeners.append(feed.on_changes)
@@ -195,7 +206,7 @@ class ActiveController:
         # What the previous controller had not finished: calls it saw end are recorded as
         # they ended; open ones join this floor before its first resync.
         ended, still_open = load_handover(ctx.redis, keys)
-        floor.floor.adopt_calls(still_open)
+        switches.adopt_calls(still_open)
         if ended:
             recorder.on_changes([Change("call_ended", v.uuid, v) for v in ended])
         log.warning("take-over: %d calls open, %d ended and not yet recorded, from the "
@@ -205,12 +216,12 @@ class ActiveController:
         self._stops.append(("feed", feed.stop))
         floor.start()
         self._stops.append(("floor", floor.stop))
-        reconciler = Reconciler(client.api, floor, interval=30.0)
-        reconciler.start()
-        self._stops.append(("reconciler", reconciler.stop))
+        for reconciler in switches.reconcilers(interval=30.0):
+            reconciler.start()
+            self._stops.append(("reconciler", reconciler.stop))
         provisioner = deps.extra["provisioner"]
         assert isinstance(provisioner, Provisioner)
-        console = ConsoleService(client.api, bgapi=client.bgapi, audit=recorder.audit,
+        console = ConsoleService(switches.api, bgapi=switches.bgapi, audit=recorder.audit,
                                  policy=ConsolePolicy(console_allow()))  # fmt: skip
         server = RpcServer(ctx.redis, ctx.blocking, keys, self.term,
                            Handler(deps, feed, console, provisioner))  # fmt: skip
@@ -220,22 +231,25 @@ class ActiveController:
         beacon = HealthBeacon(ctx.redis, keys, self.term, self.health)
         beacon.start()
         self._stops.append(("beacon", beacon.stop))
-        client.start()
+        switches.start_links()
         self.ready = True
-        log.warning("controller %s active (fence %d): connecting to FreeSWITCH %s:%d",
-                    self.term.controller, self.term.fence, ctx.esl.host, ctx.esl.port)  # fmt: skip
+        log.warning("controller %s active (fence %d): connecting to FreeSWITCH %s",
+                    self.term.controller, self.term.fence, switches.describe())  # fmt: skip
 
     def health(self) -> dict[str, Any]:
         deps = self.deps
         if deps is None:
             return health_body(Health(state="starting"), ["the controller is starting"], {})
-        return health_body(deps.health(), deps.problems(), deps.recorder.stats())
+        nodes = self.switches.nodes_health() if self.switches is not None else []
+        return health_body(deps.health(), deps.problems(), deps.recorder.stats(), nodes)
 
     def stop_link(self) -> None:
         """At once, when the lease is lost: no command to FreeSWITCH, no history write
         from here any more (what the recorder still held goes to its spill file). Safe to
         call again."""
-        for name, part in (("the ESL link", self.client), ("the recorder", self.recorder)):
+        links = self.switches.links if self.switches is not None else []
+        parts = [(f"the ESL link to {link.name}", link.client) for link in links]
+        for name, part in [*parts, ("the recorder", self.recorder)]:
             if part is None:
                 continue
             try:
@@ -246,8 +260,8 @@ class ActiveController:
     def quiesce(self, timeout: float = 5.0) -> None:
         """A stop asked for (SIGTERM), the lease still held: no more events, and what the
         recorder holds written before the next controller takes over."""
-        if self.client is not None:
-            self.client.stop()
+        if self.switches is not None:
+            self.switches.stop_links()
         if self.recorder is not None and not self.recorder.drained(timeout):
             log.warning("stopping with %d history records not written (kept in %s)",
                         self.recorder.waiting, self.recorder.spill.path)  # fmt: skip
@@ -369,11 +383,11 @@ def health_app(role: ControllerRole) -> Callable[..., Any]:
     return app
 
 
-def make_context(cluster: ClusterSettings, esl: EslSettings, db_url: str,
+def make_context(cluster: ClusterSettings, nodes: Nodes, db_url: str,
                  sessions: sessionmaker[Session], web: WebSettings,
                  wrap_up_limit: int) -> ControllerContext:  # fmt: skip
     emitter = SocketIO(message_queue=cluster.redis_url, channel=cluster.keys.socketio,
                        async_mode="gevent")  # fmt: skip
     redis, blocking = connect(cluster), connect(cluster, blocking=True)
-    return ControllerContext(cluster, esl, db_url, sessions, web, wrap_up_limit, redis,
+    return ControllerContext(cluster, list(nodes), db_url, sessions, web, wrap_up_limit, redis,
                              blocking, emitter)  # fmt: skip

@@ -142,6 +142,13 @@ class ControllerWatch:
         found = [f"controller: {p}" for p in self._beacon.get("problems") or []]
         return "; ".join(found) or None
 
+    def nodes(self) -> list[dict[str, Any]]:
+        """``/health``'s ``nodes`` on a web worker: each FreeSWITCH node's link as the
+        active controller last told (none while no controller holds the lease)."""
+        self._refresh()
+        found = (self._beacon or {}).get("nodes")
+        return [n for n in found if isinstance(n, dict)] if isinstance(found, list) else []
+
     def cluster(self) -> dict[str, Any]:
         """``/health``'s ``cluster`` on a web worker."""
         self._refresh()
@@ -449,7 +456,7 @@ def build_web_worker(cluster: ClusterSettings, sessions: sessionmaker[Session],
         "role": "web", "console": RemoteConsole(rpc, audit=recorder.audit),
         "provisioner": RemoteProvisioner(rpc, ProvisioningStore(sessions, web.sip_domain)),
         # The console page's own /log and /event connection goes to FreeSWITCH directly.
-        "esl_settings": esl, "cluster_health": watch.cluster,
+        "esl_settings": esl, "cluster_health": watch.cluster, "nodes_health": watch.nodes,
     })  # fmt: skip
     deps.watched += [floor, watch, recorder]
     deps.extra["login_limiter"] = RedisLoginLimiter(redis, keys, web.login_attempts,

@@ -38,12 +38,9 @@ def run_role(args: argparse.Namespace) -> int:
     except InvalidArgument as exc:
         print(f"callcenter serve --role {args.role}: {exc.message}", file=sys.stderr)
         return 2
-    if len(settings.nodes) > 1:
-        # Not yet: the controller role links to one FreeSWITCH (ESL_HOST/ESL_PORT).
-        print(f"callcenter serve --role {args.role}: ESL_NODES lists {len(settings.nodes)} "
-              "nodes; split roles support one FreeSWITCH node for now (several nodes: "
-              "`callcenter serve`)", file=sys.stderr)  # fmt: skip
-        return 2
+    # ESL_NODES, or the one node of ESL_HOST: the controller links to each; a web worker's
+    # ESL console page connects to the first.
+    nodes = [(node.name, node.esl) for node in settings.nodes]
     db_url = database_url()
     sessions = sessionmaker(make_engine(db_url))
     from esl_controller.entrypoints.serve import web_settings
@@ -58,7 +55,7 @@ def run_role(args: argparse.Namespace) -> int:
             return 2
         from dashboard.cluster.web import build_web_worker
 
-        worker = build_web_worker(cluster, sessions, web, settings.esl,
+        worker = build_web_worker(cluster, sessions, web, nodes[0][1],
                                   worker=f"{socket.gethostname()}-{args.port}")  # fmt: skip
         worker.start()
         gc.freeze()  # start-up objects out of the collector's walk (see serve.py)
@@ -75,7 +72,7 @@ def run_role(args: argparse.Namespace) -> int:
 
     from dashboard.cluster.controller import ControllerRole, health_app, make_context
 
-    ctx = make_context(cluster, settings.esl, db_url, sessions, web, settings.wrap_up_limit)
+    ctx = make_context(cluster, nodes, db_url, sessions, web, settings.wrap_up_limit)
     role = ControllerRole(ctx)
     gc.freeze()  # start-up objects out of the collector's walk (see serve.py)
     server = WSGIServer((args.host, args.port), health_app(role), log=None)
@@ -108,6 +105,9 @@ def describe_controller(role: object) -> str:
     if body["role"] != "active":
         return f"standby (lease held by {body['lease_holder']})"
     state = body.get("freeswitch", {}).get("state", "starting")
+    nodes = body.get("nodes") or []
+    if len(nodes) > 1:  # ESL_NODES: each node's link
+        state += " (" + ", ".join(f"{n['name']} {n['state']}" for n in nodes) + ")"
     return f"active (fence {body['fence']}), FreeSWITCH {state}"
 
 

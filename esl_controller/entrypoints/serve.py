@@ -31,11 +31,8 @@ from esl_controller.entrypoints.logs import setup_logging
 from esl_controller.entrypoints.simulate import default_conf_dir
 from esl_controller.esl.client import Health
 from esl_controller.esl.commands import callcenter as cc
-from esl_controller.services.floor_service import FloorService
-from esl_controller.services.link import link_floor
-from esl_controller.services.nodes import NodeLink, link_nodes, node_health, nodes_provisioner
-from esl_controller.services.reconcile import Reconciler
 from esl_controller.services.recorder import Recorder
+from esl_controller.services.switches import link_switches
 from esl_controller.services.users import UserService
 from esl_controller.services.xml_curl_check import start_address_check
 from esl_controller.store.engine import database_url, make_engine, session_scope
@@ -169,15 +166,8 @@ def run_serve(args: argparse.Namespace) -> int:
         seed_defaults(session)  # pause reasons and dispositions a new call center starts with
     # One ESL client and floor per FreeSWITCH node (ESL_NODES); one node: as always.
     nodes = [(n.name, n.esl) for n in settings.nodes] if sim is None else [("sim", esl)]
-    several = len(nodes) > 1
-    if several:
-        floors, router = link_nodes(nodes, sessions)
-        links = floors.links
-        floor: FloorService = floors
-    else:
-        client, floor = link_floor(nodes[0][1])
-        links = [NodeLink(nodes[0][0], client, floor)]
-    client = links[0].client
+    switches = link_switches(nodes, sessions)
+    links, floor, several = switches.links, switches.floor, switches.several
     recorder = Recorder(sessions)
     users = UserService(sessions)
     sip_domain = settings.sip_domain or (sim.global_vars.get("domain") if sim else None)
@@ -194,15 +184,11 @@ def run_serve(args: argparse.Namespace) -> int:
 
     web = web_settings(settings, args.host, sip_domain, args.simulate)
     deps = build_dependencies(
-        api=router.api if several else client.api,
-        bgapi=router.bgapi if several else client.bgapi,
-        health=floors.health if several else lambda: client.health, floor=floor,
+        api=switches.api, bgapi=switches.bgapi, health=switches.health, floor=floor,
         sessions=sessions, recorder=recorder, settings=web,
         wrap_up_limit=settings.wrap_up_limit,
     )  # fmt: skip
-    deps.extra["nodes_health"] = lambda: [node_health(link) for link in links]
-    if several:
-        deps.extra["make_provisioner"] = nodes_provisioner(floors, router)
+    switches.add_to(deps.extra)
     app = create_app(deps)
     floor.listeners.append(recorder.on_changes)
     parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
@@ -214,12 +200,11 @@ def run_serve(args: argparse.Namespace) -> int:
                                          esl_host=link.client.settings.host))  # fmt: skip
     recorder.start()
     floor.start()
-    reconcilers = [Reconciler(link.client.api, link.floor, interval=30.0) for link in links]
+    reconcilers = switches.reconcilers(interval=30.0)
     for reconciler in reconcilers:
         reconciler.start()
     print(f"history: {db_url.split('@')[-1]}")
-    for link in links:
-        link.client.start()
+    switches.start_links()
     # Everything built so far lives as long as the process: move it out of the
     # collector's reach, or each full collection walks it and stalls every greenlet
     # (~100 ms here, measured by bench/supervisor_fanout.py --gc-freeze).
@@ -253,8 +238,7 @@ def run_serve(args: argparse.Namespace) -> int:
         pass
     finally:
         server.stop()
-        for link in links:
-            link.client.stop()
+        switches.stop_links()
         floor.stop()
         for reconciler in reconcilers:
             reconciler.stop()
