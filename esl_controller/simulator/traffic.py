@@ -11,6 +11,8 @@
 
 A seed makes a run repeatable; the simulator's speed factor runs minutes in seconds.
 API: ``sim_traffic start <calls_per_minute>``, ``sim_traffic stop``,
+``sim_traffic talk <mean_seconds>`` (the mean talk time of callers placed from then on,
+120 s unless set; a bench sets hours to hold thousands of calls up),
 ``sim_caller <extension> [number] [name]``.
 """
 
@@ -234,7 +236,16 @@ class Traffic:
                 except ValueError:
                     return "-ERR calls per minute must be a number\n"
                 return "+OK\n"
-            return "-ERR usage: sim_traffic start <calls_per_minute> | stop\n"
+            if words[:1] == ["talk"] and len(words) > 1:
+                try:
+                    mean_talk = float(words[1])
+                except ValueError:
+                    mean_talk = 0.0
+                if not mean_talk > 0 or mean_talk == float("inf"):
+                    return "-ERR mean talk time must be a positive number of seconds\n"
+                self.profile.mean_talk = mean_talk
+                return "+OK\n"
+            return "-ERR usage: sim_traffic start <calls_per_minute> | stop | talk <mean_seconds>\n"
 
         def sim_caller(args: str) -> str:
             words = args.split(maxsplit=2)

@@ -76,3 +76,11 @@ def test_unregistered_phone_is_not_a_no_answer(sim: Simulator) -> None:
         assert sim.callcenter.tables.agents["agent1000"].no_answer_count == 0
     finally:
         call.client.close()
+
+
+def test_sim_traffic_talk_sets_the_mean_talk_time_of_callers(sim: Simulator) -> None:
+    assert sim.execute_api("sim_traffic talk 5400") == "+OK\n"
+    assert sim.traffic.profile.mean_talk == 5400
+    for bad in ("talk", "talk 0", "talk -3", "talk soon", "talk inf"):
+        assert sim.execute_api(f"sim_traffic {bad}").startswith("-ERR")
+    assert sim.traffic.profile.mean_talk == 5400

@@ -60,6 +60,42 @@ class Waiting:
     last_added: int = 0
 
 
+# Strategies whose order is not a plain sort of the pool: each member's list is ordered
+# on its own (round-robin wraps after the last agent offered among that member's
+# candidates; random shuffles them).
+UNRANKED_STRATEGIES = ("round-robin", "random")
+
+
+@dataclass
+class _QueueView:
+    """A queue as the queue manager sees it during one poll."""
+
+    pool: list[tuple[Tier, Agent]]
+    tiers: list[Tier]
+    strategy: str
+    ranked: list[Agent] | None  # the pool in strategy order (None: order per member)
+    levels: list[int]  # each ranked agent's tier level
+    tier_levels: list[int] = field(default_factory=list)  # the queue's levels, sorted
+    start: int = 0  # ranked agents before this one are no longer Waiting
+
+    def pick(self, offered: set[str], allowed: int, first: bool) -> list[Agent]:
+        """The ranked agents a member may be offered: tier level allowed, not offered to
+        this member yet, still Waiting (an offer made earlier in the poll reserved it)."""
+        assert self.ranked is not None
+        ranked, levels = self.ranked, self.levels
+        # An agent reserved during this poll stays reserved until the poll is over.
+        while self.start < len(ranked) and ranked[self.start].state != "Waiting":
+            self.start += 1
+        out = []
+        for index in range(self.start, len(ranked)):
+            agent = ranked[index]
+            if levels[index] <= allowed and agent.name not in offered and agent.state == "Waiting":
+                out.append(agent)
+                if first:
+                    break
+        return out
+
+
 class QueueManager:
     def __init__(self, module: CallCenterModule, core: CallCore, poll: float = 0.2) -> None:
         self.module = module
@@ -248,7 +284,9 @@ class QueueManager:
     def tick(self) -> None:
         now = self.module.now()
         self._note_available_agents(now)
-        pools: dict[str, list[tuple[Tier, Agent]]] = {}
+        # One view per queue and poll: its pool, tiers and ranking are shared by every
+        # waiting member (10,000 agents and thousands of callers stay linear).
+        views: dict[str, _QueueView] = {}
         for entry in sorted(self.waiting.values(), key=lambda e: e.member.joined_epoch):
             member = entry.member
             if entry.channel.gone or member.state not in ("Waiting", "Trying"):
@@ -256,19 +294,19 @@ class QueueManager:
             config = self.module.tables.queues[member.queue].config
             if self._timed_out(entry, now):
                 continue
-            pool = pools.get(member.queue)
-            if pool is None:
-                pool = pools[member.queue] = self.pool(member.queue, now)
-            if not pool:
+            view = views.get(member.queue)
+            if view is None:
+                view = views[member.queue] = self._view(member.queue, now)
+            if not view.pool:
                 continue
             strategy = config.text("strategy")
             if member.state == "Trying":
                 if strategy == "ring-progressively" and not entry.bridged:
                     delay = config.number("ring-progressively-delay") or 10
                     if now - entry.last_added >= delay:
-                        self._offer_to(entry, self.eligible(entry, pool)[:1], now)
+                        self._offer_to(entry, self.eligible(entry, view=view, first=True), now)
                 continue
-            agents = self.eligible(entry, pool)
+            agents = self.eligible(entry, view=view, first=strategy != "ring-all")
             if not agents:
                 continue
             chosen = agents if strategy == "ring-all" else agents[:1]
@@ -306,13 +344,15 @@ class QueueManager:
                 return True
         return False
 
-    def pool(self, queue_name: str, now: int) -> list[tuple[Tier, Agent]]:
+    def pool(
+        self, queue_name: str, now: int, tiers: list[Tier] | None = None
+    ) -> list[tuple[Tier, Agent]]:
         """The queue's agents that could take a call now, whoever the caller is
         (computed once per queue and poll, not once per waiting caller)."""
         tables = self.module.tables
         skip_tracked = tables.queues[queue_name].config.flag("skip-agents-with-external-calls")
         out = []
-        for tier in tables.tiers_ordered(queue_name):
+        for tier in tiers if tiers is not None else tables.tiers_ordered(queue_name):
             if tier.state not in ("Ready", "No Answer"):
                 continue
             agent = tables.agents.get(tier.agent)
@@ -327,29 +367,63 @@ class QueueManager:
             out.append((tier, agent))
         return out
 
-    def eligible(self, entry: Waiting, pool: list[tuple[Tier, Agent]] | None = None) -> list[Agent]:
+    def _view(self, queue_name: str, now: int) -> _QueueView:
+        config = self.module.tables.queues[queue_name].config
+        tiers = self.module.tables.tiers_ordered(queue_name)
+        pool = self.pool(queue_name, now, tiers)
+        strategy = config.text("strategy")
+        if strategy in UNRANKED_STRATEGIES:
+            return _QueueView(pool, tiers, strategy, None, [])
+        # Sorting the whole pool once and filtering each member's view of it gives the
+        # order sorting each member's filtered list would (the sort is stable).
+        ranked = self._order(strategy, [(t.level, t.position, a) for t, a in pool])
+        level_of = {a.name: t.level for t, a in pool}
+        return _QueueView(pool, tiers, strategy, ranked, [level_of[a.name] for a in ranked])
+
+    def eligible(
+        self,
+        entry: Waiting,
+        pool: list[tuple[Tier, Agent]] | None = None,
+        *,
+        view: _QueueView | None = None,
+        first: bool = False,
+    ) -> list[Agent]:
+        """The agents ``entry`` may be offered to now, in the queue's strategy order
+        (only the first one with ``first``)."""
         tables = self.module.tables
         queue = tables.queues[entry.member.queue]
         now = self.module.now()
-        if pool is None:
-            pool = self.pool(entry.member.queue, now)
-        allowed = self._allowed_level(entry, tables.tiers_ordered(entry.member.queue), now)
+        if view is None:
+            tiers = tables.tiers_ordered(entry.member.queue)
+            if pool is None:
+                pool = self.pool(entry.member.queue, now, tiers)
+            view = _QueueView(pool, tiers, queue.config.text("strategy"), None, [])
+        if not view.tier_levels:
+            view.tier_levels = sorted({t.level for t in view.tiers})
+        allowed = self._allowed_level(entry, view.tiers, now, view.tier_levels)
+        if view.ranked is not None:
+            return view.pick(entry.offered, allowed, first)
         found = [
             (tier.level, tier.position, agent)
-            for tier, agent in pool
+            for tier, agent in view.pool
             if tier.level <= allowed and agent.name not in entry.offered
             and agent.state == "Waiting"
         ]  # fmt: skip
-        return self._order(queue.config.text("strategy"), found)
+        return self._order(view.strategy, found)
 
-    def _allowed_level(self, entry: Waiting, tiers: list[Tier], now: int) -> int:
+    def _allowed_level(
+        self, entry: Waiting, tiers: list[Tier], now: int, levels: list[int] | None = None
+    ) -> int:
         """Tier rules: with ``tier-rules-apply`` the next level opens once the member has
         waited ``tier-rule-wait-second`` (times the level with
         ``tier-rule-wait-multiply-level``); with ``tier-rule-no-agent-no-wait`` a level
         with nobody available does not hold the next one back."""
         config = self.module.tables.queues[entry.member.queue].config
-        levels = sorted({t.level for t in tiers})
-        if not levels or not config.flag("tier-rules-apply"):
+        if not config.flag("tier-rules-apply"):
+            return 10**9
+        if levels is None:
+            levels = sorted({t.level for t in tiers})
+        if not levels:
             return 10**9
         wait = config.number("tier-rule-wait-second")
         multiply = config.flag("tier-rule-wait-multiply-level")
