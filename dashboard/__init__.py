@@ -80,6 +80,7 @@ def create_app(
         app.register_blueprint(directory_blueprint(
             deps.sessions, domain=settings.sip_domain or "",
             username=settings.xml_curl_username, password=settings.xml_curl_password,
+            nodes=settings.esl_nodes,
         ))  # fmt: skip
 
     # One process (``serve``) or several web workers over a Redis message queue

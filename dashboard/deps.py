@@ -41,6 +41,9 @@ class WebSettings:
     vendor_dir: str | None = None  # node_modules with socket.io-client and sip.js
     xml_curl_username: str | None = None
     xml_curl_password: str | None = None
+    # ESL_NODES' names in order (empty: one node): mod_xml_curl's callcenter.conf is served
+    # per node (dashboard/directory.py).
+    esl_nodes: tuple[str, ...] = ()
     # Reverse proxies in front (nginx...): their X-Forwarded-For / -Proto are trusted, so
     # the login limit counts real client addresses rather than the proxy's.
     proxies: int = 0

@@ -30,6 +30,20 @@ created in the product; settings are ``truncate-agents-on-load``/``-tiers-`` and
 too (the product does not own the queues yet). Every other configuration is "not found"
 and FreeSWITCH reads its own file.
 
+Several FreeSWITCH nodes (``ESL_NODES``): each switch gets its own node's share, the
+queues and agents whose ``node`` is that node (NULL: the first node) and its agents'
+tiers, so a switch never loads another node's queue. mod_xml_curl posts only
+``hostname`` (the switch's ``switchname``), ``section``, ``tag_name``, ``key_name``,
+``key_value`` and the ``enable-post-var`` variables, nothing that names a node of ours;
+but it keeps a query string written in ``gateway-url``, so each switch says which node it
+is there: ``?node=$${callcenter_node}`` (``freeswitch_conf/vars.xml``). A node name
+ESL_NODES does not list (or not a node name at all) gets "not found" and a warning: the
+switch then reads its own ``callcenter.conf.xml``, rather than another node's queues. No
+node (the variable empty, or an older xml_curl.conf.xml without the query) with one node:
+everything, as before. With several nodes: the first node's share and a warning, because
+a switch that does not say is the one that was there before ESL_NODES grew (its rows have
+no node), and serving everything would load every node's queues on it.
+
 Both answer only mod_xml_curl's basic auth (``gateway-credentials``, from vars.xml's
 ``callcenter_xml_curl_user``/``_password``; the product's ``XML_CURL_USERNAME``/
 ``XML_CURL_PASSWORD``): an HA1 is as good as the SIP password, and
@@ -56,7 +70,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,11 +81,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.auth import LoginLimiter, TooManyAttempts
 from dashboard.db import off_hub
+from esl_controller.errors import InvalidArgument
 from esl_controller.services.provisioning import (
     CONF_SETTINGS,
     ProvisioningStore,
     Wanted,
     callcenter_conf_xml,
+    check_node,
 )
 from esl_controller.store.models import ROLES, Agent, User
 
@@ -321,12 +337,15 @@ def directory_blueprint(
     password: str | None,
     limiter: LoginLimiter | None = None,
     access_log: AccessLog | None = None,
+    nodes: Sequence[str] = (),
 ) -> Blueprint:
     """``POST /freeswitch/directory`` and ``/freeswitch/configuration`` for mod_xml_curl.
     ``domain`` is the SIP domain (SIP_DOMAIN; empty answers every lookup with not found);
     ``username``/``password`` are xml_curl.conf.xml's ``gateway-credentials`` (both, or
     neither: then every request is refused with 503). ``limiter`` counts failed
-    authentications per client address (default: ``MAX_FAILURES`` per ``FAILURE_WINDOW``)."""
+    authentications per client address (default: ``MAX_FAILURES`` per ``FAILURE_WINDOW``).
+    ``nodes`` are ESL_NODES' names in order (empty: one node); with them each switch gets
+    its own node's callcenter.conf (``?node=`` in the binding's URL)."""
     if domain and not _DOMAIN_RE.match(domain):
         raise ValueError(f"SIP domain {domain[:64]!r} is not a host name")
     if (username is None) != (password is None) or username == "" or password == "":
@@ -348,6 +367,34 @@ def directory_blueprint(
                     PATH)  # fmt: skip
     limiter = limiter or LoginLimiter(MAX_FAILURES, FAILURE_WINDOW)
     access = access_log or AccessLog(log)
+    node_names = tuple(nodes)
+
+    def conf_store(asked: str, client: str) -> ProvisioningStore | None:
+        """The store of the node the switch named (``?node=``); None: not ours to serve."""
+        try:
+            node = check_node(asked)
+        except InvalidArgument:
+            node = ""
+        if node == "" or (node is not None and node not in node_names):
+            shown = re.sub(r"[^A-Za-z0-9_-]", "?", asked[:32])
+            listed = ", ".join(node_names) or "none: ESL_NODES is not set"
+            access.note(logging.WARNING, (client, "unknown node"),
+                        f"mod_xml_curl configuration: {client} asked for node {shown!r}, "
+                        f"which ESL_NODES does not list ({listed}): not found, the switch "
+                        "reads its own callcenter.conf.xml; set callcenter_node in its "
+                        "vars.xml to its ESL_NODES name")  # fmt: skip
+            return None
+        if len(node_names) <= 1:
+            return ProvisioningStore(session_factory, domain or None)
+        if node is None:
+            access.note(logging.WARNING, (client, "no node"),
+                        f"mod_xml_curl configuration: {client} did not say which node it is "
+                        f"(no ?node= in its gateway-url): given the first node's "
+                        f"({node_names[0]}) callcenter.conf; set callcenter_node in its "
+                        "vars.xml to its ESL_NODES name")  # fmt: skip
+            node = node_names[0]
+        return ProvisioningStore(session_factory, domain or None, node=node,
+                                 first_node=node == node_names[0])  # fmt: skip
 
     blueprint = Blueprint("freeswitch_directory", __name__)
 
@@ -399,8 +446,12 @@ def directory_blueprint(
         if (form.get("section") != "configuration" or form.get("key_name") != "name"
                 or form.get("key_value") != "callcenter.conf"):  # fmt: skip
             return _xml(NOT_FOUND)
+        client = client_address(request.remote_addr)
+        store = conf_store(request.args.get("node", ""), client)
+        if store is None:
+            return _xml(NOT_FOUND)
         try:
-            wanted = off_hub(ProvisioningStore(session_factory, domain or None).wanted)
+            wanted = off_hub(store.wanted)
         except SQLAlchemyError:
             log.exception("configuration: database error reading callcenter.conf")
             return _xml(NOT_FOUND, 503)
@@ -411,9 +462,9 @@ def directory_blueprint(
             log.info("configuration: the database has no queue yet; FreeSWITCH keeps "
                      "its own callcenter.conf.xml")  # fmt: skip
             return _xml(NOT_FOUND)
-        client = client_address(request.remote_addr)
-        access.note(logging.INFO, (client, "callcenter.conf"),
-                    f"mod_xml_curl configuration: {client} got callcenter.conf "
+        of_node = f" of node {store.node}" if store.node else ""
+        access.note(logging.INFO, (client, "callcenter.conf", store.node or ""),
+                    f"mod_xml_curl configuration: {client} got callcenter.conf{of_node} "
                     f"({len(wanted.queues)} queues, {len(wanted.agents)} agents)")  # fmt: skip
         return _xml(render_callcenter_conf(wanted))
 

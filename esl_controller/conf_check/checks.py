@@ -31,6 +31,7 @@ from esl_controller.conf_check.preprocess import Node, Result, Where, preprocess
 DIRECTORY_PATH = "/freeswitch/directory"  # dashboard.directory.PATH
 CONFIGURATION_PATH = "/freeswitch/configuration"  # dashboard.directory.CONFIGURATION_PATH
 URL_VARIABLE = "callcenter_url"
+NODE_VARIABLE = "callcenter_node"  # ?node= of the configuration binding (several nodes)
 PLACEHOLDER = "change-me"
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 # Modules the product cannot work without (event socket, SIP, queues, dialplan...).
@@ -75,6 +76,7 @@ class Expectations:
     esl_password: str | None = None
     sip_domain: str | None = None
     sip_wss_url: str | None = None
+    esl_nodes: tuple[str, ...] = ()  # ESL_NODES' names in order; empty: one node
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +260,24 @@ def check_xml_curl(ctx: Context) -> None:
                 "to the dashboard are never used")  # fmt: skip
 
 
+def _check_node(ctx: Context, url: Node, query: str) -> None:
+    """The configuration binding's ``?node=``: with several nodes (ESL_NODES) it says which
+    node's queues and agents this switch is given (dashboard/directory.py)."""
+    asked = urllib.parse.parse_qs(query, keep_blank_values=True).get("node", [""])[-1].strip()
+    nodes = ctx.expect.esl_nodes
+    where = ctx.origin(url, NODE_VARIABLE if NODE_VARIABLE in url.where.variables else None)
+    if asked and asked not in nodes:
+        listed = ", ".join(nodes) if nodes else "ESL_NODES is not set"
+        ctx.add("ERROR", where, f"callcenter.conf is asked for node {asked!r}, which "
+                f"ESL_NODES does not list ({listed}): the dashboard answers \"not found\" "
+                "and this switch loads its own callcenter.conf.xml")  # fmt: skip
+    elif not asked and len(nodes) > 1:
+        ctx.add("WARN", where, f"several nodes ({', '.join(nodes)}) but this switch does not "
+                f"say which it is (set {NODE_VARIABLE} in vars.xml and end the gateway-url "
+                f"with ?node=$${{{NODE_VARIABLE}}}): it is given the first node's "
+                f"({nodes[0]}) queues and agents")  # fmt: skip
+
+
 def _check_binding(ctx: Context, binding: Node, url: Node, path: str) -> None:
     value = url.get("value")
     what = "directory" if path == DIRECTORY_PATH else "callcenter.conf"
@@ -266,8 +286,11 @@ def _check_binding(ctx: Context, binding: Node, url: Node, path: str) -> None:
         ctx.add("WARN", url.where, f"gateway-url {value} is written out: use "
                 f"$${{{URL_VARIABLE}}}{path} so that `callcenter serve` can read the "
                 "address FreeSWITCH uses and warn when it does not answer")  # fmt: skip
-    base = value[: -len(path)] if value.rstrip("/").endswith(path) else value
     parts = urllib.parse.urlsplit(value)
+    bare = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    base = bare[: -len(path)] if bare.rstrip("/").endswith(path) else bare
+    if path == CONFIGURATION_PATH:
+        _check_node(ctx, url, parts.query)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         ctx.add("ERROR", ctx.origin(url, URL_VARIABLE if uses_var else None),
                 f"gateway-url {value!r} is not an http(s) URL")  # fmt: skip
@@ -784,7 +807,8 @@ def check_inventory(ctx: Context, inventory: Inventory | None) -> None:
     callcenter = ctx.config("callcenter.conf")
     xml_queues = {q.get("name"): q for q in callcenter.iter("queue")} if callcenter else {}
     xml_agents = {a.get("name"): a for a in callcenter.iter("agent")} if callcenter else {}
-    binding = any(b.get("value").rstrip("/").endswith(CONFIGURATION_PATH)
+    binding = any(urllib.parse.urlsplit(b.get("value")).path.rstrip("/")
+                  .endswith(CONFIGURATION_PATH)
                   for conf in [ctx.config("xml_curl.conf")] if conf is not None
                   for b in conf.iter("param") if b.get("name") == "gateway-url")  # fmt: skip
     where = callcenter.where if callcenter is not None else None

@@ -21,7 +21,10 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from esl_controller.conf_check.checks import Expectations, Finding, Inventory, check, describe
+from esl_controller.config import parse_nodes
 from esl_controller.entrypoints.simulate import default_conf_dir
+from esl_controller.errors import CallCenterError
+from esl_controller.esl.client import EslSettings
 
 DEFAULT_SERVE_URL = "http://127.0.0.1:5000"
 
@@ -43,6 +46,10 @@ def expectations(args: argparse.Namespace, env: Mapping[str, str]) -> Expectatio
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise UsageError(f"{url!r}: give the dashboard's address as http(s)://host:port")
+    try:
+        nodes = tuple(node.name for node in parse_nodes(env, EslSettings()))
+    except CallCenterError as exc:
+        raise UsageError(exc.message) from exc
     port_text = env.get("ESL_PORT") or "8021"
     if not (port_text.isascii() and port_text.isdigit() and 0 < int(port_text) < 65536):
         raise UsageError(f"ESL_PORT must be a TCP port, not {port_text!r}")
@@ -53,6 +60,7 @@ def expectations(args: argparse.Namespace, env: Mapping[str, str]) -> Expectatio
         esl_host=env.get("ESL_HOST") or "127.0.0.1", esl_port=int(port_text),
         esl_password=_optional(env, "ESL_PASSWORD"),
         sip_domain=_optional(env, "SIP_DOMAIN"), sip_wss_url=_optional(env, "SIP_WSS_URL"),
+        esl_nodes=nodes,
     )  # fmt: skip
 
 

@@ -4,6 +4,7 @@ what FreeSWITCH gets when mod_callcenter opens its configuration (at load, and a
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from collections.abc import Iterator
 from xml.etree import ElementTree as ET
@@ -102,3 +103,80 @@ def test_every_line_survives_the_pre_processor(served) -> None:  # type: ignore[
     body = client.post(CONFIGURATION_PATH, data=form(), headers=auth()).get_data(as_text=True)
     for line in body.splitlines():
         assert line.strip().startswith("<") and "<?" not in line
+
+
+# -- several FreeSWITCH nodes (ESL_NODES): each switch its own node's share ---------------
+
+
+def two_nodes(tmp_path: pathlib.Path) -> sessionmaker[Session]:
+    sessions = make_sessions(tmp_path / "nodes.db")
+    store = ProvisioningStore(sessions, DOMAIN)
+    store.add_queue("first@default")  # no node: the first node's
+    store.add_queue("second@default", node="fs2")
+    store.add_agent("a1@default", contact="user/1001@callcenter.local")
+    store.add_agent("a2@default", contact="user/1002@callcenter.local", node="fs2")
+    store.set_tier("first@default", "a1@default")
+    store.set_tier("second@default", "a2@default")
+    return sessions
+
+
+def served_conf(client: FlaskClient, query: str) -> tuple[set[str], set[str], set[str]] | None:
+    """Queues, agents and tiers (queue/agent) served for ``?query``; None: not found."""
+    response = client.post(f"{CONFIGURATION_PATH}{query}", data=form(), headers=auth())
+    assert response.status_code == 200
+    root = ET.fromstring(response.get_data(as_text=True))
+    conf = root.find("section[@name='configuration']/configuration[@name='callcenter.conf']")
+    if conf is None:
+        assert root.find("section[@name='result']/result").get("status") == "not found"  # type: ignore[union-attr]
+        return None
+    parsed = callcenter_config.parse(conf)
+    return (set(parsed.queues), {a.name for a in parsed.agents},
+            {f"{t.queue}/{t.agent}" for t in parsed.tiers})  # fmt: skip
+
+
+def test_each_node_is_served_its_own_queues_agents_and_tiers(tmp_path: pathlib.Path) -> None:
+    client = app_for(two_nodes(tmp_path), nodes=("fs1", "fs2"))
+    assert served_conf(client, "?node=fs1") == (
+        {"first@default"}, {"a1@default"}, {"first@default/a1@default"})  # fmt: skip
+    assert served_conf(client, "?node=fs2") == (
+        {"second@default"}, {"a2@default"}, {"second@default/a2@default"})  # fmt: skip
+
+
+@pytest.mark.parametrize("query", ["?node=fs9", "?node=fs%202", "?node=fs1%0Aapi%20x",
+                                   "?node=" + "f" * 40])  # fmt: skip
+def test_a_node_esl_nodes_does_not_list_is_not_found_and_logged(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture, query: str
+) -> None:
+    client = app_for(two_nodes(tmp_path), nodes=("fs1", "fs2"))
+    with caplog.at_level(logging.WARNING, logger="callcenter.directory"):
+        assert served_conf(client, query) is None
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("which ESL_NODES does not list (fs1, fs2)" in m and "callcenter_node" in m
+               for m in warned), warned  # fmt: skip
+    assert not any("\n" in m for m in warned)
+
+
+def test_no_node_said_with_several_nodes_gets_the_first_nodes_share_and_a_warning(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = app_for(two_nodes(tmp_path), nodes=("fs1", "fs2"))
+    with caplog.at_level(logging.WARNING, logger="callcenter.directory"):
+        for query in ("", "?node="):
+            assert served_conf(client, query) == (
+                {"first@default"}, {"a1@default"}, {"first@default/a1@default"})  # fmt: skip
+    assert any("did not say which node it is" in r.getMessage() for r in caplog.records)
+
+
+def test_one_node_serves_everything_and_refuses_a_node_name(tmp_path: pathlib.Path) -> None:
+    """Without ESL_NODES (one switch) the shipped ?node= (empty) gets everything, as
+    before; a switch naming a node nobody configured gets not found."""
+    client = app_for(two_nodes(tmp_path))
+    queues, agents, _ = served_conf(client, "?node=") or (set(), set(), set())
+    assert queues == {"first@default", "second@default"}
+    assert agents == {"a1@default", "a2@default"}
+    assert served_conf(client, "?node=fs1") is None
+
+
+def test_a_node_with_no_queue_of_its_own_keeps_its_file(tmp_path: pathlib.Path) -> None:
+    client = app_for(two_nodes(tmp_path), nodes=("fs1", "fs2", "fs3"))
+    assert served_conf(client, "?node=fs3") is None

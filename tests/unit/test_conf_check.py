@@ -160,6 +160,31 @@ def test_a_wrong_port_in_the_url_variable(conf: pathlib.Path) -> None:
     assert status == 0, findings(lines, "ERROR")
 
 
+def test_the_switchs_node_against_esl_nodes(conf: pathlib.Path) -> None:
+    """Several nodes: each switch says which it is (callcenter_node, ?node= of the
+    configuration binding), and it must be a node ESL_NODES lists."""
+    nodes = {"ESL_NODES": "fs1=10.0.0.5,fs2=10.0.0.6"}
+    node_line = line_of(conf / "vars.xml", "callcenter_node=")
+    status, lines = run(conf, env=nodes)
+    (warning,) = [w for w in findings(lines, "WARN") if "callcenter_node" in w]
+    assert warning.startswith(f"WARN vars.xml:{node_line}: several nodes (fs1, fs2) but this "
+                              "switch does not say which it is")  # fmt: skip
+    assert "first node's (fs1)" in warning
+    edit(conf / "vars.xml", "callcenter_node=", "callcenter_node=fs2")
+    status, lines = run(conf, env=nodes)
+    assert not [x for x in lines if "callcenter_node" in x or "ESL_NODES" in x], lines
+    edit(conf / "vars.xml", "callcenter_node=fs2", "callcenter_node=fs3")
+    status, lines = run(conf, env=nodes)
+    assert status == 1
+    (error,) = [e for e in findings(lines, "ERROR") if "node 'fs3'" in e]
+    assert error.startswith(f"ERROR vars.xml:{node_line}: callcenter.conf is asked for node "
+                            "'fs3', which ESL_NODES does not list (fs1, fs2)")  # fmt: skip
+    status, lines = run(conf)  # one node: a node name is not served either
+    assert any("ESL_NODES is not set" in e for e in findings(lines, "ERROR"))
+    status, lines = run(conf, env={"ESL_NODES": "fs1=,"})
+    assert status == 2
+
+
 def test_the_serve_address_is_compared_even_without_a_variable(conf: pathlib.Path) -> None:
     xml_curl = conf / "autoload_configs" / "xml_curl.conf.xml"
     edit(xml_curl, "$${callcenter_url}/freeswitch/directory",

@@ -307,9 +307,47 @@ def test_xml_curl_serves_callcenter_conf_from_the_dashboard(document: ET.Element
     binding = next(b for b in bindings if b.get("name") == "callcenter_configuration")
     url = binding.find("param[@name='gateway-url']")
     assert url is not None and url.get("bindings") == "configuration"
-    assert url.get("value") == f"http://127.0.0.1:5000{CONFIGURATION_PATH}"
+    # ?node= names this switch's node of ESL_NODES (empty as shipped: one node).
+    assert url.get("value") == f"http://127.0.0.1:5000{CONFIGURATION_PATH}?node="
     p = params(binding)
     assert one(p, "auth-scheme") == "basic" and 0 < int(one(p, "timeout")) <= 10
+
+
+def test_a_switch_given_its_node_asks_for_that_nodes_callcenter_conf(
+    tmp_path: pathlib.Path,
+) -> None:
+    """callcenter_node set in vars.xml ends up in the configuration binding's URL, and
+    the dashboard answers that URL with the node's own queues only."""
+    from flask import Flask
+
+    from dashboard.directory import CONFIGURATION_PATH, directory_blueprint
+    from esl_controller.services.provisioning import ProvisioningStore
+    from tests.unit.test_directory_xml_curl import auth, make_sessions
+
+    variables = dict(CORE_VARS)
+    preprocess(CONF / "freeswitch.xml", variables, [])
+    assert variables["callcenter_node"] == ""  # as shipped: one node
+    variables["callcenter_node"] = "fs2"  # what vars.xml's set line makes on fs2
+    raw = (CONF / "autoload_configs" / "xml_curl.conf.xml").read_text("utf-8")
+    line = next(x for x in COMMENT_RE.sub("", raw).splitlines()
+                if "gateway-url" in x and CONFIGURATION_PATH in x)  # fmt: skip
+    url = re.search(r'value="([^"]+)"', GLOBAL_RE.sub(lambda m: variables[m.group(1)], line))
+    assert url is not None and url.group(1).endswith(f"{CONFIGURATION_PATH}?node=fs2")
+
+    sessions = make_sessions(tmp_path / "cc.db")
+    store = ProvisioningStore(sessions)
+    store.add_queue("one@default")
+    store.add_queue("two@default", node="fs2")
+    app = Flask(__name__)
+    app.register_blueprint(directory_blueprint(
+        sessions, domain=DOMAIN, username=variables["callcenter_xml_curl_user"],
+        password=variables["callcenter_xml_curl_password"], nodes=("fs1", "fs2")))  # fmt: skip
+    path = url.group(1).removeprefix(variables["callcenter_url"])
+    form = {"hostname": "fs2", "section": "configuration", "tag_name": "configuration",
+            "key_name": "name", "key_value": "callcenter.conf"}  # fmt: skip
+    headers = auth(variables["callcenter_xml_curl_user"], variables["callcenter_xml_curl_password"])
+    body = app.test_client().post(path, data=form, headers=headers).get_data(as_text=True)
+    assert '<queue name="two@default">' in body and "one@default" not in body
 
 
 # What each dialplan application and media URL needs loaded.
