@@ -56,7 +56,8 @@ def build_dependencies(
         customers=CustomerLookup(sessions, crm_url_template=settings.crm_url_template,
                                  timeout=settings.crm_timeout),
         wrap_up=WrapUpService(agents, recorder, history=history, floor=floor,
-                              limit=wrap_up_limit, wanted=LinkedAgents(UserService(sessions))),
+                              limit=wrap_up_limit, wanted=LinkedAgents(UserService(sessions)),
+                              sessions=sessions),
         settings=settings, history=history,
     )  # fmt: skip
     return deps
@@ -98,8 +99,11 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
         Callable[..., Provisioner], deps.extra.get("make_provisioner", provisioner_from_env)
     )
     provisioner = make(deps.agents.api, deps.sessions, deps.settings.sip_domain)
+    # After every resync: agents, queues and tiers, then signed-in agents' statuses,
+    # then the wrap-up holds still owed (read back by wrap_up.start() after a restart).
     restore = RestoreService(deps.agents.api, deps.floor, deps.agents,
-                             provision=provisioner.sync)  # fmt: skip
+                             provision=provisioner.sync,
+                             after=deps.wrap_up._hold_again)  # fmt: skip
     deps.floor.listeners += [publisher.on_changes, deps.wrap_up.on_changes, phones.on_changes,
                              presence.on_changes, restore.on_changes]  # fmt: skip
     deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore, provisioner,

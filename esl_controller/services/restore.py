@@ -7,7 +7,9 @@ signed in and would never get a call again. After every resync the floor lists t
 signed-in agents the switch forgot (:meth:`Floor.to_restore`). This worker first lets
 provisioning (``services/provisioning.py``) put back the agents, queues and tiers the
 product owns, then sets each signed-in agent's status and reason back (state
-``Waiting``), logs every repair and tells the agent's page in a short notice.
+``Waiting``), logs every repair and tells the agent's page in a short notice. Last,
+``after`` puts back what else the product holds on the switch (the wrap-up holds of
+``services/wrap_up.py``), once the agents exist again.
 """
 
 from __future__ import annotations
@@ -34,18 +36,20 @@ class RestoreService(QueueWorker[list[Presence]]):
         agents: AgentService,
         *,
         provision: Callable[[str], object] | None = None,
+        after: Callable[[], object] | None = None,
     ) -> None:
         super().__init__()
         self.api = api
         self.floor = floor
         self.agents = agents
         self.provision = provision
+        self.after = after
         self.restored: list[str] = []
         self.last_duration: float | None = None
 
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
-            wanted = isinstance(change.view, list) and (change.view or self.provision)
+            wanted = isinstance(change.view, list) and (change.view or self.provision or self.after)
             if change.kind == "resynced" and wanted:
                 self.submit(change.view)  # type: ignore[arg-type]
 
@@ -72,6 +76,8 @@ class RestoreService(QueueWorker[list[Presence]]):
                         presence.agent, shown)  # fmt: skip
             self.floor.notice(presence.agent, f"FreeSWITCH restarted: you are back {shown}.")
         self.restored += done
+        if self.after is not None:
+            self.after()
         self.last_duration = time.monotonic() - started
         if done:
             log.warning("restore: %d signed-in agent(s) back in %.2fs", len(done),

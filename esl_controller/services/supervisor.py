@@ -119,13 +119,16 @@ class SupervisorService:
         self, agent: str, status: str, *, by: str = "supervisor", reason: str | None = None
     ) -> None:
         """The agent sees why: the reason the supervisor picked, or "Supervisor: <name>".
-        Forcing Logged Out signs the agent out as far as the product is concerned (a
-        restart of FreeSWITCH will not put them back)."""
+        The forced status is the product's chosen status for the agent, as if the agent
+        had picked it: any status but Logged Out counts as signed in (a restart of
+        FreeSWITCH puts the agent back so, even one who never opened the agent page and
+        works from a desk phone); forcing Logged Out signs the agent out (a restart will
+        not put them back)."""
         default = f"Supervisor: {by}"[:64]
         shown: str | None = check_reason(reason) if reason is not None else default
         if status in ("Available", "Available (On Demand)"):
             shown = None
-        signed_in = False if status == "Logged Out" else None
+        signed_in = status != "Logged Out"
         self._audited(
             by, "force_status", agent, {"status": status, "reason": shown},
             lambda: self.agents.set_status(agent, status, shown, by=by, signed_in=signed_in),

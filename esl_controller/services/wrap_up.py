@@ -16,27 +16,43 @@ Which call: a request names it (``call_uuid``). Without a name it is the one cal
 in progress; with several, the request is refused (409 ``call_uuid_required``) rather than
 guessed — a wrap-up sent right after a hang-up whose event is not applied yet would
 otherwise land on the previous call.
+
+Owed calls are the product's, not the switch's: they are kept in ``cc_wrap_ups``
+(:class:`WrapUpStore`, written off the hub in order), read back when the service starts
+(the one-process ``serve`` restarted, or a controller began its lease term), and the hold
+is put back on the switch with the same deadline after every resync (the switch restarted
+and forgot ``ready_time``, or this process just connected). A hold whose deadline passed
+while no controller ran is over: it is dropped at start, so the agent takes calls again in
+the status they chose, as when a hold runs out while running; the call can still be given
+a disposition by naming it.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import gevent
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
+from esl_controller.domain.bounded import bounded_record
 from esl_controller.domain.model import CallView, Change
 from esl_controller.errors import CallCenterError, CommandFailed, NotFound
-from esl_controller.services.agents import AgentService
+from esl_controller.services.agents import MAX_WRAP_UP, AgentService
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.history import HistoryService
 from esl_controller.services.recorder import Recorder
 from esl_controller.services.worker import QueueWorker
+from esl_controller.store.engine import session_scope
+from esl_controller.store.models import OwedWrapUp
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +87,95 @@ class Owed:
 class _Hold:
     agent: str
     call_uuid: str | None  # the call that ended; None: release the hold
+    again: bool = False  # put back on the switch (already stored)
+
+
+def _moment(at: float | None) -> datetime | None:
+    return None if at is None else datetime.fromtimestamp(at, tz=UTC)
+
+
+def _epoch(moment: datetime) -> float:
+    # SQLite gives back what was written (UTC) without its zone.
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+LIMITS = {column.key: getattr(column.type, "length", None)
+          for column in OwedWrapUp.__table__.columns
+          if isinstance(getattr(column.type, "length", None), int)}  # fmt: skip
+
+
+def _row(owed: Owed) -> dict[str, Any]:
+    """The columns of ``owed``, with text from FreeSWITCH bounded to the column sizes."""
+    return bounded_record({
+        "call_uuid": owed.call_uuid, "agent": owed.agent, "direction": owed.direction,
+        "cid_name": owed.cid_name or "", "cid_number": owed.cid_number or "",
+        "outcome": owed.outcome, "ended_at": _moment(owed.ended_at),
+        "until": _moment(owed.until),
+    }, LIMITS)  # fmt: skip
+
+
+class WrapUpStore(QueueWorker[tuple[str, Any]]):
+    """``cc_wrap_ups``: owed calls written in the order they were noted and settled, in a
+    thread (never on the hub). While the database cannot be reached a write is retried;
+    one it refuses is logged and dropped (the call stays owed in memory)."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        super().__init__()
+        self.sessions = sessions
+        self.written = 0
+
+    def put(self, owed: Owed) -> None:
+        self.submit(("put", owed))
+
+    def drop(self, call_uuids: list[str]) -> None:
+        if call_uuids:
+            self.submit(("drop", list(call_uuids)))
+
+    def load(self) -> list[Owed]:
+        """Every stored owed call (blocking: call off the hub or at start)."""
+        with session_scope(self.sessions) as session:
+            return [
+                Owed(
+                    call_uuid=r.call_uuid,
+                    agent=r.agent,
+                    direction=r.direction,
+                    cid_name=r.cid_name,
+                    cid_number=r.cid_number,
+                    outcome=r.outcome,
+                    ended_at=_epoch(r.ended_at) if r.ended_at else None,
+                    until=_epoch(r.until),
+                )  # fmt: skip
+                for r in session.scalars(select(OwedWrapUp))
+            ]
+
+    def handle(self, item: tuple[str, Any]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                gevent.get_hub().threadpool.spawn(self._write, item).get()
+                self.written += 1
+                return
+            except (OperationalError, InterfaceError) as exc:
+                log.warning("owed wrap-up not saved yet (%s); retrying", type(exc).__name__)
+                self.touch()
+                gevent.sleep(delay)
+                delay = min(5.0, delay * 2)
+            except SQLAlchemyError as exc:
+                log.error("owed wrap-up %r not saved: %s", item, exc)
+                return
+
+    def _write(self, item: tuple[str, Any]) -> None:
+        kind, value = item
+        with session_scope(self.sessions) as session:
+            if kind == "put":
+                session.merge(OwedWrapUp(**_row(value)))
+            else:
+                uuids = [_row_uuid(u) for u in value]
+                session.execute(delete(OwedWrapUp).where(OwedWrapUp.call_uuid.in_(uuids)))
+
+
+def _row_uuid(call_uuid: str) -> str:
+    return str(bounded_record({"call_uuid": call_uuid}, LIMITS)["call_uuid"])
 
 
 class WrapUpService(QueueWorker[_Hold]):
@@ -85,8 +190,12 @@ class WrapUpService(QueueWorker[_Hold]):
         wanted: Callable[[str], bool] = lambda agent: True,
         clock: Callable[[], float] = time.time,
         run_blocking: Callable[[Callable[[], Any]], Any] | None = None,
+        sessions: sessionmaker[Session] | None = None,
     ) -> None:
         super().__init__()
+        # Without a database (unit tests), owed calls live in memory only.
+        self.store = WrapUpStore(sessions) if sessions is not None else None
+        self._loaded = False
         self.agents = agents
         self.recorder = recorder
         self.history = history
@@ -103,6 +212,61 @@ class WrapUpService(QueueWorker[_Hold]):
         # it yet: the recorder writes behind).
         self.saved: collections.OrderedDict[str, tuple[str, str | None]] = collections.OrderedDict()
         self._saving: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Read back the calls owed before this process (or this lease term) began, then
+        start the greenlets; the holds go back on the switch at the first resync."""
+        if self.store is not None and not self._loaded:
+            self._loaded = True
+            self._load(self.store)
+            self.store.start()
+        super().start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.store is not None:
+            self.store.stop()
+
+    def problem(self) -> str | None:
+        return super().problem() or (self.store.problem() if self.store else None)
+
+    def _load(self, store: WrapUpStore) -> None:
+        try:
+            rows = self._run_blocking(store.load)
+        except SQLAlchemyError as exc:
+            log.error("wrap-ups owed before the restart cannot be read (%s): their agents "
+                      "are not held", exc)  # fmt: skip
+            return
+        now = self.clock()
+        over = [o for o in rows if o.until <= now]
+        for owed in rows:
+            if owed.until <= now:
+                continue
+            self.owed.setdefault(owed.agent, {}).setdefault(owed.call_uuid, owed)
+            self.recent.setdefault(owed.agent, collections.deque(maxlen=KEPT_CALLS)).append(
+                owed.call_uuid
+            )
+        for owed in over:
+            # Its deadline passed while nothing ran: over, as if it had run out here (the
+            # switch's ready_time passed too; a switch that restarted has none).
+            log.warning("wrap-up of %s for call %s ran out while stopped; %s takes calls "
+                        "again", owed.agent, owed.call_uuid, owed.agent)  # fmt: skip
+        store.drop([o.call_uuid for o in over])
+        if rows:
+            log.warning("wrap-up: %d owed call(s) read back, %d ran out meanwhile",
+                        len(rows) - len(over), len(over))  # fmt: skip
+
+    def _hold_again(self) -> None:
+        """After a resync and the restore of signed-in agents (services/restore.py): every
+        agent still owing a disposition is held again until its deadline (FreeSWITCH that
+        restarted forgot ``ready_time``; one that did not keeps the same value). Never
+        blocks: the commands go from this service's greenlet."""
+        for agent in list(self.owed):
+            owed = self.owed_calls(agent)
+            if owed:
+                self.submit(_Hold(agent, owed[-1].call_uuid, again=True))
 
     # -- from the floor's greenlet: never blocks ---------------------------------------
 
@@ -135,15 +299,27 @@ class WrapUpService(QueueWorker[_Hold]):
         if hold.call_uuid is not None:
             if not self.wanted(agent):  # a desk-phone agent keeps mod_callcenter's gate
                 self.owed.get(agent, {}).pop(hold.call_uuid, None)
+                if hold.again and self.store is not None:
+                    self.store.drop([hold.call_uuid])
                 return
-            if hold.call_uuid not in self.owed.get(agent, {}):
+            owed = self.owed.get(agent, {}).get(hold.call_uuid)
+            if owed is None:
                 return  # saved or closed meanwhile: nothing to hold for
+            if self.store is not None and not hold.again:
+                self.store.put(owed)
         self._command(agent, hold=hold.call_uuid is not None)
 
     def _command(self, agent: str, *, hold: bool) -> None:
         try:
             if hold:
-                self.agents.hold_wrap_up(agent, self.limit)
+                # Until the newest owed call's deadline (mod_callcenter's ready_time is
+                # whole seconds): the same value for a call that just ended and for one
+                # read back after a restart or put back after the switch restarted.
+                owed = self.owed_calls(agent)
+                if not owed:
+                    return  # ran out meanwhile
+                left = math.ceil(owed[-1].until) - int(self.clock())
+                self.agents.hold_wrap_up(agent, max(1, min(MAX_WRAP_UP, left)))
             else:
                 self.agents.end_wrap_up(agent)
         except CallCenterError as exc:
@@ -158,8 +334,11 @@ class WrapUpService(QueueWorker[_Hold]):
         passed too; the call can still be given a disposition by naming it)."""
         now = self.clock()
         calls = self.owed.get(agent, {})
-        for uuid in [u for u, owed in calls.items() if owed.until <= now]:
+        over = [u for u, owed in calls.items() if owed.until <= now]
+        for uuid in over:
             del calls[uuid]
+        if over and self.store is not None:
+            self.store.drop(over)
         return sorted(calls.values(), key=lambda o: o.until)
 
     def waiting_for(self, agent: str) -> tuple[str, float] | None:
@@ -293,5 +472,7 @@ class WrapUpService(QueueWorker[_Hold]):
         calls = self.owed.get(agent, {})
         for uuid in done:
             calls.pop(uuid, None)
+        if self.store is not None:
+            self.store.drop(done)
         if not self.owed_calls(agent):
             self._command(agent, hold=False)

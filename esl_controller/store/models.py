@@ -209,6 +209,23 @@ class AgentPresence(Base):
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class OwedWrapUp(Base):
+    """A finished call whose disposition the agent still owes (after-call work): offers
+    stay away from the agent until ``until``, the disposition is saved or a supervisor
+    closes it. Kept so a restart or a controller take-over still shows the wrap-up form
+    and keeps the same deadline (services/wrap_up.py)."""
+
+    __tablename__ = "cc_wrap_ups"
+    call_uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(128), index=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    cid_name: Mapped[str] = mapped_column(String(128), default="")
+    cid_number: Mapped[str] = mapped_column(String(64), default="")
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class DeadLetter(Base):
     """A history record the database refused even after the recorder bounded its values:
     kept here with the reason, so the rest of the batch is written and nothing is lost."""
