@@ -26,5 +26,10 @@ def test_supervisor_sees_queues_and_agents_change_live(cc_server, agent_browser)
         cc_server.esl.ok("callcenter_config agent set status 1001@default 'Logged Out'")
         expect(row).to_contain_text("Logged Out")
         expect(page.locator("#banner")).to_be_hidden()
+        # One FreeSWITCH: no node column, node on the queue cards or node filter.
+        expect(page.locator('[data-testid="agents"] thead th[data-col="node"]')).to_be_hidden()
+        expect(row.locator('[data-col="node"]')).to_be_hidden()
+        expect(queues.get_by_test_id("queue-node")).to_have_count(0)
+        expect(page.get_by_test_id("node-filter-label")).to_be_hidden()
     finally:
         context.close()

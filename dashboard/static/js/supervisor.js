@@ -10,13 +10,15 @@ import { createDialog } from "./supervisor/dialog.js";
 import { createEavesdropBar } from "./supervisor/eavesdrop.js";
 import { tick } from "./supervisor/format.js";
 import { renderQueues } from "./supervisor/queues.js";
-import { applyBatch, applyConsole, applySnapshot, queueNames, store } from "./supervisor/store.js";
+import {
+  applyBatch, applyConsole, applySnapshot, queueNames, store, updateNodes,
+} from "./supervisor/store.js";
 
 const root = document.getElementById("sup-app");
 const banner = document.getElementById("banner");
 const $ = (id) => root.querySelector(`[data-testid=${id}]`);
 
-const filters = { search: "", queue: "", status: "", sort: "name" };
+const filters = { search: "", queue: "", node: "", status: "", sort: "name" };
 let frame = 0;
 let lastDrawn = 0;
 const MIN_INTERVAL = 200; // ms between drawings: a busy floor sends hundreds of events a second
@@ -24,9 +26,22 @@ let consoleLoaded = false;
 let snapshotSeen = false;
 let disconnected = false;
 
+/** The node filter: shown once the floor names a node (several FreeSWITCH nodes). */
+function nodeFilter(nodes) {
+  const select = $("node-filter");
+  $("node-filter-label").hidden = nodes.length === 0;
+  if (select.dataset.nodes === nodes.join(",")) return;
+  select.dataset.nodes = nodes.join(",");
+  const keep = select.value;
+  select.replaceChildren(new Option("All nodes", ""), ...nodes.map((n) => new Option(n, n)));
+  select.value = nodes.includes(keep) ? keep : "";
+  filters.node = select.value;
+}
+
 function render() {
   frame = 0;
   lastDrawn = performance.now();
+  nodeFilter(updateNodes());
   renderQueues(root);
   renderAgents(root, filters, (agent) => dialog.open(agent));
   renderCalls(root);
@@ -74,6 +89,7 @@ async function loadConsole() {
 
 $("agent-search").addEventListener("input", (e) => { filters.search = e.target.value.trim().toLowerCase(); schedule(); });
 $("queue-filter").addEventListener("change", (e) => { filters.queue = e.target.value; schedule(); });
+$("node-filter").addEventListener("change", (e) => { filters.node = e.target.value; schedule(); });
 $("status-filter").addEventListener("change", (e) => { filters.status = e.target.value; schedule(); });
 $("agent-sort").addEventListener("change", (e) => { filters.sort = e.target.value; schedule(); });
 

@@ -2,14 +2,23 @@
 // as chosen. Rows are rebuilt only when what they show changed (a floor of thousands of
 // agents gets many events a second); timers tick by themselves (format.tick).
 
-import { caller, el, reconcile, statusClass, timer } from "./format.js";
+import { caller, el, reconcile, statusClass, timer, unreachableReason } from "./format.js";
 import {
-  answeredToday, callOf, callState, displayName, extensionOf, onCall, store, tiersOf,
+  answeredToday, callOf, callState, displayName, extensionOf, nodesShown, onCall, store, tiersOf,
 } from "./store.js";
 
 const rows = new Map(); // agent -> {signature, tr}
 
 function statusCell(view) {
+  if (view.reachable === false) {
+    // The status it had before its node went down stays visible beside the badge.
+    const box = el("span", null, { class: "unreachable-cell" });
+    box.append(el("span", "Unreachable", {
+      class: "chip status-unreachable", "data-testid": "unreachable", title: unreachableReason(view),
+    }));
+    if (view.last_status) box.append(el("span", `last: ${view.last_status}`, { class: "muted", "data-testid": "last-status" }));
+    return box;
+  }
   const chip = el("span", view.status, { class: `chip status-${statusClass(view.status)}` });
   if (onCall(view.name)) chip.classList.add("on-call");
   return chip;
@@ -36,7 +45,7 @@ function callCell(view) {
 function signature(view) {
   const call = callOf(view.name);
   return JSON.stringify([
-    view, displayName(view.name), extensionOf(view.name), answeredToday(view.name),
+    view, nodesShown(), displayName(view.name), extensionOf(view.name), answeredToday(view.name),
     call && [call.uuid, call.cid_name, call.cid_number, call.queue, call.answered_at, call.held,
       call.consult?.destination, call.consult?.state, call.transferred_at, call.offered_at],
   ]);
@@ -51,6 +60,7 @@ function cell(label, content) {
 
 function buildRow(view, onManage) {
   const tr = el("tr", null, { "data-agent": view.name, class: `agent-row status-${statusClass(view.status)}` });
+  if (view.reachable === false) tr.classList.add("unreachable");
   const who = el("span", null, { class: "agent-name" });
   who.append(el("strong", displayName(view.name), { "data-testid": "agent-name" }));
   if (displayName(view.name) !== view.name) who.append(el("span", view.name, { class: "muted agent-id" }));
@@ -59,10 +69,17 @@ function buildRow(view, onManage) {
   manage.addEventListener("click", () => onManage(view.name));
   const missed = el("span", String(view.missed_in_a_row), { class: view.missed_in_a_row ? "warn" : "" });
   const phone = view.phone_online == null ? "unknown" : view.phone_online ? "registered" : "offline";
+  const status = cell("Status", statusCell(view));
+  status.className = "status-col";
+  const node = cell("Node", view.node ?? "–");
+  node.dataset.col = "node";
+  node.dataset.testid = "agent-node";
+  node.hidden = !nodesShown();
   tr.append(
     cell("Agent", who),
+    node,
     cell("Ext.", extensionOf(view.name)),
-    cell("Status", statusCell(view)),
+    status,
     cell("State", view.state),
     cell("Reason", view.pause_reason || ""),
     cell("In status", timer(since)),
@@ -97,7 +114,8 @@ function sorter(kind) {
   return byName;
 }
 
-function matches(view, { search, queue, status }) {
+function matches(view, { search, queue, status, node }) {
+  if (node && view.node !== node) return false;
   if (queue && !tiersOf(view.name).some((t) => t.queue === queue)) return false;
   if (status === "on-call" && !onCall(view.name)) return false;
   if (status === "signed-in" && view.status === "Logged Out") return false;
@@ -111,7 +129,10 @@ function matches(view, { search, queue, status }) {
 
 /** Draw the grid; rows whose content did not change are kept as they are. */
 export function renderAgents(root, filters, onManage) {
-  const tbody = root.querySelector("[data-testid=agents] tbody");
+  const table = root.querySelector("[data-testid=agents]");
+  const tbody = table.querySelector("tbody");
+  table.querySelector("thead [data-col=node]").hidden = !nodesShown();
+  table.classList.toggle("with-node", nodesShown());
   const shown = [];
   for (const view of store.agents.values()) {
     let entry = rows.get(view.name);

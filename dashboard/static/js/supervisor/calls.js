@@ -1,8 +1,9 @@
 // Calls in progress: every live call with its queue, caller, agent, state (queued,
-// ringing, talking, held, consulting, transferred) and its times, ticking.
+// ringing, talking, held, consulting, transferred) and its times, ticking; with several
+// FreeSWITCH nodes, the node carrying it.
 
 import { caller, duration, el, reconcile, timer } from "./format.js";
-import { callState, displayName, store } from "./store.js";
+import { callState, displayName, nodesShown, store } from "./store.js";
 
 function cell(label, content) {
   const td = el("td", null, { "data-label": label });
@@ -31,9 +32,14 @@ function buildRow(call) {
     flag.append(el("span", ` · you: ${store.eavesdrop.mode}`, { class: "muted" }));
   }
   if (call.answered_at) tr.dataset.longAt = String(call.answered_at + store.longCall);
+  const node = cell("Node", call.node ?? "–");
+  node.dataset.col = "node";
+  node.dataset.testid = "call-node";
+  node.hidden = !nodesShown();
   tr.append(
     cell("Caller", caller(call)),
     cell("Queue", call.queue || (call.direction === "outbound" ? "dial-out" : "–")),
+    node,
     cell("Agent", agent),
     cell("State", flag),
     cell("Waited", call.direction === "outbound" ? "–" : waited),
@@ -45,12 +51,14 @@ function buildRow(call) {
 
 /** Draw the calls, oldest first; a row is rebuilt only when its call changed. */
 export function renderCalls(root) {
-  const tbody = root.querySelector("[data-testid=calls] tbody");
+  const table = root.querySelector("[data-testid=calls]");
+  const tbody = table.querySelector("tbody");
+  table.querySelector("thead [data-col=node]").hidden = !nodesShown();
   const calls = [...store.calls.values()].sort((a, b) => (a.joined_at ?? 0) - (b.joined_at ?? 0));
   const mine = store.eavesdrop?.call_uuid;
   const wanted = calls.map((call) => {
     const sig = JSON.stringify([call, call.agent && displayName(call.agent),
-      mine === call.uuid ? store.eavesdrop.mode : null, store.longCall]);
+      mine === call.uuid ? store.eavesdrop.mode : null, store.longCall, nodesShown()]);
     let entry = rows.get(call.uuid);
     if (!entry || entry.signature !== sig) {
       entry = { signature: sig, tr: buildRow(call) };

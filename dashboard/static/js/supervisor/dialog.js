@@ -3,8 +3,11 @@
 // refusal, word for word — is shown in the dialog. The server audits every action.
 
 import { api } from "./api.js";
-import { caller, el } from "./format.js";
+import { caller, el, unreachableReason } from "./format.js";
 import { callOf, callState, displayName, extensionOf, queueNames, store, tiersOf } from "./store.js";
+
+// The dialog's buttons that send a command to the agent's FreeSWITCH node.
+const FREESWITCH_BUTTONS = ["force-ready", "force-not-ready", "force-logout", "force-state", "move-submit"];
 
 /**
  * @param {HTMLElement} root the page
@@ -157,18 +160,30 @@ export function createDialog(root, hooks) {
     const view = store.agents.get(agent);
     $("dialog-title").textContent = `${displayName(agent)} · ${agent}`;
     const ext = extensionOf(agent);
+    const node = view?.node ? ` · node ${view.node}` : "";
+    const last = view?.reachable === false && view.last_status ? ` (last: ${view.last_status})` : "";
     $("dialog-summary").textContent = view
-      ? `${ext ? `Extension ${ext} · ` : ""}${view.status}${view.pause_reason ? ` (${view.pause_reason})` : ""} · ${view.state}`
+      ? `${ext ? `Extension ${ext} · ` : ""}${view.status}${last}${view.pause_reason ? ` (${view.pause_reason})` : ""} · ${view.state}${node}`
       : "FreeSWITCH does not list this agent.";
     const call = callOf(agent);
     $("dialog-call").textContent = call ? `${caller(call)} · ${call.queue || "dial-out"} · ${callState(call)}` : "No call.";
-    for (const mode of ["listen", "whisper", "barge"]) $(mode).disabled = !call?.answered_at;
+    // Its node down: what goes to FreeSWITCH is refused here, with the reason (a message
+    // to the agent's page still goes).
+    const down = view?.reachable === false;
+    $("dialog-unreachable").hidden = !down;
+    $("dialog-unreachable").textContent = down ? unreachableReason(view) : "";
+    for (const id of FREESWITCH_BUTTONS) {
+      $(id).disabled = down;
+      $(id).title = down ? unreachableReason(view) : "";
+    }
+    for (const mode of ["listen", "whisper", "barge"]) $(mode).disabled = down || !call?.answered_at;
     const tiers = tiersOf(agent);
     const list = $("dialog-tiers");
     const focused = list.contains(document.activeElement);
     if (!focused) {
       list.replaceChildren(...(tiers.length ? tiers.map(tierItem) : [el("li", "In no queue.", { class: "muted" })]));
     }
+    for (const button of list.querySelectorAll("button")) button.disabled = down;
     options($("move-from"), [...tiers.map((t) => [t.queue, t.queue]), ["", "— not in a queue (add)"]]);
     const mine = new Set(tiers.map((t) => t.queue));
     options($("move-to"), queueNames().filter((q) => !mine.has(q)).map((q) => [q, q]));

@@ -42,6 +42,13 @@ export function statusClass(status) {
   return String(status || "unknown").toLowerCase().replace(/[^a-z]+/g, "-").replace(/^-|-$/g, "");
 }
 
+/** Why nothing can be done on an agent or queue whose FreeSWITCH node is down (its
+ * badge's tooltip; the dialog says it beside the disabled buttons). */
+export function unreachableReason(view) {
+  return `Its FreeSWITCH node${view?.node ? ` ${view.node}` : ""} is unreachable: `
+    + "nothing can be changed there until it is back.";
+}
+
 /** An element with text (never HTML) and optional class / attributes. */
 export function el(tag, text, attrs = {}) {
   const node = document.createElement(tag);

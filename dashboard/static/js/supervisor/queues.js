@@ -1,9 +1,10 @@
 // The queues panel: one card per queue with its live numbers (waiting now, longest wait,
 // staff, offered / answered / abandoned, service level against the queue's threshold,
-// ASA, AHT, average hold), its strategy, its tiers and the callers waiting in line.
+// ASA, AHT, average hold), its strategy, its tiers and the callers waiting in line; with
+// several FreeSWITCH nodes, its node (dimmed, "Unreachable", while that node is down).
 
-import { caller, el, pct, reconcile, secs, timer } from "./format.js";
-import { displayName, queueNames, queueStaff, store, waitingCalls } from "./store.js";
+import { caller, el, pct, reconcile, secs, timer, unreachableReason } from "./format.js";
+import { displayName, nodesShown, queueNames, queueStaff, store, waitingCalls } from "./store.js";
 
 function fact(label, value, testid) {
   const box = el("div", null, { class: "fact" });
@@ -24,8 +25,16 @@ function queueCard(name) {
   const card = el("article", null, { class: "queue-card", "data-queue": name });
   const head = el("header", null, { class: "queue-head" });
   head.append(el("h2", name));
+  if (nodesShown()) head.append(el("span", `node ${q.node ?? "–"}`, { class: "queue-node", "data-testid": "queue-node" }));
   head.append(el("span", settings?.strategy || "", { class: "muted", "data-testid": "queue-strategy" }));
   card.append(head);
+  if (q.reachable === false) {
+    // Its node is down: the numbers are the last ones it reported.
+    card.classList.add("unreachable");
+    head.append(el("span", "Unreachable", {
+      class: "chip status-unreachable", "data-testid": "unreachable", title: unreachableReason(q),
+    }));
+  }
   if (waiting.length) card.classList.add("has-waiting");
 
   const facts = el("dl", null, { class: "queue-facts" });
@@ -88,7 +97,8 @@ function signature(name) {
   const waiting = waitingCalls(name).map((c) => [c.uuid, c.cid_name, c.cid_number, c.offered_at]);
   const tiers = store.tiers.filter((t) => t.queue === name)
     .map((t) => [t.agent, t.level, t.position, displayName(t.agent), store.agents.get(t.agent)?.status]);
-  return JSON.stringify([store.queues.get(name), store.queueSettings.get(name), staff, waiting, tiers]);
+  return JSON.stringify([store.queues.get(name), store.queueSettings.get(name), staff, waiting, tiers,
+    nodesShown()]);
 }
 
 /** Draw the queue cards; a card is rebuilt only when what it shows changed (open tier

@@ -15,10 +15,12 @@ export const store = {
   longPause: 900,
   pauseReasons: [],
   eavesdrop: null, // {uuid, agent, call_uuid, mode, ringing?}
+  nodes: [], // the FreeSWITCH nodes the floor names (ESL_NODES); empty with one node
 };
 
 export function applySnapshot(floor) {
-  store.agents = new Map((floor?.agents ?? []).map((a) => [a.name, a]));
+  const before = store.agents;
+  store.agents = new Map((floor?.agents ?? []).map((a) => [a.name, keepLastStatus(a, before.get(a.name))]));
   store.calls = new Map((floor?.calls ?? []).filter((c) => !c.ended_at).map((c) => [c.uuid, c]));
   callsChanged();
   store.queues = new Map((floor?.queues ?? []).map((q) => [q.name, q]));
@@ -29,7 +31,9 @@ export function applySnapshot(floor) {
 export function applyBatch(batch) {
   const ended = batch.ended ?? [];
   for (const call of ended) store.calls.delete(call.uuid);
-  for (const agent of batch.agents ?? []) store.agents.set(agent.name, agent);
+  for (const agent of batch.agents ?? []) {
+    store.agents.set(agent.name, keepLastStatus(agent, store.agents.get(agent.name)));
+  }
   for (const call of batch.calls ?? []) {
     if (call.ended_at) store.calls.delete(call.uuid);
     else store.calls.set(call.uuid, call);
@@ -37,6 +41,15 @@ export function applyBatch(batch) {
   for (const queue of batch.queues ?? []) store.queues.set(queue.name, queue);
   if (ended.length || batch.calls?.length) callsChanged();
   return ended.map((call) => call.uuid);
+}
+
+/** An agent whose node is down comes as status "Unreachable" (its last known state kept):
+ * the status this page last saw goes with it as ``last_status`` (null when the page never
+ * saw it reachable, e.g. loaded during the outage). */
+function keepLastStatus(view, before) {
+  if (view.reachable !== false) return view;
+  const last = before ? (before.reachable === false ? before.last_status : before.status) : null;
+  return { ...view, last_status: last ?? null };
 }
 
 export function applyConsole(data) {
@@ -120,7 +133,7 @@ export function queueStaff(queue) {
     if (tier.queue !== queue) continue;
     counts.total += 1;
     const view = store.agents.get(tier.agent);
-    if (!view || view.status === "Logged Out") continue;
+    if (!view || view.status === "Logged Out" || view.reachable === false) continue;
     counts.signedIn += 1;
     if (onCall(view.name)) counts.onCall += 1;
     else if (view.status === "On Break") counts.paused += 1;
@@ -134,4 +147,22 @@ export function waitingCalls(queue) {
   const view = store.queues.get(queue);
   const order = view?.waiting_calls ?? [];
   return order.map((uuid) => store.calls.get(uuid)).filter((c) => c && !c.answered_at);
+}
+
+/** Every node named by the floor's agents, queues and calls, sorted, kept in
+ * ``store.nodes`` (once per drawing: the panels ask for every row). With one FreeSWITCH
+ * the views carry no node, and the pages show none. */
+export function updateNodes() {
+  const names = new Set();
+  for (const map of [store.agents, store.queues, store.calls]) {
+    for (const view of map.values()) if (view.node) names.add(view.node);
+  }
+  const sorted = [...names].sort();
+  if (JSON.stringify(sorted) !== JSON.stringify(store.nodes)) store.nodes = sorted;
+  return store.nodes;
+}
+
+/** Show the node (a column, a line on each card, a filter) when any view names one. */
+export function nodesShown() {
+  return store.nodes.length > 0;
 }
