@@ -1,8 +1,10 @@
 // The page-wide banner (#banner in base.html): the server unreachable (Socket.IO down),
-// FreeSWITCH unreachable (the server's link event, or a 503 reply), or the session over.
+// FreeSWITCH unreachable (the server's link event, the agent's own node down with several
+// nodes, or a 503 reply), or the session over.
 
 import { url } from "../mount.js";
 import { setShown, setText } from "./dom.js";
+import { nodeDown } from "./state.js";
 
 export function bannerMessage(state) {
   if (state.socket === "signed-out") {
@@ -18,6 +20,14 @@ export function bannerMessage(state) {
     return {
       kind: "freeswitch",
       text: `FreeSWITCH is unreachable (${state.link.state}); reconnecting… Calls cannot be handled from this page.`,
+    };
+  }
+  const down = nodeDown(state);
+  if (down) {
+    const which = down.node ? `Your FreeSWITCH node (${down.node})` : "Your FreeSWITCH node";
+    return {
+      kind: "freeswitch",
+      text: `${which} is unreachable; reconnecting… Calls cannot be handled from this page.`,
     };
   }
   if (state.freeswitchError) {

@@ -3,7 +3,7 @@
 
 import { buildKeys, byTestId, option, setDisabled, setError, setShown, setText } from "./dom.js";
 import { callerName, duration, queueName, since } from "./format.js";
-import { currentCall, isBusy, isStale, shownCall } from "./state.js";
+import { currentCall, freeswitchDown, isBusy, isStale, shownCall } from "./state.js";
 
 const DESTINATION = /^[0-9*#+]{1,32}$/;
 
@@ -179,7 +179,8 @@ export function mountCallPanel(root, { store, run, fail, notify, api, phone, loa
       }
     }
 
-    const busy = isStale(state) || isBusy(state, "call");
+    // FreeSWITCH (or the agent's own node) unreachable: the banner says why.
+    const busy = isStale(state) || isBusy(state, "call") || freeswitchDown(state);
     setShown(el.hold, !shown.held);
     setShown(el.unhold, shown.held);
     setDisabled(el.hold, busy || Boolean(consult));

@@ -1,7 +1,7 @@
 // Dial out (click-to-call): POST call/dial rings the agent's phone first, then the number.
 
 import { buildKeys, byTestId, setDisabled, setError, setShown, setText } from "./dom.js";
-import { dialingCall, isBusy, isStale, shownCall } from "./state.js";
+import { dialingCall, freeswitchDown, isBusy, isStale, shownCall } from "./state.js";
 
 const NUMBER = /^\+?[0-9]{2,20}$/;
 
@@ -56,7 +56,7 @@ export function mountDialerPanel(root, { store, run, fail, notify, api, phone })
 
   return function render(state) {
     const blocked = isStale(state) || isBusy(state, "dial") || Boolean(shownCall(state));
-    setDisabled(el.submit, blocked || state.link?.connected === false);
+    setDisabled(el.submit, blocked || freeswitchDown(state));
     for (const key of keys) {
       setDisabled(key, isBusy(state, "dial"));
     }

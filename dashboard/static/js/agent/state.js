@@ -265,6 +265,19 @@ export function isBusy(state, group) {
   return state.busy.has(group);
 }
 
+/**
+ * The agent's own FreeSWITCH node, while its link is down (several nodes, ESL_NODES): the
+ * server marks the agent unreachable; other nodes' agents go on. {node} or null.
+ */
+export function nodeDown(state) {
+  return state.agent?.reachable === false ? { node: state.agent.node ?? null } : null;
+}
+
+/** True while the agent's FreeSWITCH cannot be reached: the one link, or its own node. */
+export function freeswitchDown(state) {
+  return state.link?.connected === false || nodeDown(state) !== null;
+}
+
 /** True while the page cannot trust what it shows (no live connection to the server). */
 export function isStale(state) {
   return state.socket !== "connected" || !state.snapshotSeen;

@@ -3,7 +3,7 @@
 
 import { byTestId, fillSelect, setDisabled, setError, setShown, setText } from "./dom.js";
 import { clock, duration, since } from "./format.js";
-import { applyAgentReply, isBusy, isStale } from "./state.js";
+import { applyAgentReply, freeswitchDown, isBusy, isStale } from "./state.js";
 
 /**
  * The server's offline report counts unless the softphone registered after it (its own
@@ -100,7 +100,7 @@ export function mountStatusPanel(root, { store, run, api }) {
     root.dataset.state = agent?.state ?? "";
     setText(el.phone, phoneText(state));
     el.phone.dataset.registration = phoneOffline(state) ? "offline" : state.phone.registration;
-    const blocked = isStale(state) || isBusy(state, "status") || !agent || state.link?.connected === false;
+    const blocked = isStale(state) || isBusy(state, "status") || !agent || freeswitchDown(state);
     setDisabled(el.ready, blocked || agent?.status === "Available");
     setDisabled(el.notReady, blocked || reasons.length === 0);
     setDisabled(el.select, isBusy(state, "status"));
