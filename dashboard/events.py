@@ -12,8 +12,10 @@ gets both on the same socket: its own agent's events and the batches.
 event          to                           payload
 =============  ===========================  ===========================================
 snapshot       the connecting client, and   ``{"user", "agent", "calls", "link",``
-               everyone after a resync      ``"wrap_up"}`` (the call awaiting a
-                                            disposition, or null), plus
+               everyone after a resync      ``"wrap_up", "notices"}`` (the call
+                                            awaiting a disposition, or null; the
+                                            agent's notices of the last minute, at
+                                            most 3, oldest first), plus
                                             ``"floor"`` (agents, calls, queues) for
                                             supervisors
 agent          agent room                   an agent (``AgentOut``), at once
@@ -51,7 +53,8 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.api.schemas import AgentOut, CallOut, QueueOut
-from esl_controller.domain.model import AgentView, CallView, QueueView, Snapshot
+from esl_controller.domain.floor import NOTICE_SECONDS
+from esl_controller.domain.model import AgentView, CallView, Notice, QueueView, Snapshot
 from esl_controller.esl.client import Health
 
 SNAPSHOT = "snapshot"
@@ -84,6 +87,10 @@ def queue_payload(view: QueueView) -> dict[str, Any]:
     return QueueOut.of(view).model_dump(mode="json")
 
 
+def notice_payload(notice: Notice) -> dict[str, Any]:
+    return {"agent": notice.agent, "text": notice.text, "at": notice.at}
+
+
 def link_payload(health: Health) -> dict[str, Any]:
     return {"connected": health.connected, "state": health.state, "since": health.since}
 
@@ -93,12 +100,14 @@ def snapshot_payload(user: dict[str, Any], agent: str | None, supervisor: bool,
                      wrap_up: tuple[str, float] | None = None) -> dict[str, Any]:  # fmt: skip
     """What one client may see right now."""
     view = snap.agents.get(agent) if agent else None
+    notices = snap.notices.get(agent, ()) if agent else ()
     payload: dict[str, Any] = {
         "user": user,
         "agent": agent_payload(view, now) if view else None,
         "calls": [call_payload(c) for c in snap.calls.values() if agent and c.agent == agent],
         "link": link_payload(health),
         "wrap_up": {"call_uuid": wrap_up[0], "until": wrap_up[1]} if wrap_up else None,
+        "notices": [notice_payload(n) for n in notices if now - n.at < NOTICE_SECONDS],
     }
     if supervisor:
         payload["floor"] = {

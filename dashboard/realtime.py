@@ -160,7 +160,7 @@ class Publisher:
             elif view.agent:
                 self._call_agent[view.uuid] = view.agent
         elif change.kind == "notice" and isinstance(view, Notice):
-            payload = {"agent": view.agent, "text": view.text, "at": view.at}
+            payload = ev.notice_payload(view)
             self.socketio.emit(ev.NOTICE, payload, to=[ev.agent_room(view.agent), ev.SUPERVISORS])
         elif change.kind == "phone_dropped":
             payload = {"agent": change.key, "at": time.time()}

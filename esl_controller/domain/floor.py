@@ -22,6 +22,7 @@ from esl_controller.domain.model import (
     CallView,
     Change,
     Intent,
+    Notice,
     PhoneCheck,
     Presence,
     QueueView,
@@ -55,6 +56,9 @@ MAX_CALLER_TEXT = 256
 # Contacts of one user remembered as gone until it registers again (a phone that keeps
 # un-REGISTERing without ever registering must not grow the floor).
 MAX_GONE = 8
+# Notices kept per agent for a page that connects after they were sent.
+KEPT_NOTICES = 3
+NOTICE_SECONDS = 60.0
 
 
 def new_agent(name: str) -> AgentView:
@@ -91,6 +95,7 @@ class Floor:
         self.last_time: float | None = None
         # The product's own state: survives every resync (see reconcile()).
         self.presence: dict[str, Presence] = {}
+        self.notices: dict[str, tuple[Notice, ...]] = {}
         self.intents: dict[str, list[Intent]] = {}
         self._prior: dict[int, Presence | None] = {}  # intent seq -> presence before it
         # Queue calls mod_callcenter no longer lists (its member-queue-end was lost with a
@@ -132,7 +137,7 @@ class Floor:
 
     def snapshot(self) -> Snapshot:
         return Snapshot(dict(self.agents), dict(self.calls), dict(self.queues), self.last_time,
-                        dict(self.presence))  # fmt: skip
+                        dict(self.presence), dict(self.notices))  # fmt: skip
 
     def add_queue(self, name: str) -> list[Change]:
         """A queue FreeSWITCH has loaded, shown with zeros before its first caller."""
@@ -150,6 +155,14 @@ class Floor:
         return changes
 
     # -- the product's own state ----------------------------------------------------
+
+    def notice(self, notice: Notice) -> list[Change]:
+        """A short message for the agent's page: sent now, and kept a while (the last
+        ``KEPT_NOTICES`` of the last ``NOTICE_SECONDS``) for a page that connects later."""
+        kept = [n for n in self.notices.get(notice.agent, ())
+                if notice.at - n.at < NOTICE_SECONDS]  # fmt: skip
+        self.notices[notice.agent] = (*kept[-(KEPT_NOTICES - 1) :], notice)
+        return [Change("notice", notice.agent, notice)]
 
     def intend(self, agent: str, intent: Intent, signed_in: bool | None = None) -> list[Change]:
         """The product is about to ask FreeSWITCH for ``intent.status``: remember why (the

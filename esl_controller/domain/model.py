@@ -211,3 +211,5 @@ class Snapshot:
     queues: dict[str, QueueView]
     taken_at: float | None
     presence: dict[str, Presence] = field(default_factory=dict)
+    # Each agent's latest notices, oldest first (a page that connects shows them too).
+    notices: dict[str, tuple[Notice, ...]] = field(default_factory=dict)

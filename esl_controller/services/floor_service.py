@@ -255,7 +255,7 @@ class FloorService:
         if kind == "intend":
             return self.floor.intend(*payload)
         if kind == "notice":
-            return [Change("notice", payload.agent, payload)]
+            return self.floor.notice(payload)
         if kind == "withdraw":
             return self.floor.withdraw(*payload)
         if kind == "presence":

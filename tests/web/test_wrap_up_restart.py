@@ -180,6 +180,9 @@ def test_a_freeswitch_restart_puts_the_wrap_up_hold_back(box: dict[str, Web]) ->
     assert wait_until(lambda: agents["agent1000"].status == "Available", 15)
     assert wait_until(lambda: abs(switch_ready_time(web) - held) <= 1, 15)
     assert status(web, http)["wrap_up"]["call_uuid"] == uuid
+    # A page reloading just then still says why: the notice is in its snapshot.
+    assert wait_until(lambda: any("FreeSWITCH restarted" in n["text"]
+                                  for n in page_snapshot(web, http)["notices"]))  # fmt: skip
     assert web.post(http, token, "agent/wrap-up", {"disposition": "sale"}).status_code == 200
     assert switch_ready_time(web) == 0
 
@@ -206,3 +209,19 @@ def test_a_forced_status_of_an_agent_who_never_signed_in_is_restored(
     assert wait_until(
         lambda: web.floor.snapshot().agents["agent1001"].pause_reason == "Coaching", 15
     )
+
+
+def test_a_page_that_reloads_gets_the_notices_it_missed_and_only_its_own(
+    box: dict[str, Web],
+) -> None:
+    web = box["web"]
+    alice, _ = web.login("alice")
+    bob, _ = web.login("bob")
+    for n in range(5):
+        web.floor.notice("agent1000", f"notice {n}")
+    web.floor.notice("agent1001", "for bob")
+    assert wait_until(lambda: len(page_snapshot(web, alice)["notices"]) == 3)
+    shown = page_snapshot(web, alice)["notices"]
+    assert [n["text"] for n in shown] == ["notice 2", "notice 3", "notice 4"]  # the latest
+    assert all(n["agent"] == "agent1000" for n in shown)
+    assert [n["text"] for n in page_snapshot(web, bob)["notices"]] == ["for bob"]

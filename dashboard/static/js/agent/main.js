@@ -177,6 +177,12 @@ function refreshHistorySoon() {
   historyTimer = setTimeout(loadHistory, 600); // the recorder writes the call just after
 }
 
+let lastNoticeAt = 0;
+function showNotice(notice) {
+  lastNoticeAt = Math.max(lastNoticeAt, notice.at);
+  notify("status", notice.text);
+}
+
 connectSocket({
   onStatus(status) {
     store.update((state) =>
@@ -185,6 +191,12 @@ connectSocket({
   },
   snapshot(snap) {
     store.update((state) => applySnapshot(state, snap));
+    // A notice sent while the page was away (reloading, reconnecting): the newest shows,
+    // once (the snapshot after every resync carries it again for a minute).
+    const missed = (snap.notices || []).filter((n) => n.at > lastNoticeAt);
+    if (missed.length > 0) {
+      showNotice(missed[missed.length - 1]);
+    }
     const state = store.get();
     loadHistory();
     loadOwed();
@@ -210,7 +222,7 @@ connectSocket({
     refreshHistorySoon();
   },
   link: (link) => store.update((state) => applyLink(state, link)),
-  notice: (notice) => notify("status", notice.text),
+  notice: (notice) => showNotice(notice),
   // FreeSWITCH dropped this phone's registration (another device of the user un-REGISTERed,
   // a restart...): the softphone registers again now instead of at its next refresh.
   phone_dropped() {
