@@ -192,7 +192,21 @@ def queue_cells(row: s.QueueReportOut, name: str | None = None) -> list[object]:
 
 def queues_csv(out: s.QueuesReportOut) -> str:
     rows = [queue_cells(q) for q in out.queues] + [queue_cells(out.total, ALL_QUEUES)]
-    return csv_text(QUEUE_COLUMNS, rows)
+    # Several FreeSWITCH nodes: a queue of one name on two nodes is two rows, told apart
+    # by the node (none on the total).
+    return csv_text(*with_nodes(QUEUE_COLUMNS, rows, [q.node for q in out.queues] + [None]))
+
+
+def with_nodes(header: Sequence[str], rows: list[list[object]],
+               nodes: list[str | None]) -> tuple[Sequence[str], list[list[object]]]:  # fmt: skip
+    """A ``node`` column second when any row names a node (ESL_NODES); with one
+    FreeSWITCH the table stays as it was."""
+    if not any(nodes):
+        return header, rows
+    return (
+        [header[0], "node", *header[1:]],
+        [[row[0], node, *row[1:]] for row, node in zip(rows, nodes, strict=True)],
+    )
 
 
 AGENT_COLUMNS = ("agent", "name", "extension", "answered", "transferred", "talk_seconds",
@@ -201,11 +215,12 @@ AGENT_COLUMNS = ("agent", "name", "extension", "answered", "transferred", "talk_
 
 
 def agents_csv(out: s.AgentsReportOut) -> str:
-    return csv_text(AGENT_COLUMNS, ([a.agent, a.name, a.extension, a.answered, a.transferred,
-                                     a.talk_seconds, a.hold_seconds, a.average_handle_time,
-                                     a.available_seconds, a.paused_seconds,
-                                     a.signed_in_seconds, a.occupancy, a.calls_per_hour]
-                                    for a in out.agents))  # fmt: skip
+    rows: list[list[object]] = [
+        [a.agent, a.name, a.extension, a.answered, a.transferred, a.talk_seconds,
+         a.hold_seconds, a.average_handle_time, a.available_seconds, a.paused_seconds,
+         a.signed_in_seconds, a.occupancy, a.calls_per_hour]
+        for a in out.agents]  # fmt: skip
+    return csv_text(*with_nodes(AGENT_COLUMNS, rows, [a.node for a in out.agents]))
 
 
 def hourly_csv(out: s.HourlyReportOut) -> str:

@@ -1,9 +1,10 @@
 """Several FreeSWITCH nodes on the pages (issue 14): one ``callcenter serve`` with
 ``ESL_NODES`` naming two simulators (``callcenter simulate``, each its own process so one
 can be taken away). The supervisor sees both nodes' agents, queues and calls with their
-node named and can filter by node; node 2 going down marks its agents and queue
-Unreachable while node 1's go on: a node-1 agent's page shows no banner and goes Ready, a
-node-2 agent's page names its node in the banner until the node is back (no reload).
+node named and can filter by node; the wallboard's tiles and the reports' rows name theirs.
+Node 2 going down marks its agents and queue Unreachable while node 1's go on: a node-1
+agent's page shows no banner and goes Ready, a node-2 agent's page names its node in the
+banner until the node is back (no reload).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.agent_page import originate_caller, sign_in
+from tests.browser.agent_page import originate_caller, sign_in, wait_until
 from tests.browser.server import CallCenterServer, StandaloneSimulator, callcenter_command
 
 RECOVERY_MS = 30_000
@@ -28,6 +29,12 @@ def cli(server: CallCenterServer, *args: str) -> None:
     done = subprocess.run([*callcenter_command(), *args], cwd=server.workdir, env=env,
                           capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def report_rows(page: Page, base_url: str) -> set[tuple[str, str | None]]:
+    """Today's queue report rows as (queue, node)."""
+    reply = page.request.get(f"{base_url}/call-center/api/reports/queues")
+    return {(q["queue"], q["node"]) for q in reply.json()["queues"]}
 
 
 def supervisor_page(context: BrowserContext, base_url: str) -> Page:
@@ -106,6 +113,25 @@ def test_two_nodes_named_on_the_pages_and_one_node_down(agent_browser, tmp_path:
         fs2.esl.ok(f"uuid_kill {second}")
         expect(calls.locator("tr", has_text="5551110001")).to_have_count(0)
 
+        # The wallboard names each queue's node; the reports name each row's node.
+        board = contexts[0].new_page()
+        board.goto(f"{server.base_url}/wallboard")
+        tile_node = board.locator('[data-queue="sales@default"] [data-testid="wb-node"]')
+        expect(tile_node).to_have_text(" · fs2")
+        expect(board.locator('[data-queue="support@default"] [data-testid="wb-node"]')
+               ).to_have_text(" · fs1")  # fmt: skip
+        wanted = {("support@default", "fs1"), ("support@default", "fs2")}
+        wait_until(lambda: wanted <= report_rows(sup, server.base_url), 15, "both calls recorded")
+        reports = contexts[0].new_page()
+        reports.goto(f"{server.base_url}/reports")
+        expect(reports.locator("body")).to_have_attribute("data-loaded", "true")
+        table = reports.get_by_test_id("report-queues")
+        expect(table.locator('thead th[data-col="node"]')).to_be_visible()
+        for node in ("fs1", "fs2"):
+            row = table.locator(f'tr[data-queue="support@default"][data-node="{node}"]')
+            expect(row.locator('td[data-col="node"]')).to_have_text(node)
+        reports.close()
+
         # Node 2 crashes: its agent and queue are unreachable, node 1's are not.
         fs2.kill()
         expect(bob_row.get_by_test_id("unreachable")).to_be_visible(timeout=RECOVERY_MS)
@@ -119,6 +145,7 @@ def test_two_nodes_named_on_the_pages_and_one_node_down(agent_browser, tmp_path:
         expect(queues.locator('[data-queue="support@default"]').get_by_test_id("unreachable")
                ).to_have_count(0)  # fmt: skip
         expect(sup.locator("#banner")).to_be_hidden()
+        expect(tile_node).to_have_text(" · fs2 (unreachable)")
         # Bob's actions are refused in the dialog, with the reason; a message still goes.
         bob_row.get_by_test_id("manage").click()
         dialog = sup.get_by_test_id("agent-dialog")

@@ -78,6 +78,7 @@ def test_a_supervisor_reads_a_day_as_json_and_csv(web: Web) -> None:
     assert rows["support@default"]["offered"] == "3"
     assert rows["support@default"]["service_level"] == "0.3333"
     assert rows["(all queues)"]["offered"] == "4"
+    assert "node" not in rows["support@default"]  # one FreeSWITCH: no node column
     # A queue name a spreadsheet would run as a formula is written as text.
     assert '\'=HYPERLINK("http://evil")' in rows
 
@@ -93,6 +94,28 @@ def test_a_supervisor_reads_a_day_as_json_and_csv(web: Web) -> None:
     items = hourly.get_json()["items"]
     assert [(i["hour"][11:16], i["offered"]) for i in items] == [("09:00", 2), ("10:00", 1)]
     assert len(hourly.get_json()["hours"]) == 24
+
+
+def test_the_csv_names_each_rows_node_with_several_nodes(web: Web) -> None:
+    with session_scope(web.deps.sessions) as session:
+        for uuid, node, agent in (("n1", "fs1", "agent1000"), ("n2", "fs2", "agent2000")):
+            at = DAY + timedelta(hours=9)
+            session.add(Call(call_uuid=uuid, direction="inbound", queue="support@default",
+                             agent=agent, joined_at=at, answered_at=at + timedelta(seconds=3),
+                             wait_seconds=3.0, ended_at=at + timedelta(seconds=63),
+                             talk_seconds=60.0, hold_seconds=0.0, outcome="answered",
+                             node=node))  # fmt: skip
+    sue, _ = web.login("sue")
+    text = sue.get(f"{API}/reports/queues.csv?from=2026-04-07&tz=UTC").get_data(as_text=True)
+    assert text[1:].startswith("queue,node,threshold_seconds,")
+    rows = rows_of(text)
+    assert [(r["queue"], r["node"], r["answered"]) for r in rows] == [
+        ("support@default", "fs1", "1"), ("support@default", "fs2", "1"),
+        ("(all queues)", "", "2")]  # fmt: skip
+    agents = rows_of(sue.get(f"{API}/reports/agents.csv?from=2026-04-07&tz=UTC")
+                     .get_data(as_text=True))  # fmt: skip
+    assert {"agent1000": "fs1", "agent2000": "fs2"}.items() <= {
+        a["agent"]: a["node"] for a in agents}.items()  # fmt: skip
 
 
 def test_todays_report_has_a_live_call(web: Web) -> None:

@@ -55,6 +55,22 @@ function fill(testid, rows, empty) {
   body.replaceChildren(...rows);
 }
 
+/** The table's node column (several FreeSWITCH nodes: rows name theirs), shown when any
+ * row names a node; returns whether it is. */
+function nodeColumn(testid, rows) {
+  const shown = rows.some((row) => row.node);
+  document.querySelector(`[data-testid=${testid}] thead [data-col=node]`).hidden = !shown;
+  return shown;
+}
+
+/** The row's node cell, only when the column is shown (one node: the rows as before). */
+function nodeCells(row, shown) {
+  if (!shown) return [];
+  const td = cell("node", row.node ?? "–");
+  td.dataset.col = "node";
+  return [td];
+}
+
 // -- the period ---------------------------------------------------------------------------
 
 function query() {
@@ -120,10 +136,12 @@ function renderQueues(report) {
     el.textContent = key.includes("rate") || key === "service_level" ? pct(value)
       : key.startsWith("average") ? secs(value) : String(value ?? "–");
   }
+  const nodes = nodeColumn("report-queues", report.queues);
   fill("report-queues", report.queues.map((q) => {
     const tr = document.createElement("tr");
     tr.dataset.queue = q.queue;
-    tr.append(cell("queue", q.queue), cell("offered", q.offered, true), cell("answered", q.answered, true),
+    if (q.node) tr.dataset.node = q.node;
+    tr.append(cell("queue", q.queue), ...nodeCells(q, nodes), cell("offered", q.offered, true), cell("answered", q.answered, true),
       cell("abandoned", q.abandoned, true), cell("timed out", q.timed_out, true),
       cell("service level", pct(q.service_level), true), cell("threshold", `${q.service_level_seconds} s`, true),
       cell("abandon rate", pct(q.abandon_rate), true), cell("avg answer", secs(q.average_speed_of_answer), true),
@@ -133,7 +151,7 @@ function renderQueues(report) {
   draw("queues", {
     type: "bar",
     data: {
-      labels: report.queues.map((q) => q.queue),
+      labels: report.queues.map((q) => (nodes && q.node ? `${q.queue} (${q.node})` : q.queue)),
       datasets: [
         { label: "service level %", backgroundColor: COLORS.answered, data: report.queues.map((q) => q.service_level == null ? null : q.service_level * 100) },
         { label: "abandon rate %", backgroundColor: COLORS.abandoned, data: report.queues.map((q) => q.abandon_rate == null ? null : q.abandon_rate * 100) },
@@ -178,11 +196,12 @@ function renderHourly(report) {
 }
 
 function renderAgents(report) {
+  const nodes = nodeColumn("report-agents", report.agents);
   fill("report-agents", report.agents.map((a) => {
     const tr = document.createElement("tr");
     tr.dataset.agent = a.agent;
     const who = a.name && a.name !== a.agent ? `${a.name} (${a.agent})` : a.agent;
-    tr.append(cell("agent", who), cell("answered", a.answered, true), cell("avg handle", secs(a.average_handle_time), true),
+    tr.append(cell("agent", who), ...nodeCells(a, nodes), cell("answered", a.answered, true), cell("avg handle", secs(a.average_handle_time), true),
       cell("talk", hours(a.talk_seconds), true), cell("hold", hours(a.hold_seconds), true),
       cell("signed in", hours(a.signed_in_seconds), true), cell("paused", hours(a.paused_seconds), true),
       cell("occupancy", pct(a.occupancy), true), cell("calls / hour", num(a.calls_per_hour), true));

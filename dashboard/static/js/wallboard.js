@@ -5,6 +5,7 @@
 // reconnect, and at the instant the day ends. Who is in which queue comes from the
 // supervisor console's read (FreeSWITCH's tier list) at load, then pushed (`tiers`).
 // Nothing polls; the one-second timer only redraws the clock and the waits that tick.
+// With several FreeSWITCH nodes a tile names its queue's node.
 import { API, connect } from "./mount.js";
 
 const AVAILABLE = new Set(["Available", "Available (On Demand)"]);
@@ -95,6 +96,11 @@ function card(queue) {
   const title = document.createElement("h2");
   title.textContent = shortName(queue);
   title.title = queue;
+  const node = document.createElement("span");
+  node.className = "wb-node";
+  node.dataset.testid = "wb-node";
+  node.hidden = true;
+  title.append(node);
   el.append(title, metric("waiting", "waiting"), metric("longest", "longest wait"),
     metric("available", "available"), metric("service_level", "service level today"),
     metric("answered", "answered today"), metric("abandoned", "abandoned today"));
@@ -114,10 +120,23 @@ function queueNames() {
   return [...names].sort((a, b) => a.localeCompare(b));
 }
 
+/** With several FreeSWITCH nodes (ESL_NODES) each queue's tile names its node, and says
+ * so while that node is down (its figures are then the last it reported). */
+function showNode(el, live, several) {
+  const node = el.querySelector("[data-testid=wb-node]");
+  const down = live?.reachable === false;
+  const text = several && live?.node ? ` · ${live.node}${down ? " (unreachable)" : ""}` : "";
+  if (node.textContent !== text) node.textContent = text;
+  node.hidden = !text;
+  el.classList.toggle("unreachable", several && down);
+}
+
 function render() {
   const now = Date.now() / 1000;
+  const several = [...queues.values(), ...agents.values()].some((v) => v.node);
   const cards = queueNames().map((name) => {
     const el = card(name);
+    showNode(el, queues.get(name), several);
     const waiting = waitingCalls(name);
     const live = queues.get(name);
     const count = live ? live.waiting : waiting.length;
