@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.agent_page import originate_caller, sign_in, wait_until
+from tests.browser.agent_page import no_horizontal_scroll, originate_caller, sign_in, wait_until
 from tests.browser.server import CallCenterServer, StandaloneSimulator, callcenter_command
 
 RECOVERY_MS = 30_000
@@ -157,6 +157,14 @@ def test_two_nodes_named_on_the_pages_and_one_node_down(agent_browser, tmp_path:
         expect(dialog.get_by_test_id("message-send")).to_be_enabled()
         sup.screenshot(path=str(output_dir / "supervisor-node-down-1280x800.png"), full_page=True)
         dialog.get_by_test_id("dialog-close").click()
+        # On a phone the node is a labelled cell of each agent's card; nothing scrolls sideways.
+        sup.set_viewport_size({"width": 390, "height": 844})
+        sup.wait_for_function("document.documentElement.clientWidth === 390")
+        expect(bob_row.get_by_test_id("agent-node")).to_be_visible()
+        width, _ = no_horizontal_scroll(sup)
+        assert width <= 390, f"the console scrolls sideways at 390 px ({width} px wide)"
+        sup.set_viewport_size({"width": 1280, "height": 800})
+        board.screenshot(path=str(output_dir / "wallboard-node-down-1280x800.png"))
 
         # Bob's page names his node and refuses his call actions; Alice's page goes on.
         banner = bob.locator("#banner")

@@ -46,6 +46,7 @@ function onCall(name) {
 }
 
 function kind(agent, now) {
+  if (agent.reachable === false) return "out"; // its FreeSWITCH node is down: takes no call
   if (agent.state === "In a queue call" || onCall(agent.name)) return "talking";
   if (agent.state === "Receiving") return "ringing";
   if (agent.status === "Logged Out") return "out";
@@ -66,7 +67,11 @@ function availableIn(queue, now) {
 }
 
 function todayOf(queue) {
-  return today?.queues.find((q) => q.queue === queue) ?? null;
+  // Several FreeSWITCH nodes: a queue of one name on two nodes is two report rows; the
+  // tile's are those of the node it names.
+  const rows = today?.queues.filter((q) => q.queue === queue) ?? [];
+  const node = queues.get(queue)?.node;
+  return rows.find((q) => node && q.node === node) ?? rows[0] ?? null;
 }
 
 function threshold(queue) {
