@@ -302,6 +302,8 @@ class CallCenter:
             vendor_dir=env.get("VENDOR_DIR") or None,
             xml_curl_username=env.get("XML_CURL_USERNAME") or None,
             xml_curl_password=env.get("XML_CURL_PASSWORD") or None,
+            # CALLCENTER_ESL_NODES' names: mod_xml_curl's callcenter.conf per node.
+            esl_nodes=tuple(node.name for node in settings.esl_nodes),
             supervisor_long_call=settings.supervisor_long_call,
             supervisor_long_pause=settings.supervisor_long_pause,
             phone_resume_window=settings.phone_resume_window,
@@ -333,6 +335,7 @@ class CallCenter:
         outer.register_blueprint(directory_blueprint(
             deps.sessions, domain=settings.sip_domain or "",
             username=settings.xml_curl_username, password=settings.xml_curl_password,
+            nodes=settings.esl_nodes,
         ))  # fmt: skip
         login = self._login_url if self.login_view else None
         register_error_handlers(outer, self.url_prefix + API_PREFIX, login)

@@ -130,6 +130,8 @@ def web_settings(settings: Settings, host: str, sip_domain: str | None,
         phone_driver="sip" if settings.sip_wss_url and not simulate else "simulator",
         xml_curl_username=os.environ.get("XML_CURL_USERNAME") or None,
         xml_curl_password=os.environ.get("XML_CURL_PASSWORD") or None,
+        # ESL_NODES' names: mod_xml_curl's callcenter.conf is served per node.
+        esl_nodes=tuple(node.name for node in settings.esl_nodes),
         proxies=settings.proxies,
         supervisor_long_call=settings.supervisor_long_call,
         supervisor_long_pause=settings.supervisor_long_pause,
