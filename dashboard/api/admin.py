@@ -10,7 +10,7 @@ rule's message, nothing stored or sent). Every change is audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -23,11 +23,13 @@ from esl_controller.errors import CallCenterError, InvalidArgument
 from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands import validate as v
 from esl_controller.esl.commands.base import ApiCommand
+from esl_controller.services.nodes import NodeFloors, move_refusal
 from esl_controller.services.provisioning import (
     AGENT_NUMBERS,
     QUEUE_FIELDS,
     Provisioner,
     ProvisioningStore,
+    check_node,
 )
 from esl_controller.services.users import UserRecord
 
@@ -155,6 +157,29 @@ def _apply(user: UserRecord, action: str, target: str, details: dict[str, Any],
     return Provisioned(changed=changed, failed=failed)
 
 
+def _check_move(kind: str, name: str, settings: Mapping[str, object]) -> bool:
+    """A change of node: to a node ESL_NODES lists (400), and not while the agent is on a
+    call or callers wait in the queue (409 agent_on_call / queue_has_callers). After the
+    database change the old node's provisioner deletes it there (``agent del``, ``queue
+    unload``) and the new node's adds it (services/provisioning.py ``_moves``). True when
+    it moves."""
+    key = next((k for k in settings if k.replace("-", "_") == "node"), None)
+    if key is None:
+        return False
+    target = check_node(settings[key])
+    floor = deps().floor
+    if isinstance(floor, NodeFloors) and target is not None:
+        names = [link.name for link in floor.links]
+        if target not in names:
+            raise InvalidArgument(f"no node {target} in ESL_NODES ({', '.join(names)})")
+    if off_hub(lambda: _store().node_of(kind, name)) == target:
+        return False
+    refusal = move_refusal(floor.snapshot(), kind, name)
+    if refusal is not None:
+        raise refusal
+    return True
+
+
 def _settings(body: BaseModel, keys: tuple[str, ...]) -> dict[str, object]:
     return {k: getattr(body, k) for k in keys if getattr(body, k) is not None}
 
@@ -187,6 +212,7 @@ def register(api: Api) -> None:
         settings = _settings(body, AGENT_KEYS)
         if not settings:
             raise InvalidArgument("nothing to change")
+        _check_move("agent", name, settings)
         off_hub(lambda: _store().set_agent(name, **settings))
         return _apply(user, "agent_set", name, {"settings": settings}, ours=(name,))
 
@@ -220,9 +246,12 @@ def register(api: Api) -> None:
         name = v.name("queue", queue)
         if not body.settings:
             raise InvalidArgument("nothing to change")
+        moving = _check_move("queue", name, body.settings)
         off_hub(lambda: _store().set_queue(name, **body.settings))
-        return _apply(user, "queue_set", name, {"settings": body.settings},
-                      cc.queue_action("reload", name))  # fmt: skip
+        # Moved: the new node's pass loads it (its callcenter.conf now has it) and the old
+        # node's unloads it; a reload now would reach the old node.
+        reload = () if moving else (cc.queue_action("reload", name),)
+        return _apply(user, "queue_set", name, {"settings": body.settings}, *reload)
 
     @api.endpoint("DELETE", "/admin/queues/<queue>", summary="Delete a queue and its tiers "
                   "(queue unload)", tag="admin", role="engineer", response=Provisioned,

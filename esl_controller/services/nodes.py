@@ -44,11 +44,15 @@ from esl_controller.domain.model import (
     Snapshot,
 )
 from esl_controller.errors import CallCenterError, EslUnavailable
+from esl_controller.esl import replies
 from esl_controller.esl.client import EslClient, EslSettings, Health
+from esl_controller.esl.commands import callcenter as cc
 from esl_controller.esl.commands.base import ApiCall, ApiCommand
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.link import link_floor
 from esl_controller.services.provisioning import (
+    BUSY_AGENT_STATES,
+    BUSY_MEMBER_STATES,
     Provisioner,
     ProvisioningStore,
     Report,
@@ -401,6 +405,54 @@ class NodeRouter:
         if not any(link.up for link in self.floors.links):
             raise EslUnavailable("no FreeSWITCH node is connected")
         return json.dumps({"status": "success", "response": rows})
+
+
+class MoveRefused(CallCenterError):
+    """An agent on a call, or a queue with callers in it, cannot change node now: its
+    switch would drop it from under the call."""
+
+    http_status = 409
+
+
+def move_refusal(snapshot: Snapshot, kind: str, name: str) -> MoveRefused | None:
+    """Why the agent or queue cannot move to another node now (the floor's word), or
+    None. The old node's provisioner checks its switch again before it removes anything."""
+    if kind == "agent":
+        agent = snapshot.agents.get(name)
+        if agent is not None and (agent.call_uuid is not None
+                                  or agent.state in BUSY_AGENT_STATES):  # fmt: skip
+            return MoveRefused(f"agent {name} is on a call ({agent.state}): move it to "
+                               "another node after the call", code="agent_on_call")  # fmt: skip
+        return None
+    queue = snapshot.queues.get(name)
+    if queue is not None and queue.waiting:
+        return MoveRefused(f"queue {name} has {len(queue.waiting)} caller(s) waiting: move it "
+                           "to another node once they are answered or gone",
+                           code="queue_has_callers")  # fmt: skip
+    return None
+
+
+def switch_move_refusal(api: ApiCall, kind: str, name: str) -> MoveRefused | None:
+    """As :func:`move_refusal`, asking the switch itself (for the CLI, which has no
+    floor): the agent's mod_callcenter state, the queue's members."""
+    if kind == "agent":
+        rows = replies.json_api(api(cc.json_query("agent list")))
+        row = next((r for r in rows if r.get("name") == name), None)
+        state = str((row or {}).get("state") or "")
+        if state in BUSY_AGENT_STATES:
+            return MoveRefused(f"agent {name} is on a call ({state}): move it to another "
+                               "node after the call", code="agent_on_call")  # fmt: skip
+        return None
+    rows = replies.json_api(api(cc.json_query("queue list")))
+    if not any(r.get("name") == name for r in rows):
+        return None
+    members = replies.json_api(api(cc.json_query("queue list members", name)))
+    waiting = [m for m in members if str(m.get("state") or "") in BUSY_MEMBER_STATES]
+    if waiting:
+        return MoveRefused(f"queue {name} has {len(waiting)} caller(s) in it: move it to "
+                           "another node once they are answered or gone",
+                           code="queue_has_callers")  # fmt: skip
+    return None
 
 
 class NodesProvisioner(Provisioner):

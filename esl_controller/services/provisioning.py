@@ -42,6 +42,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
@@ -60,13 +61,17 @@ from esl_controller.esl.commands.base import ApiCall, ApiCommand
 from esl_controller.esl.commands.originate import dial_string_text
 from esl_controller.services.worker import QueueWorker
 from esl_controller.store.engine import session_scope
-from esl_controller.store.models import Agent, Queue, Tier, User
+from esl_controller.store.models import Agent, NodeMove, Queue, Tier, User
 
 log = logging.getLogger(__name__)
 TierRow = tuple[str, str, int, int]  # queue, agent, level, position
 TierKey = tuple[str, str]  # queue, agent
 
 DRIFT_MODES = ("repair", "adopt")
+# An agent in these mod_callcenter states is on (or being offered) a call: not moved off
+# its switch; callers in a queue in these member states keep it loaded.
+BUSY_AGENT_STATES = ("Receiving", "In a queue call")
+BUSY_MEMBER_STATES = ("Waiting", "Trying", "Answered")
 STRATEGIES = (
     "ring-all", "longest-idle-agent", "round-robin", "top-down", "agent-with-least-talk-time",
     "agent-with-fewest-calls", "sequentially-by-agent-order", "random", "ring-progressively",
@@ -292,10 +297,19 @@ class ProvisioningStore:
             for queue in session.scalars(select(Queue).where(self._on_node(Queue.node))
                                          .order_by(Queue.name)):  # fmt: skip
                 wanted.queues[queue.name] = _queue_spec(queue)
+            # Queues given another node by name (moved there): their tiers cannot be on
+            # this switch. A queue with no node may also be in another switch's own
+            # callcenter.conf.xml (one name on two nodes), so its tiers stay wanted.
+            elsewhere = set()
+            if self.node is not None:
+                elsewhere = set(session.scalars(select(Queue.name).where(
+                    Queue.node.is_not(None), Queue.node != self.node)))  # fmt: skip
             for tier in session.scalars(select(Tier).order_by(Tier.queue, Tier.level,
                                                               Tier.position)):  # fmt: skip
                 if self.node is not None and tier.agent not in wanted.agents:
                     continue  # another node's agent: provisioned there
+                if tier.queue in elsewhere:
+                    continue
                 wanted.tiers[(tier.queue, tier.agent)] = (tier.level, tier.position)
             return wanted
 
@@ -330,6 +344,8 @@ class ProvisioningStore:
             row = session.scalar(select(Agent).where(Agent.name == name))
             if row is None:
                 raise NotFound(f"no agent {name}")
+            if "node" in checked and checked["node"] != row.node:
+                _record_move(session, "agent", name, row.node)
             self._apply_agent(row, checked)
             user = session.get(User, row.user_id) if row.user_id else None
             return _agent_spec(row, user, self.sip_domain)
@@ -402,6 +418,8 @@ class ProvisioningStore:
             row = session.scalar(select(Queue).where(Queue.name == name))
             if row is None:
                 raise NotFound(f"no queue {name}")
+            if "node" in checked and checked["node"] != row.node:
+                _record_move(session, "queue", name, row.node)
             for column, value in checked.items():
                 setattr(row, column, value)
             return _queue_spec(row)
@@ -414,6 +432,34 @@ class ProvisioningStore:
             for tier in session.scalars(select(Tier).where(Tier.queue == name)):
                 session.delete(tier)
             session.delete(row)
+
+    # moves between nodes ...........................................................
+
+    def node_of(self, kind: str, name: str) -> str | None:
+        """The node an agent or queue lives on now (None: the first node)."""
+        model = Agent if kind == "agent" else Queue
+        with session_scope(self.sessions) as session:
+            row = session.execute(select(model.node).where(model.name == name)).first()
+            if row is None:
+                raise NotFound(f"no {kind} {name}")
+            return row[0]
+
+    def pending_moves(self) -> list[tuple[int, str, str]]:
+        """(id, kind, name) of the agents and queues that left this store's node and may
+        still be on its switch, oldest first."""
+        with session_scope(self.sessions) as session:
+            rows = session.execute(select(NodeMove.id, NodeMove.kind, NodeMove.name)
+                                   .where(self._on_node(NodeMove.node))
+                                   .order_by(NodeMove.id))  # fmt: skip
+            return [(int(i), str(k), str(n)) for i, k, n in rows]
+
+    def moves_done(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if not ids:
+            return
+        with session_scope(self.sessions) as session:
+            for row in session.scalars(select(NodeMove).where(NodeMove.id.in_(ids))):
+                session.delete(row)
 
     # tiers ...........................................................................
 
@@ -442,6 +488,14 @@ class ProvisioningStore:
                 raise NotFound(f"no tier for {agent} in {queue}")
             for row in rows:
                 session.delete(row)
+
+
+def _record_move(session: Session, kind: str, name: str, left: str | None) -> None:
+    """The agent or queue leaves node ``left``: its switch still has it until that node's
+    provisioner deletes it (``Provisioner._moves``), whenever the node is reachable."""
+    session.add(NodeMove(kind=kind, name=name, node=left, moved_at=datetime.now(UTC)))
+    log.warning("%s %s leaves node %s: removed from that switch at its next provisioning",
+                kind, name, left or "(the first)")  # fmt: skip
 
 
 class Conflict(CallCenterError):
@@ -617,6 +671,9 @@ class Provisioner(QueueWorker[str]):
 
     def _pass(self, wanted: Wanted, report: Report) -> None:
         queues = {str(r.get("name")): r for r in self._list("queue list")}
+        agents = {str(r.get("name")): r for r in self._list("agent list")}
+        tiers = {(str(r.get("queue")), str(r.get("agent"))): r for r in self._list("tier list")}
+        self._moves(report, wanted, queues, agents, tiers)
         for name, queue in wanted.queues.items():
             row = queues.get(name)
             if row is None:
@@ -629,8 +686,6 @@ class Provisioner(QueueWorker[str]):
                 log.warning("provisioning: queue %s differs on the switch (%s); `callcenter "
                             "queue reload` reloads it", name, ", ".join(differs))  # fmt: skip
 
-        agents = {str(r.get("name")): r for r in self._list("agent list")}
-        tiers = {(str(r.get("queue")), str(r.get("agent"))): r for r in self._list("tier list")}
         first_sight = [n for n, a in wanted.agents.items() if not a.adopted]
         if first_sight:
             self._first_sight(first_sight, agents, tiers, wanted)
@@ -638,6 +693,70 @@ class Provisioner(QueueWorker[str]):
             self._agent(report, agent, agents.get(name))
         self._tiers(report, wanted, agents, tiers)
         self._adopt_queues(report, wanted, queues)
+
+    def _moves(self, report: Report, wanted: Wanted, queues: dict[str, dict[str, Any]],
+               agents: dict[str, dict[str, Any]],
+               tiers: dict[TierKey, dict[str, Any]]) -> None:  # fmt: skip
+        """Agents and queues given another node that this switch still has: ``agent del``
+        (mod_callcenter deletes the agent's tiers with it) or ``queue unload`` and a ``tier
+        del`` of the product's agents' tiers in it (unload leaves them). Not while the
+        agent is on a call or callers wait in the queue: the move stays recorded and the
+        next pass tries again, as it does while this node is down (its pass fails before
+        this, so nothing is dropped)."""
+        pool = gevent.get_hub().threadpool
+        pending = pool.spawn(self.store.pending_moves).get()
+        if not pending:
+            return
+        done: list[int] = []
+        for move_id, kind, name in pending:
+            if name in (wanted.agents if kind == "agent" else wanted.queues):
+                done.append(move_id)  # moved back here (or never left): nothing to remove
+            elif kind == "agent":
+                if self._remove_agent(report, name, agents.get(name), tiers):
+                    agents.pop(name, None)
+                    done.append(move_id)
+            elif self._remove_queue(report, name, name in queues, wanted, tiers):
+                queues.pop(name, None)
+                done.append(move_id)
+        pool.spawn(self.store.moves_done, done).get()
+
+    def _remove_agent(self, report: Report, name: str, row: dict[str, Any] | None,
+                      tiers: dict[TierKey, dict[str, Any]]) -> bool:  # fmt: skip
+        if row is None:
+            return True  # not on this switch (any more)
+        state = str(row.get("state") or "")
+        if state in BUSY_AGENT_STATES:
+            report.failed.append(f"agent del {name} waits: {state} on this switch")
+            log.warning("provisioning: agent %s moved to another node but %s here: removed "
+                        "after the call", name, state)  # fmt: skip
+            return False
+        if not self._send(report, cc.agent_del(name), f"agent del {name} (moved to another node)"):
+            return False
+        for key in [k for k in tiers if k[1] == name]:
+            del tiers[key]
+        return True
+
+    def _remove_queue(self, report: Report, name: str, loaded: bool, wanted: Wanted,
+                      tiers: dict[TierKey, dict[str, Any]]) -> bool:  # fmt: skip
+        if loaded:
+            members = replies.json_api(self.api(cc.json_query("queue list members", name)))
+            waiting = [m for m in members if str(m.get("state") or "") in BUSY_MEMBER_STATES]
+            if waiting:
+                report.failed.append(f"queue unload {name} waits: {len(waiting)} caller(s) "
+                                     "in it on this switch")  # fmt: skip
+                log.warning("provisioning: queue %s moved to another node but %d caller(s) "
+                            "are in it here: unloaded once they are gone", name,
+                            len(waiting))  # fmt: skip
+                return False
+            if not self._send(report, cc.queue_action("unload", name),
+                              f"queue unload {name} (moved to another node)"):  # fmt: skip
+                return False
+        # queue unload leaves the queue's tiers in mod_callcenter's table: the product's
+        # agents' ones go too (the queue's agents on this node are no longer in it).
+        for key in [k for k in tiers if k[0] == name and k[1] in wanted.agents]:
+            if self._send(report, cc.tier_del(*key), f"tier del {key[0]} {key[1]} (queue moved)"):
+                del tiers[key]
+        return True
 
     def _first_sight(self, names: list[str], agents: dict[str, dict[str, Any]],
                      tiers: dict[TierKey, dict[str, Any]], wanted: Wanted) -> None:  # fmt: skip

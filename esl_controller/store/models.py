@@ -237,3 +237,18 @@ class DeadLetter(Base):
     key: Mapped[str | None] = mapped_column(String(64), index=True)
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class NodeMove(Base):
+    """An agent or queue given another FreeSWITCH node (ESL_NODES) that its old node's
+    switch still has: the old node's provisioner deletes the agent (``agent del``, its
+    tiers with it) or unloads the queue there, then drops the row. Kept while that node
+    is down or the agent is on a call, so the removal is never lost."""
+
+    __tablename__ = "cc_node_moves"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # agent | queue
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    # The node it left (ESL_NODES name); NULL: the first node.
+    node: Mapped[str | None] = mapped_column(String(32), default=None)
+    moved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

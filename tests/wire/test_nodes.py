@@ -10,6 +10,7 @@ one node killed: its agents show Unreachable while the other node's agent keeps 
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,7 +73,9 @@ def floor_agents(http: FlaskClient) -> dict[str, dict[str, Any]]:
 def nodes(tmp_path: Any) -> Iterator[TwoNodes]:
     sims = {}
     for name in ("fs1", "fs2"):
-        sim = Simulator(port=free_port(), conf_dir=CONF)
+        conf = tmp_path / name  # each switch its own folder (a test may write its XML)
+        shutil.copytree(CONF, conf)
+        sim = Simulator(port=free_port(), conf_dir=conf)
         sim.start()
         sims[name] = sim
     env = {"ESL_NODES": ",".join(f"{n}=127.0.0.1:{s.port}" for n, s in sims.items())}

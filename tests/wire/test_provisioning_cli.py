@@ -202,3 +202,44 @@ def test_import_bad_files_reports_every_rejected_row_and_imports_nothing(
     done = cli("import", "customers-2.csv")
     assert done.returncode == 1 and "missing column(s) name" in done.stderr
     assert "unknown column(s) full name" in done.stderr
+
+
+def test_agent_set_node_moves_it_between_two_switches(tmp_path: Path) -> None:
+    """ESL_NODES: each command provisions every node with its own agents; `agent set
+    --node fs2` deletes the agent (and its tiers) from the first switch and adds it with
+    its tiers to the second; an agent on a call is not moved."""
+    sims = [Simulator(port=0, conf_dir=CONF) for _ in range(2)]
+    for simulator in sims:
+        simulator.start()
+    try:
+        fs1, fs2 = sims
+        cli = Cli(tmp_path, fs1.port)
+        cli.env["ESL_NODES"] = f"fs1=127.0.0.1:{fs1.port},fs2=127.0.0.1:{fs2.port}"
+        done = cli("agent", "add", "desk7@default", "--contact", "user/1007@127.0.0.1")
+        assert done.returncode == 0, done.stderr
+        assert cli("tier", "add", "sales@default", "desk7@default").returncode == 0
+        assert "desk7@default" in fs1.execute_api("callcenter_config agent list")
+        assert "desk7@default" not in fs2.execute_api("callcenter_config agent list")
+
+        done = cli("agent", "set", "desk7@default", "--node", "fs9")
+        assert done.returncode == 1 and "no node fs9 in ESL_NODES (fs1, fs2)" in done.stderr
+
+        done = cli("agent", "set", "desk7@default", "--node", "fs2")
+        assert done.returncode == 0, done.stderr
+        assert "FreeSWITCH fs1: agent del desk7@default (moved to another node)" in done.stdout
+        assert "desk7@default" not in fs1.execute_api("callcenter_config agent list")
+        assert "desk7@default" not in fs1.execute_api("callcenter_config tier list")
+        assert "desk7@default" in fs2.execute_api("callcenter_config agent list")
+        assert "sales@default|desk7@default" in fs2.execute_api("callcenter_config tier list")
+        assert table(cli("agent", "list").stdout)[0]["node"] == "fs2"
+
+        # On a call on its switch (mod_callcenter's state): refused, nothing changed.
+        fs2.execute_api("callcenter_config agent set state desk7@default 'In a queue call'")
+        done = cli("agent", "set", "desk7@default", "--node", "")
+        assert done.returncode == 1
+        assert "desk7@default is on a call (In a queue call)" in done.stderr
+        assert table(cli("agent", "list").stdout)[0]["node"] == "fs2"
+        assert "desk7@default" in fs2.execute_api("callcenter_config agent list")
+    finally:
+        for simulator in sims:
+            simulator.stop()
