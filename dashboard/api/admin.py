@@ -5,7 +5,10 @@ each change and reports what it sent).
 Role matrix: supervisors list everything and change agents' settings and tiers;
 engineers (the highest role) also create, change and delete queues. Values are checked
 by the same rules as ``callcenter agent|queue|tier`` and the CSV import (400 with the
-rule's message, nothing stored or sent). Every change is audited.
+rule's message, nothing stored or sent). Every change is audited. A change of ``node``
+(several FreeSWITCH nodes) moves the agent or queue: refused with 409 ``agent_on_call`` /
+``queue_has_callers`` while the floor shows it busy; otherwise the old node's switch
+gives it up and the new node's gets it in the same provisioning pass.
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ These change the product's database (DB_URI), the source of truth for agents, qu
 tiers. After a change the command brings FreeSWITCH in line at once when it can reach it
 (ESL_HOST/ESL_PORT/ESL_PASSWORD, or the simulator of a running ``serve --simulate``);
 otherwise the running controller does at its next pass (``PROVISION_INTERVAL``) or
-reconnect, and the command says so.
+reconnect, and the command says so. With ``ESL_NODES`` each node is provisioned with its
+own agents, queues and tiers (and gives up what was moved off it); ``--node`` of ``agent
+set`` / ``queue set`` is refused while the old node's switch has the agent on a call or
+callers in the queue.
 """
 
 from __future__ import annotations

@@ -28,6 +28,15 @@ page, ``import agents.csv``) are the database's from the start. Agents and queue
 database does not know are left alone (simulated agents, desk-phone agents of the static
 XML).
 
+Several nodes (``ESL_NODES``): each node's provisioner has its own share
+(``ProvisioningStore(node=...)``). An agent or queue given another node is recorded
+(``cc_node_moves``) with the change; the old node's pass deletes the agent there
+(``agent del``: mod_callcenter deletes its tiers with it) or unloads the queue (and
+deletes the product's agents' tiers in it: ``queue unload`` leaves them), and the new
+node's pass adds it as anything missing. Not while the agent is on a call or callers are
+in the queue on the old switch, and not while that node is down: the record stays and a
+later pass (each reconnect's, or the next interval's) does it.
+
 Queue parameters cannot be set over ESL: ``queue load``/``reload`` read the queue from
 ``callcenter.conf`` (served from the database by mod_xml_curl, see
 ``dashboard/directory.py``, or the static file). A queue missing on the switch is loaded;
