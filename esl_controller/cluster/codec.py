@@ -24,22 +24,43 @@ def encode(value: Any) -> Any:
     """A JSON-able form of ``value`` (views, results, containers of them)."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    # Plain items are taken as they are without a call each: a whole floor, or a page
+    # snapshot per supervisor, is millions of them.
     if isinstance(value, list):
-        return [encode(v) for v in value]
+        return [v if type(v) in _PLAIN else encode(v) for v in value]
     if isinstance(value, tuple):
-        return {"$t": [encode(v) for v in value]}
+        return {"$t": [v if type(v) in _PLAIN else encode(v) for v in value]}
     if isinstance(value, (set, frozenset)):
         return [encode(v) for v in sorted(value, key=repr)]
     if isinstance(value, dict):
-        body = {str(k): encode(v) for k, v in value.items()}
-        return {"$m": body} if any(k.startswith("$") for k in body) else body
+        body = {}
+        tagged = False
+        for k, v in value.items():
+            key = k if type(k) is str else str(k)
+            tagged = tagged or key[:1] == "$"
+            body[key] = v if type(v) in _PLAIN else encode(v)
+        return {"$m": body} if tagged else body
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    shape = _SHAPES.get(type(value))
+    if shape is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
-        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"$dc": f"{cls.__module__}:{cls.__qualname__}", "f": fields}
+        names = tuple(f.name for f in dataclasses.fields(value))
+        shape = _SHAPES[cls] = (f"{cls.__module__}:{cls.__qualname__}", names)
+    if shape is not None:
+        tag, names = shape
+        fields = {}
+        for name in names:
+            item = getattr(value, name)
+            fields[name] = item if type(item) in _PLAIN else encode(item)
+        return {"$dc": tag, "f": fields}
     raise TypeError(f"cannot send a {type(value).__name__} between processes")
+
+
+# Dataclass -> (its tag, its field names): read once per class, not once per view (a
+# whole floor is tens of thousands of views).
+_SHAPES: dict[type, tuple[str, tuple[str, ...]]] = {}
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 def decode(value: Any) -> Any:

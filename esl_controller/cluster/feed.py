@@ -72,6 +72,14 @@ return 1
 """
 
 
+# Changes encoded between two yields of the feed's greenlet.
+YIELD_EVERY = 2000
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 def encode_change(change: Change) -> dict[str, Any]:
     return {"k": change.kind, "key": change.key, "v": codec.encode(change.view)}
 
@@ -119,15 +127,19 @@ class FloorFeed(Loop):
             self._send(items)
 
     def _send(self, items: list[tuple[str, int, Any]]) -> None:
-        batches: list[list[Any]] = []
+        batches: list[str] = []
         upserts: dict[str, str] = {}
         written: list[str] = []
+        encoded = 0
         for kind, seq, payload in items:
             if kind == "written":
                 written += payload
                 for uuid in payload:
                     upserts.pop(uuid, None)
                 continue
+            # Each change goes to JSON text at once (the message is the same text
+            # json.dumps of the whole would give): a resync's batch is tens of thousands
+            # of views, and their dict forms all at once were the controller's peak RSS.
             out = []
             for change in payload:
                 if change.kind in ("call", "call_ended") and isinstance(change.view, CallView):
@@ -135,10 +147,15 @@ class FloorFeed(Loop):
                     if change.view.uuid in written:
                         written.remove(change.view.uuid)
                 if change.kind in FEED_KINDS:
-                    out.append(encode_change(change))
-            batches.append([seq, out])
-        message = json.dumps({"epoch": self.term.fence, "batches": batches},
-                             separators=(",", ":")) if batches else ""  # fmt: skip
+                    out.append(_dumps(encode_change(change)))
+                encoded += 1
+                if encoded % YIELD_EVERY == 0:
+                    gevent.sleep(0)  # the lease keeper must not wait for a whole floor
+            batches.append(f"[{seq},[{','.join(out)}]]")
+        message = (
+            f'{{"epoch":{_dumps(self.term.fence)},"batches":[{",".join(batches)}]}}'
+            if batches else ""
+        )  # fmt: skip
         args: list[Any] = [self.term.value, message, len(upserts)]
         for uuid, view in upserts.items():
             args += [uuid, view]

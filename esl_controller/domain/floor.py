@@ -355,6 +355,10 @@ class Floor:
         ended = view.last_call_ended_at
         if e.last_bridge_end and (ended is None or e.last_bridge_end > ended):
             ended = e.last_bridge_end
+        if e.agent in self.agents and (view.wrap_up_time, view.last_call_ended_at) == (
+            e.wrap_up_time, ended,
+        ):  # fmt: skip
+            return []  # a resync read what the floor already shows
         return self._put_agent(replace(view, wrap_up_time=e.wrap_up_time,
                                        last_call_ended_at=ended))  # fmt: skip
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from typing import Any
 
 from esl_controller.errors import CommandFailed, EslProtocolError, NotFound
@@ -99,12 +100,22 @@ def pipe_table(text: str, *, free_column: str = "contact") -> list[dict[str, str
     return rows
 
 
-def show_json(text: str) -> list[dict[str, Any]]:
-    """``show channels|calls as json``: rows, or [] for ``{"row_count": 0}`` (no rows)."""
+def show_json(text: str, columns: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """``show channels|calls as json``: rows, or [] for ``{"row_count": 0}`` (no rows).
+    With ``columns`` each row keeps only those (a floor's channel list is tens of MB of
+    columns when read whole)."""
     if is_error(text):
         raise _fail(text)
+
+    keep = frozenset(columns or ())
+
+    def only(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if any(key in ("rows", "row_count") for key, _ in pairs):
+            return dict(pairs)  # the outer object
+        return {key: value for key, value in pairs if key in keep}
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=only) if columns is not None else json.loads(text)
     except ValueError as exc:
         raise EslProtocolError(f"show output is not json: {exc}") from exc
     if not isinstance(data, dict):

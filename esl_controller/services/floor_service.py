@@ -197,7 +197,7 @@ class FloorService:
 
     def _live_legs(self) -> set[str] | None:
         try:
-            rows = replies.show_json(self.api(ch.show("channels")))
+            rows = replies.show_json(self.api(ch.show("channels")), columns=("uuid",))
         except CallCenterError as exc:
             log.warning("resync: channels unreadable (%s); calls judged by members only", exc)
             return None

@@ -213,3 +213,20 @@ def test_callers_hung_up_by_a_switch_shutdown_are_lost_not_abandoned() -> None:
     floor.apply(queue_call(clock, "caller-3"))
     (again,) = [c.view for c in floor.apply(left(clock, "caller-3")) if c.kind == "call_ended"]
     assert isinstance(again, CallView) and again.outcome == "abandoned"
+
+
+def test_a_resync_reading_an_unchanged_floor_changes_no_agent() -> None:
+    """10,000 agents read again after a reconnect: nothing to send to the pages for them."""
+    rows = [{"name": f"{1000 + i}@default", "status": "Available", "state": "Waiting",
+             "contact": f"user/{1000 + i}@127.0.0.1", "wrap_up_time": "10",
+             "last_status_change": "900", "last_bridge_end": "950"} for i in range(3)]  # fmt: skip
+    floor = Floor()
+    first = floor.reconcile([QUEUE], agent_events(rows), None, 1_000.0)
+    assert {c.key for c in first if c.kind == "agent"} == {r["name"] for r in rows}
+    assert floor.agents["1001@default"].wrap_up_time == 10
+    again = floor.reconcile([QUEUE], agent_events(rows), None, 1_001.0)
+    assert [c for c in again if c.kind == "agent"] == []
+    rows[1] = {**rows[1], "wrap_up_time": "30"}
+    changed = floor.reconcile([QUEUE], agent_events(rows), None, 1_002.0)
+    assert [c.key for c in changed if c.kind == "agent"] == ["1001@default"]
+    assert floor.agents["1001@default"].wrap_up_time == 30

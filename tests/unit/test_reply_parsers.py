@@ -112,6 +112,9 @@ def test_counts_json_and_show() -> None:
     assert len(channels) == 3 and {"uuid", "name", "callstate"} <= set(channels[0])
     calls = replies.show_json(CALL["show calls as json"][0])
     assert len(calls) == 2
+    uuids = replies.show_json(CALL["show channels as json"][0], columns=("uuid",))
+    assert uuids == [{"uuid": row["uuid"]} for row in channels]
+    assert replies.show_json(CMD["show channels as json"][0], columns=("uuid",)) == []
 
 
 def test_misc_replies() -> None:
