@@ -114,6 +114,13 @@ def _row(owed: Owed) -> dict[str, Any]:
     }, LIMITS)  # fmt: skip
 
 
+def _owed(row: OwedWrapUp) -> Owed:
+    ended = _epoch(row.ended_at) if row.ended_at is not None else None
+    return Owed(call_uuid=row.call_uuid, agent=row.agent, direction=row.direction,
+                cid_name=row.cid_name, cid_number=row.cid_number, outcome=row.outcome,
+                ended_at=ended, until=_epoch(row.until))  # fmt: skip
+
+
 class WrapUpStore(QueueWorker[tuple[str, Any]]):
     """``cc_wrap_ups``: owed calls written in the order they were noted and settled, in a
     thread (never on the hub). While the database cannot be reached a write is retried;
@@ -134,19 +141,7 @@ class WrapUpStore(QueueWorker[tuple[str, Any]]):
     def load(self) -> list[Owed]:
         """Every stored owed call (blocking: call off the hub or at start)."""
         with session_scope(self.sessions) as session:
-            return [
-                Owed(
-                    call_uuid=r.call_uuid,
-                    agent=r.agent,
-                    direction=r.direction,
-                    cid_name=r.cid_name,
-                    cid_number=r.cid_number,
-                    outcome=r.outcome,
-                    ended_at=_epoch(r.ended_at) if r.ended_at else None,
-                    until=_epoch(r.until),
-                )  # fmt: skip
-                for r in session.scalars(select(OwedWrapUp))
-            ]
+            return [_owed(row) for row in session.scalars(select(OwedWrapUp))]
 
     def handle(self, item: tuple[str, Any]) -> None:
         delay = 0.2
