@@ -37,6 +37,7 @@ from esl_controller.domain.model import (
     AgentView,
     CallView,
     Change,
+    Notice,
     PhoneCheck,
     Presence,
     QueueView,
@@ -187,6 +188,7 @@ class NodeFloors(FloorService):
         calls: dict[str, CallView] = {}
         queues: dict[str, QueueView] = {}
         presence: dict[str, Presence] = {}
+        notices: dict[str, tuple[Notice, ...]] = {}
         taken: float | None = None
         for link in self.links:
             snap, up = link.floor.snapshot(), link.up
@@ -201,6 +203,9 @@ class NodeFloors(FloorService):
             for name, row in snap.presence.items():
                 if self._agent_link(name) is link:
                     presence[name] = row
+            for name, kept in snap.notices.items():
+                if self._agent_link(name) is link:
+                    notices[name] = kept
             if snap.taken_at is not None and (taken is None or snap.taken_at > taken):
                 taken = snap.taken_at
         # The product's agents on a node never reached yet: shown, as unreachable.
@@ -208,7 +213,7 @@ class NodeFloors(FloorService):
             link = self.link(node)
             if name not in agents and not link.up:
                 agents[name] = replace(new_agent(name), node=link.name, reachable=False)
-        return Snapshot(agents, calls, queues, taken, presence)
+        return Snapshot(agents, calls, queues, taken, presence, notices)
 
     def ringing_leg(self, agent: str) -> str | None:
         return self._agent_link(agent).floor.ringing_leg(agent)

@@ -801,19 +801,29 @@ class Provisioner(QueueWorker[str]):
                     settings[param] = value
             try:
                 spec = (
-                    gevent.get_hub()
-                    .threadpool.spawn(lambda n=name, kw=settings: self.store.add_queue(n, **kw))
-                    .get()
+                    gevent.get_hub().threadpool.spawn(self._add_unless_known, name, settings).get()
                 )
             except CallCenterError as exc:
                 report.failed.append(f"adopt queue {name}: {exc.message}")
                 log.error("provisioning: queue %s could not be taken into the database: %s",
                           name, exc.message)  # fmt: skip
                 continue
+            if spec is None:
+                # Already the product's, on another node (several nodes: a queue of that
+                # name in each switch's own callcenter.conf.xml): nothing to take in.
+                continue
             wanted.queues[name] = spec
             report.changed.append(f"database: queue {name} adopted")
             log.warning("provisioning: queue %s (on the switch, holding the product's tiers) "
                         "taken into the database", name)  # fmt: skip
+
+    def _add_unless_known(self, name: str, settings: dict[str, object]) -> QueueSpec | None:
+        """The switch's queue into the database, or None when the database has it (in a
+        thread: raising there would print a traceback for an expected case)."""
+        try:
+            return self.store.add_queue(name, **settings)
+        except Conflict:
+            return None
 
     def _agent(self, report: Report, agent: AgentSpec, row: dict[str, Any] | None) -> None:
         name = agent.name

@@ -266,3 +266,23 @@ def test_an_agent_and_a_queue_are_given_a_node_and_each_node_provisions_its_own(
     first = ProvisioningStore(sessions, node="fs1", first_node=True).wanted()
     assert set(first.agents) == {"a1", "a2"} and first.agents["a2"].row()["node"] is None
     assert ProvisioningStore(sessions).wanted().queues["q2"].row()["node"] == "fs2"
+
+
+def test_a_queue_both_switches_list_is_taken_in_once_and_notices_follow_the_node(
+    nodes: TwoNodes,
+) -> None:
+    """Both switches' own callcenter.conf.xml list support@default: the first node's pass
+    takes it into the database and the second node's finds it there (no failure each
+    pass); a notice for the second node's agent is in the floor snapshot a page gets."""
+    provisioner = nodes.deps.extra["provisioner"]
+    report = provisioner.sync("test")
+    assert not [line for line in report.failed if "adopt queue" in line], report.failed
+    again = provisioner.sync("test")
+    assert again.failed == [], again.failed
+    nodes.floors.notice("agent2000", "FreeSWITCH restarted: you are Ready again")
+
+    def texts() -> list[str]:
+        return [n.text for n in nodes.floors.snapshot().notices.get("agent2000", ())]
+
+    assert wait_until(lambda: texts() != []), "the notice never reached the snapshot"
+    assert texts() == ["FreeSWITCH restarted: you are Ready again"]
