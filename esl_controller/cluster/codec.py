@@ -89,19 +89,28 @@ def _own(path: object) -> Any:
 
 
 def _dataclass(path: str, fields: dict[str, Any]) -> Any:
-    cls = _own(path)
-    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-        raise ValueError(f"{path} is not a dataclass")
-    known = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    found = _CLASSES.get(path) if isinstance(path, str) else None
+    if found is None:
+        cls = _own(path)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            raise ValueError(f"{path} is not a dataclass")
+        tuples = {f.name: str(f.type).startswith("tuple") for f in dataclasses.fields(cls)
+                  if f.init}  # fmt: skip
+        found = _CLASSES[path] = (cls, tuples)
+    cls, tuple_typed = found
     kwargs = {}
     for name, raw in fields.items():
-        if name in known:
-            item = decode(raw)
+        if name in tuple_typed:
+            item = decode(raw) if isinstance(raw, (list, dict)) else raw
             # A tuple-typed field sent by an older peer as a plain list.
-            if isinstance(item, list) and str(known[name].type).startswith("tuple"):
+            if isinstance(item, list) and tuple_typed[name]:
                 item = tuple(item)
             kwargs[name] = item
     return cls(**kwargs)
+
+
+# Class path -> (the class, its init fields: whether each is tuple-typed), once checked.
+_CLASSES: dict[str, tuple[type, dict[str, bool]]] = {}
 
 
 def dumps(value: Any) -> str:
