@@ -104,17 +104,21 @@ class FrameDecoder:
     the frames it got, then checks :attr:`error`.
     """
 
-    __slots__ = ("_buf", "_pending", "error")
+    __slots__ = ("_buf", "_parts", "_held", "_pending", "error")
 
     def __init__(self) -> None:
         self._buf = b""
+        # Reads of a long body (a whole floor's ``show channels``: tens of MB) are kept
+        # apart and joined once the body is complete, not copied again on every read.
+        self._parts: list[bytes] = []
+        self._held = 0  # len(_buf) + the parts' lengths
         self._pending: tuple[dict[str, str], int] | None = None
         self.error: EslProtocolError | None = None
 
     @property
     def buffered(self) -> int:
         """Bytes received but not yet part of a complete frame (non-zero at EOF = cut frame)."""
-        return len(self._buf) + (1 if self._pending else 0)
+        return self._held + (1 if self._pending else 0)
 
     def feed(self, data: bytes) -> list[Frame]:
         """The frames completed by ``data``; raises :class:`EslProtocolError` when the
@@ -126,13 +130,21 @@ class FrameDecoder:
             return self._feed(data, frames)
         except EslProtocolError as exc:
             self.error = exc
-            self._buf = b""
+            self._buf, self._parts, self._held = b"", [], 0
             if not frames:
                 raise
             return frames
 
     def _feed(self, data: bytes, frames: list[Frame]) -> list[Frame]:
-        buf = self._buf + data if self._buf else data
+        if self._pending is not None and self._held + len(data) < self._pending[1]:
+            self._parts.append(data)  # the body still incomplete: nothing to parse yet
+            self._held += len(data)
+            return frames
+        if self._parts:
+            buf = b"".join([self._buf, *self._parts, data])
+            self._parts = []
+        else:
+            buf = self._buf + data if self._buf else data
         pos = 0
         end = len(buf)
         pending = self._pending
@@ -169,6 +181,7 @@ class FrameDecoder:
             pending = None
         self._pending = pending
         self._buf = buf[pos:] if pos < end else b""
+        self._held = len(self._buf)
         return frames
 
 
