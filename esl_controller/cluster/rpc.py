@@ -169,29 +169,34 @@ class RpcServer(Loop):
                 raise CallCenterError("malformed arguments", code="invalid_request")
             result = self.handle(str(request.get("target")), str(request.get("method")),
                                  args, kwargs)  # fmt: skip
-            body: dict[str, Any] = {"ok": _encode_result(result)}
+            text = f'{{"ok":{_result_text(result)}}}'
             self.served += 1
         except Exception as exc:  # every failure goes back typed; the loop goes on
             self.failed += 1
             if not isinstance(exc, CallCenterError):
                 log.exception("rpc: %s.%s failed", request.get("target"), request.get("method"))
-            body = {"error": codec.encode_error(exc)}
+            text = json.dumps({"error": codec.encode_error(exc)}, separators=(",", ":"))
         try:
             pipe = self.quick.pipeline()
-            pipe.rpush(reply, json.dumps(body, separators=(",", ":")))
+            pipe.rpush(reply, text)
             pipe.pexpire(reply, 60_000)
             pipe.execute()
         except Exception as exc:  # noqa: BLE001 - the caller times out or sees no_controller
             log.warning("rpc: could not send the reply (%s)", exc)
 
 
-def _encode_result(result: Any) -> Any:
-    """``codec.encode(result)``, giving the other greenlets (the lease keeper) a turn
-    between the items of a list: ``page.snapshots`` is a whole floor per page."""
+def _result_text(result: Any) -> str:
+    """``json.dumps(codec.encode(result))``, a list item by item: ``page.snapshots`` is
+    a whole floor per page, so only one page is held as a tree of dicts at a time, and
+    the other greenlets (the lease keeper) get a turn between pages."""
     if type(result) is not list:
-        return codec.encode(result)
-    out = []
+        return _dumps(codec.encode(result))
+    items = []
     for item in result:
-        out.append(codec.encode(item))
+        items.append(_dumps(codec.encode(item)))
         gevent.sleep(0)
-    return out
+    return f"[{','.join(items)}]"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
