@@ -138,7 +138,7 @@ def main() -> int:
     try:
         esl = EslApi(deployment.esl_port)
         agents = simulated_agents(esl, 400)
-        placed = time.monotonic()
+        placed, placing_cpu = time.monotonic(), cpu_seconds(ctrl)
         with Esl(deployment.esl_port) as conn:
             conn.run(f"sim_traffic talk {MEAN_TALK}")
             for i in range(args.calls):
@@ -152,8 +152,10 @@ def main() -> int:
         while up < args.calls * 0.95 and time.monotonic() < deadline:
             time.sleep(5)
             on_floor, up = floor.counts()
+        busy = (cpu_seconds(ctrl) - placing_cpu) / (time.monotonic() - placed)
         print(f"the controller's floor: {on_floor} agents, {up} calls; controller RSS "
-              f"{rss_mb(ctrl):.0f} MB", flush=True)  # fmt: skip
+              f"{rss_mb(ctrl):.0f} MB; CPU {busy:.0%} of one core while the callers were "
+              "placed and answered", flush=True)  # fmt: skip
         cookies = Path(instance) / "cookies.json"
         cookies.write_text(json.dumps(supervisor_cookies(url, args.pages)))
         command = ["node", str(CLIENTS), url, str(cookies)]
