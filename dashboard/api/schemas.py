@@ -130,6 +130,9 @@ class AgentOut(BaseModel):
     reachable: bool = Field(
         default=True, description="false while its node is down: status is then "
         "'Unreachable' (the last known state stays in state)")  # fmt: skip
+    last_status: str | None = Field(
+        default=None, description="while unreachable: its status when last seen"
+    )
 
     @classmethod
     def of(cls, view: AgentView, now: float) -> AgentOut:
@@ -139,6 +142,7 @@ class AgentOut(BaseModel):
         return cls(
             name=view.name, status=view.status if view.reachable else "Unreachable",
             state=view.state, node=view.node, reachable=view.reachable,
+            last_status=None if view.reachable else view.status,
             status_since=view.status_since, state_since=view.state_since,
             pause_reason=view.pause_reason, call_uuid=view.call_uuid, queue=view.queue,
             phone_online=view.phone_online, calls_answered=view.calls_answered,

@@ -203,6 +203,7 @@ def test_two_nodes_one_floor_and_one_node_down(nodes: TwoNodes) -> None:
         (QUEUE, "fs1", 1), (QUEUE, "fs2", 1)]  # fmt: skip
 
     # The first node goes away: its agents are unreachable, the second's are not.
+    before = floor_agents(sup)["agent1000"]["status"]
     fs1.stop()
     assert wait_until(lambda: floor_agents(sup)["agent1000"]["status"] == "Unreachable", 15)
 
@@ -217,7 +218,9 @@ def test_two_nodes_one_floor_and_one_node_down(nodes: TwoNodes) -> None:
     assert wait_until(lambda: pushed_status("agent1000") == "Unreachable", 10)
     agents = floor_agents(sup)
     assert agents["agent1000"]["reachable"] is False
+    assert agents["agent1000"]["last_status"] == before  # what a supervisor last knew
     assert agents["agent2000"]["reachable"] is True
+    assert agents["agent2000"]["last_status"] is None
     assert agents["agent2000"]["status"] != "Unreachable"
     health_reply = nodes.app.test_client().get("/health")
     links = {n["name"]: n["connected"] for n in health_reply.get_json()["nodes"]}

@@ -43,11 +43,12 @@ export function applyBatch(batch) {
   return ended.map((call) => call.uuid);
 }
 
-/** An agent whose node is down comes as status "Unreachable" (its last known state kept):
- * the status this page last saw goes with it as ``last_status`` (null when the page never
- * saw it reachable, e.g. loaded during the outage). */
+/** An agent whose node is down comes as status "Unreachable" with the server's
+ * ``last_status`` (its status before the node went down); the status this page last saw
+ * stands in if the server has none. */
 function keepLastStatus(view, before) {
   if (view.reachable !== false) return view;
+  if (view.last_status) return view;
   const last = before ? (before.reachable === false ? before.last_status : before.status) : null;
   return { ...view, last_status: last ?? null };
 }
