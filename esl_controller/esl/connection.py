@@ -51,6 +51,9 @@ from esl_controller.esl.frames import Frame, FrameDecoder
 log = logging.getLogger(__name__)
 
 RECV_SIZE = 256 * 1024
+# Frames handled in a row before the handler lets the other greenlets run (a floor of
+# 10,000 agents signing in is a backlog of tens of thousands of events).
+YIELD_EVERY = 200
 # "Event-Name: X" (plain) and '"Event-Name": "X"' (json) alike, for log lines only.
 _DESCRIBE_RE = re.compile(rb'"?(Event-Name|Event-Subclass|Event-Sequence)"?:\s*"?([^"\n,]{0,60})')
 _STOP = object()
@@ -206,6 +209,8 @@ class EslConnection(InboundESL):
             # Frames completed before a corrupt spot were received intact: deliver them.
             for frame in frames:
                 self._route(frame)
+            if len(frames) >= YIELD_EVERY:
+                gevent.sleep(0)  # recv() with data waiting never yields either
             if decoder.error is not None:
                 log.error("%s: corrupt ESL stream, reconnecting: %s", self.name, decoder.error)
                 return f"corrupt ESL stream: {decoder.error}"
@@ -252,6 +257,7 @@ class EslConnection(InboundESL):
 
     def _handle_loop(self) -> None:
         queue = self._esl_event_queue
+        handled = 0
         while True:
             self.handler_busy = False
             item = queue.get()
@@ -260,6 +266,9 @@ class EslConnection(InboundESL):
             if item is _STOP:
                 return
             self._handle(item)
+            handled += 1
+            if handled % YIELD_EVERY == 0 and not queue.empty():
+                gevent.sleep(0)  # a get() with frames waiting never lets others run
 
     def _handle(self, frame: Frame) -> None:
         if frame.content_type == "log/data":

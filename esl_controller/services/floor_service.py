@@ -52,6 +52,8 @@ Listener = Callable[[list[Change]], None]
 # Live events held while a resync reads the lists; past this the buffer is applied as it
 # is (a resync that takes this long has failed in all but name).
 MAX_BUFFERED = 200_000
+# Inputs applied in a row before the owner lets the other greenlets run.
+YIELD_EVERY = 200
 
 
 class FloorService:
@@ -214,7 +216,13 @@ class FloorService:
                 self._owner = gevent.spawn(self._run)
 
     def _run(self) -> None:
+        handled = 0
         while True:
+            handled += 1
+            if handled % YIELD_EVERY == 0 and not self._inbox.empty():
+                # A get() with items waiting never yields: under a backlog the owner
+                # would starve every other greenlet (the lease keeper among them).
+                gevent.sleep(0)
             kind, payload = self._inbox.get()
             try:
                 changes = self._handle(kind, payload)
