@@ -128,7 +128,8 @@ class Call(Base):
     cid_number: Mapped[str] = mapped_column(String(64), default="", index=True)
     joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Indexed: the agents report picks calls by answer time (joined_at: the queues report).
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     wait_seconds: Mapped[float | None] = mapped_column(Float)
     talk_seconds: Mapped[float | None] = mapped_column(Float)
@@ -151,8 +152,9 @@ class AgentActivity(Base):
     status: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str | None] = mapped_column(String(64))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Indexed: the reports pick the periods overlapping a day or a range by their ends.
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     seconds: Mapped[float] = mapped_column(Float)
 
 
