@@ -19,6 +19,7 @@ from esl_controller.services.calls import CallService
 from esl_controller.services.customers import CustomerLookup
 from esl_controller.services.floor_service import FloorService
 from esl_controller.services.history import HistoryService
+from esl_controller.services.nodes import NodeFloors
 from esl_controller.services.phone_watch import PhoneWatch
 from esl_controller.services.presence import PresenceStore, load_presence
 from esl_controller.services.provisioning import (
@@ -109,6 +110,8 @@ def start_dashboard_parts(deps: Dependencies, publisher: Publisher) -> list[Part
     deps.watched += [deps.floor, deps.wrap_up, phones, presence, restore, provisioner,
                      deps.recorder]  # fmt: skip
     deps.extra["restore"] = restore
+    if isinstance(deps.floor, NodeFloors):  # an agent moved to another node: put back there
+        deps.floor.moved_listeners.append(restore.moved)
     deps.extra["provisioner"] = provisioner
     # Who was signed in before this process started (the controller restarted).
     deps.floor.load_presence(gevent.get_hub().threadpool.spawn(load_presence, deps.sessions).get())

@@ -171,8 +171,10 @@ class FloorService:
     def load_presence(self, rows: list[Presence]) -> None:
         """Who was signed in, as the database remembers it (at start)."""
         if rows:
-            top = max(row.seq for row in rows)
-            self._seq = itertools.count(top + 1)
+            # Never lower: rows may come later too (an agent moved here from another
+            # node's floor), after this floor has numbered choices of its own.
+            top = max(max(row.seq for row in rows) + 1, next(self._seq))
+            self._seq = itertools.count(top)
         self._inbox.put(("presence", rows))
 
     def on_connected(self) -> None:

@@ -111,6 +111,9 @@ class NodeFloors(FloorService):
         self.agent_nodes: dict[str, str | None] = {}
         self.queue_nodes: dict[str, str | None] = {}
         self.phone_nodes: dict[str, str] = {}  # user@domain -> node (from phone_check)
+        # Told of agents given another node, with the choice (presence) each had: the
+        # restore puts a signed-in one back on its new switch (services/restore.py).
+        self.moved_listeners: list[Callable[[list[Presence], dict[str, str]], None]] = []
         self._up: dict[str, bool] = {}
         self._warned: set[str] = set()
         self._watch_greenlet: gevent.Greenlet | None = None
@@ -126,7 +129,9 @@ class NodeFloors(FloorService):
         return self.first
 
     def set_owners(self, agents: dict[str, str | None], queues: dict[str, str | None]) -> None:
+        before = {name: self.link(node) for name, node in self.agent_nodes.items()}
         self.agent_nodes, self.queue_nodes = dict(agents), dict(queues)
+        self._carry_presence(before)
         known = {link.name for link in self.links}
         unknown = {n for n in (*agents.values(), *queues.values()) if n and n not in known}
         if unknown - self._warned:
@@ -134,6 +139,25 @@ class NodeFloors(FloorService):
                         "they are handled by the first node, %s",
                         ", ".join(sorted(unknown)), self.first.name)  # fmt: skip
         self._warned |= unknown
+
+    def _carry_presence(self, before: dict[str, NodeLink]) -> None:
+        """An agent given another node takes the product's record of it along: who signed
+        in and the status and reason chosen live in the floor of the node it lives on."""
+        rows: list[Presence] = []
+        nodes: dict[str, str] = {}
+        for name, old in before.items():
+            new = self.link(self.agent_nodes[name]) if name in self.agent_nodes else old
+            if new is old:
+                continue
+            row = old.floor.snapshot().presence.get(name)
+            log.warning("agent %s moved from node %s to node %s", name, old.name, new.name)
+            if row is not None:
+                new.floor.load_presence([row])
+                rows.append(row)
+                nodes[name] = new.name
+        if rows:
+            for listener in self.moved_listeners:
+                listener(rows, nodes)
 
     def refresh_owners(self, sessions: sessionmaker[Session]) -> None:
         """Read the assignment from the database off the hub (at start and each pass)."""

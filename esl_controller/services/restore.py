@@ -46,6 +46,16 @@ class RestoreService(QueueWorker[list[Presence]]):
         self.after = after
         self.restored: list[str] = []
         self.last_duration: float | None = None
+        self._moved: dict[str, str] = {}  # agent -> the node it was just moved to
+
+    def moved(self, rows: list[Presence], nodes: dict[str, str]) -> None:
+        """Agents given another node (several nodes): the new switch got them Logged Out
+        (``agent add``); a signed-in one is put back as they chose, after the pass that
+        adds them there."""
+        signed_in = [row for row in rows if row.signed_in and row.status != "Logged Out"]
+        if signed_in:
+            self._moved.update({row.agent: nodes[row.agent] for row in signed_in})
+            self.submit(signed_in)
 
     def on_changes(self, changes: list[Change]) -> None:
         for change in changes:
@@ -68,10 +78,17 @@ class RestoreService(QueueWorker[list[Presence]]):
                 log.error("restore: could not put %s back %s: %s", presence.agent,
                           presence.status, exc.message)  # fmt: skip
                 continue
+            node = self._moved.pop(presence.agent, None)
             if not done_now:
                 continue  # changed since the lists were read: nothing to repair
             done.append(presence.agent)
             shown = presence.status + (f" ({presence.reason})" if presence.reason else "")
+            if node is not None:
+                log.warning("restore: %s moved to node %s; put back %s", presence.agent,
+                            node, shown)  # fmt: skip
+                self.floor.notice(presence.agent, f"You now take calls through FreeSWITCH "
+                                  f"node {node}: you are back {shown}.")  # fmt: skip
+                continue
             log.warning("restore: FreeSWITCH had %s Logged Out while signed in; put back %s",
                         presence.agent, shown)  # fmt: skip
             self.floor.notice(presence.agent, f"FreeSWITCH restarted: you are back {shown}.")

@@ -137,6 +137,38 @@ def test_a_move_is_refused_while_the_agent_is_on_a_call(nodes: TwoNodes) -> None
     assert nodes.floors.snapshot().agents["agent1000"].node == "fs1"
 
 
+def test_a_signed_in_agent_moved_is_put_back_as_they_chose_on_the_new_switch(
+    nodes: TwoNodes,
+) -> None:
+    """Alice is Ready on the first node; moved to the second, that switch gets her
+    Available (not Logged Out, as ``agent add`` leaves her) and her page says where."""
+    fs2 = nodes.sims["fs2"]
+    http, token = engineer(nodes)
+    alice, alice_token = nodes.login("alice")
+    assert nodes.post(alice, alice_token, "agent/ready").status_code == 200
+    assert wait_until(lambda: nodes.floors.snapshot().agents["agent1000"].status == "Available")
+
+    moved = admin(http, token, "agents/agent1000", {"node": "fs2"})
+    assert moved.status_code == 200, moved.get_json()
+
+    def on_fs2() -> str | None:
+        return next((r["status"] for r in switch_rows(fs2, "agent list")
+                     if r["name"] == "agent1000"), None)  # fmt: skip
+
+    assert wait_until(lambda: on_fs2() == "Available", 10), on_fs2()
+
+    def seen() -> tuple[str, str] | None:
+        view = alice.get("/call-center/api/agent/status").get_json()["agent"]
+        return (view["status"], view["node"]) if view else None
+
+    assert wait_until(lambda: seen() == ("Available", "fs2"), 10), seen()
+    kept = nodes.floors.snapshot().notices.get("agent1000", ())
+    assert any("node fs2" in n.text for n in kept), kept
+    # Her next choice goes to the new switch.
+    assert nodes.post(alice, alice_token, "agent/not-ready", {"reason": "Break"}).status_code == 200
+    assert wait_until(lambda: on_fs2() == "On Break", 10), on_fs2()
+
+
 def test_a_queue_moved_to_another_node_is_unloaded_and_loaded_there(nodes: TwoNodes) -> None:
     fs1, fs2 = nodes.sims["fs1"], nodes.sims["fs2"]
     http, token = engineer(nodes)
