@@ -10,13 +10,24 @@ room gets the whole floor, so it gets :data:`~dashboard.events.FLOOR_BATCH` ever
 ``batch_interval`` (20 ms) instead: the latest view of each agent, call and queue that
 changed since the last batch, plus every call that ended (never coalesced away). One
 process could not write 2,000 events/s x 50 supervisor pages as single frames.
+
+While changes wait (the floor made them faster than they go out, e.g. thousands of callers
+placed at once), the publisher merges them as they arrive, so a backlog costs one emit per
+agent, call and queue rather than one per change: a state change (``agent``, ``call``,
+``queue``: a page shows the latest view) replaces the waiting one of the same key in its
+place in the line; an event (``call_ended``, ``notice``, ``phone_dropped``, ``snapshot``)
+always goes, in order, and the state of the agent or call it concerns that waits before it
+goes before it (a later state of that key waits after the event). A ``snapshot`` replaces
+every state change waiting before it. Without a backlog each change goes at once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from typing import Any
 
 import gevent
@@ -32,6 +43,14 @@ from esl_controller.domain.model import AgentView, CallView, Change, Notice, Que
 from esl_controller.services.users import UserRecord
 
 log = logging.getLogger(__name__)
+
+# Changes a page shows the latest of: while they wait, a newer one of the same kind and
+# key replaces the older (see Publisher._take).
+STATE_KINDS = frozenset({"agent", "call", "queue"})
+# Changes that each go, in order, never merged.
+EVENT_KINDS = frozenset({"call_ended", "notice", "phone_dropped", "snapshot"})
+# A backlog this long is logged once it has gone out (how far behind the pages were).
+BACKLOG_LOGGED = 1000
 
 
 class Publisher:
@@ -49,6 +68,12 @@ class Publisher:
         self._link: dict[str, Any] | None = None
         self._batch = SupervisorBatch()
         self._due: float | None = None  # monotonic time the pending batch goes out
+        # Changes taken from the inbox, not yet published, in order (merged: _take).
+        self._pending: OrderedDict[int, Change] = OrderedDict()
+        self._open: dict[tuple[str, str], int] = {}  # (kind, key) -> its mergeable entry
+        self._seq = itertools.count()
+        self._peak = 0  # the longest backlog since the publisher last caught up
+        self._merged = 0  # changes replaced by a newer one meanwhile
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -69,6 +94,10 @@ class Publisher:
         """PhoneWatch listener: FreeSWITCH dropped this agent's phone registration; its
         page is told so (after the agent change that says so, in order). Never blocks."""
         self._inbox.put([Change("phone_dropped", agent, agent)])
+
+    def backlog(self) -> int:
+        """Changes waiting to go out (merged ones once) plus lists not yet taken."""
+        return len(self._pending) + int(self._inbox.qsize())
 
     def page_open(self, agent: str) -> bool:
         return self.agents_online[agent] > 0
@@ -111,18 +140,75 @@ class Publisher:
 
     def _run(self) -> None:
         while True:
-            wait = None if self._due is None else max(0.0, self._due - time.monotonic())
             try:
-                changes = self._inbox.get(timeout=wait)
-            except gevent.queue.Empty:
-                changes = []
-            try:
-                for change in changes:
-                    self._publish(change)
+                if not self._pending:
+                    wait = None if self._due is None else max(0.0, self._due - time.monotonic())
+                    with contextlib.suppress(gevent.queue.Empty):
+                        self._take(self._inbox.get(timeout=wait))
+                while self._inbox.qsize():  # a backlog: merged into what already waits
+                    self._take(self._inbox.get_nowait())
+                self._note_backlog()
+                if self._pending:
+                    self._publish(self._next())
                 if self._due is not None and time.monotonic() >= self._due:
-                    self._flush()  # on time even while a backlog waits in the inbox
+                    self._flush()  # on time even while a backlog waits
             except Exception:
                 log.exception("publishing a change failed")
+
+    def _take(self, changes: list[Change]) -> None:
+        """Line up changes from the floor. While others wait (a backlog), each state change
+        is merged into the waiting one of its key; otherwise each goes as it is. Kinds this
+        publisher does not send (activity, presence, phone_check, link, resynced: the
+        recorder's and the services') are left out."""
+        merge = bool(self._pending) or self._inbox.qsize() > 0
+        for change in changes:
+            kind = change.kind
+            if kind in STATE_KINDS:
+                slot = (kind, change.key)
+                token = self._open.get(slot)
+                if merge and token is not None:
+                    self._pending[token] = change  # the newest view, in the older one's place
+                    self._merged += 1
+                else:
+                    token = next(self._seq)
+                    self._open[slot] = token
+                    self._pending[token] = change
+            elif kind in EVENT_KINDS:
+                if kind == "snapshot":
+                    if merge:  # every page gets the whole floor: the waiting states are in it
+                        for token in self._open.values():
+                            del self._pending[token]
+                        self._merged += len(self._open)
+                    self._open.clear()  # a later state goes after it
+                else:
+                    for slot in self._concerns(change):
+                        self._open.pop(slot, None)  # its state waiting now goes before it
+                self._pending[next(self._seq)] = change
+
+    @staticmethod
+    def _concerns(change: Change) -> list[tuple[str, str]]:
+        """The states an event follows: the page must see them first."""
+        if change.kind == "call_ended":
+            agent = getattr(change.view, "agent", None)
+            return [("call", change.key)] + ([("agent", agent)] if agent else [])
+        return [("agent", change.key)]  # notice, phone_dropped: keyed by the agent
+
+    def _next(self) -> Change:
+        token, change = self._pending.popitem(last=False)
+        slot = (change.kind, change.key)
+        if self._open.get(slot) == token:
+            del self._open[slot]
+        return change
+
+    def _note_backlog(self) -> None:
+        waiting = len(self._pending)
+        if waiting > self._peak:
+            self._peak = waiting
+        elif not waiting and self._peak:
+            if self._peak >= BACKLOG_LOGGED:
+                log.warning("the pages were up to %d changes behind (%d merged away)",
+                            self._peak, self._merged)  # fmt: skip
+            self._peak = self._merged = 0
 
     def _later(self) -> None:
         """Something for the supervisors: it goes out with the next batch."""
