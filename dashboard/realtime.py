@@ -17,8 +17,8 @@ agent, call and queue rather than one per change: a state change (``agent``, ``c
 ``queue``: a page shows the latest view) replaces the waiting one of the same key in its
 place in the line; an event (``call_ended``, ``notice``, ``phone_dropped``, ``snapshot``)
 always goes, in order, and the state of the agent or call it concerns that waits before it
-goes before it (a later state of that key waits after the event). A ``snapshot`` replaces
-every state change waiting before it. Without a backlog each change goes at once.
+goes before it (a later state of that key waits after the event; nothing merges across a
+``snapshot``). Without a backlog each change goes at once, as it is.
 """
 
 from __future__ import annotations
@@ -175,11 +175,10 @@ class Publisher:
                     self._pending[token] = change
             elif kind in EVENT_KINDS:
                 if kind == "snapshot":
-                    if merge:  # every page gets the whole floor: the waiting states are in it
-                        for token in self._open.values():
-                            del self._pending[token]
-                        self._merged += len(self._open)
-                    self._open.clear()  # a later state goes after it
+                    # Nothing merges across it (a later state goes after it). The states
+                    # waiting before it still go: the controller role's pages get their
+                    # snapshot from the web workers, a separate path that may fail.
+                    self._open.clear()
                 else:
                     for slot in self._concerns(change):
                         self._open.pop(slot, None)  # its state waiting now goes before it

@@ -143,3 +143,23 @@ def test_without_a_backlog_every_change_goes_as_it_is() -> None:
         publisher.stop()
     page = emits.to_room(ev.agent_room(name))
     assert [p["calls_answered"] for _, p in page] == [0, 10, 1, 11, 2, 12, 3, 13, 4, 14]
+
+
+def test_nothing_merges_across_a_resync_snapshot() -> None:
+    emits = Emits()
+    publisher = publisher_of(emits)
+    name = AGENTS[0]
+    # A backlog with a resync in it: the state before the snapshot still goes (the split
+    # roles' pages get their snapshot by another way), the one after it goes after it.
+    publisher.on_changes([Change("agent", name, an_agent(name, 1))])
+    publisher.on_changes([Change("agent", name, an_agent(name, 2)),
+                          Change("snapshot", "floor", None)])  # fmt: skip
+    publisher.on_changes([Change("agent", name, an_agent(name, 3))])
+    publisher.on_changes([Change("agent", name, an_agent(name, 4))])
+    publisher.start()
+    try:
+        assert wait_until(lambda: publisher.backlog() == 0, 10)
+    finally:
+        publisher.stop()
+    page = emits.to_room(ev.agent_room(name))
+    assert [p["calls_answered"] for _, p in page] == [2, 4]
