@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 STATE_KINDS = frozenset({"agent", "call", "queue"})
 # Changes that each go, in order, never merged.
 EVENT_KINDS = frozenset({"call_ended", "notice", "phone_dropped", "snapshot"})
+# A list of changes this long is a backlog of its own (a resync's: several per agent).
+MERGE_LIST = 100
 # A backlog this long is logged once it has gone out (how far behind the pages were).
 BACKLOG_LOGGED = 1000
 
@@ -74,6 +76,7 @@ class Publisher:
         self._seq = itertools.count()
         self._peak = 0  # the longest backlog since the publisher last caught up
         self._merged = 0  # changes replaced by a newer one meanwhile
+        self._lined: Counter[str] = Counter()  # the entries lined up meanwhile, by kind
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -156,11 +159,12 @@ class Publisher:
                 log.exception("publishing a change failed")
 
     def _take(self, changes: list[Change]) -> None:
-        """Line up changes from the floor. While others wait (a backlog), each state change
-        is merged into the waiting one of its key; otherwise each goes as it is. Kinds this
+        """Line up changes from the floor. While others wait (a backlog), or the list is
+        long, each state change is merged into the waiting one of its key; otherwise each
+        goes as it is. Kinds this
         publisher does not send (activity, presence, phone_check, link, resynced: the
         recorder's and the services') are left out."""
-        merge = bool(self._pending) or self._inbox.qsize() > 0
+        merge = bool(self._pending) or self._inbox.qsize() > 0 or len(changes) > MERGE_LIST
         for change in changes:
             kind = change.kind
             if kind in STATE_KINDS:
@@ -170,6 +174,7 @@ class Publisher:
                     self._pending[token] = change  # the newest view, in the older one's place
                     self._merged += 1
                 else:
+                    self._lined[kind] += 1
                     token = next(self._seq)
                     self._open[slot] = token
                     self._pending[token] = change
@@ -182,6 +187,7 @@ class Publisher:
                 else:
                     for slot in self._concerns(change):
                         self._open.pop(slot, None)  # its state waiting now goes before it
+                self._lined[kind] += 1
                 self._pending[next(self._seq)] = change
 
     @staticmethod
@@ -205,9 +211,11 @@ class Publisher:
             self._peak = waiting
         elif not waiting and self._peak:
             if self._peak >= BACKLOG_LOGGED:
-                log.warning("the pages were up to %d changes behind (%d merged away)",
-                            self._peak, self._merged)  # fmt: skip
+                lined = ", ".join(f"{kind} {n}" for kind, n in self._lined.most_common())
+                log.warning("the pages were up to %d changes behind (%d merged away; lined "
+                            "up: %s)", self._peak, self._merged, lined)  # fmt: skip
             self._peak = self._merged = 0
+            self._lined.clear()
 
     def _later(self) -> None:
         """Something for the supervisors: it goes out with the next batch."""
