@@ -163,3 +163,20 @@ def test_nothing_merges_across_a_resync_snapshot() -> None:
         publisher.stop()
     page = emits.to_room(ev.agent_room(name))
     assert [p["calls_answered"] for _, p in page] == [2, 4]
+
+
+def test_a_long_list_of_changes_merges_like_a_backlog() -> None:
+    emits = Emits()
+    publisher = publisher_of(emits)
+    publisher.start()
+    first, second = AGENTS[0], AGENTS[1]
+    try:
+        # One list of 150 changes (a resync's has several per agent), nothing else waiting.
+        publisher.on_changes([Change("agent", name, an_agent(name, n))
+                              for n in range(75) for name in (first, second)])  # fmt: skip
+        assert wait_until(lambda: publisher.backlog() == 0, 10)
+    finally:
+        publisher.stop()
+    for name in (first, second):
+        page = emits.to_room(ev.agent_room(name))
+        assert [p["calls_answered"] for _, p in page] == [74]
