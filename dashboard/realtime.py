@@ -153,6 +153,7 @@ class Publisher:
                 self._note_backlog()
                 if self._pending:
                     self._publish(self._next())
+                    self._note_backlog()  # caught up?
                 if self._due is not None and time.monotonic() >= self._due:
                     self._flush()  # on time even while a backlog waits
             except Exception:
@@ -161,9 +162,8 @@ class Publisher:
     def _take(self, changes: list[Change]) -> None:
         """Line up changes from the floor. While others wait (a backlog), or the list is
         long, each state change is merged into the waiting one of its key; otherwise each
-        goes as it is. Kinds this
-        publisher does not send (activity, presence, phone_check, link, resynced: the
-        recorder's and the services') are left out."""
+        goes as it is. Kinds this publisher does not send (activity, presence, phone_check,
+        link, resynced: the recorder's and the services') are left out."""
         merge = bool(self._pending) or self._inbox.qsize() > 0 or len(changes) > MERGE_LIST
         for change in changes:
             kind = change.kind
