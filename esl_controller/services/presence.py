@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-import gevent
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,17 +61,8 @@ class PresenceStore(QueueWorker[Presence]):
     def handle(self, item: Presence) -> None:
         # The database may be down: retry this row until it is written (later rows of
         # the same agent wait behind it, so the last choice always wins).
-        delay = 0.2
-        while True:
-            try:
-                gevent.get_hub().threadpool.spawn(self._write, item).get()
-                self.written += 1
-                return
-            except Exception as exc:
-                log.warning("presence of %s not saved yet (%s); retrying", item.agent, exc)
-                self.touch()
-                gevent.sleep(delay)
-                delay = min(5.0, delay * 2)
+        if self.write_until_stored(lambda: self._write(item), f"presence of {item.agent}"):
+            self.written += 1
 
     def _write(self, item: Presence) -> None:
         with session_scope(self.sessions) as session:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import gevent
@@ -48,6 +49,28 @@ class QueueWorker(Generic[T]):
     def touch(self) -> None:
         """Still working (a long item, e.g. retrying while the database is down)."""
         self._progress_at = time.monotonic()
+
+    def write_until_stored(
+        self, write: Callable[[], None], what: str,
+        retry: tuple[type[BaseException], ...] = (Exception,),
+    ) -> bool:  # fmt: skip
+        """``write`` in the hub's thread pool (a database write never blocks the hub),
+        again with backoff up to 5 s while it raises one of ``retry`` (the database is
+        down: later items wait behind this one, so order is kept). False when it raised
+        anything else (logged; the item is given up)."""
+        delay = 0.2
+        while True:
+            try:
+                gevent.get_hub().threadpool.spawn(write).get()
+                return True
+            except retry as exc:
+                log.warning("%s not saved yet (%s); retrying", what, type(exc).__name__)
+                self.touch()
+                gevent.sleep(delay)
+                delay = min(5.0, delay * 2)
+            except Exception as exc:
+                log.error("%s not saved: %s", what, exc)
+                return False
 
     def problem(self) -> str | None:
         """Why this worker is not doing its job, or None (for /health)."""

@@ -144,20 +144,10 @@ class WrapUpStore(QueueWorker[tuple[str, Any]]):
             return [_owed(row) for row in session.scalars(select(OwedWrapUp))]
 
     def handle(self, item: tuple[str, Any]) -> None:
-        delay = 0.2
-        while True:
-            try:
-                gevent.get_hub().threadpool.spawn(self._write, item).get()
-                self.written += 1
-                return
-            except (OperationalError, InterfaceError) as exc:
-                log.warning("owed wrap-up not saved yet (%s); retrying", type(exc).__name__)
-                self.touch()
-                gevent.sleep(delay)
-                delay = min(5.0, delay * 2)
-            except SQLAlchemyError as exc:
-                log.error("owed wrap-up %r not saved: %s", item, exc)
-                return
+        # Retried while the database is unreachable; a row it refuses is given up.
+        if self.write_until_stored(lambda: self._write(item), f"owed wrap-up {item[0]}",
+                                   retry=(OperationalError, InterfaceError)):  # fmt: skip
+            self.written += 1
 
     def _write(self, item: tuple[str, Any]) -> None:
         kind, value = item
