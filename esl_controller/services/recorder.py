@@ -399,6 +399,13 @@ class Recorder:
         the call's own record is already in the database or arrives later)."""
         self._enqueue([("call", annotation_record(call_uuid, disposition, notes))])
 
+    def after_call_work(self, call_uuid: str, seconds: float) -> None:
+        """Queue a call's after-call work (seconds from its end to the end of its
+        wrap-up) for its record; the first value written stays (repositories)."""
+        record = bounded_record({"call_uuid": call_uuid,
+                                 "after_call_seconds": finite(seconds)}, CALL_LIMITS)  # fmt: skip
+        self._enqueue([("call", record)])
+
     def _enqueue(self, entries: list[Entry]) -> None:
         if not entries:
             return

@@ -25,6 +25,12 @@ and forgot ``ready_time``, or this process just connected). A hold whose deadlin
 while no controller ran is over: it is dropped at start, so the agent takes calls again in
 the status they chose, as when a hold runs out while running; the call can still be given
 a disposition by naming it.
+
+After-call work: when a call's wrap-up ends — its disposition saved, closed, its hold run
+out (at its deadline, also for one read back after it ran out while stopped), or the
+agent's next call answered first — the seconds from the call's end to then go to its
+history row (``after_call_seconds``, through the recorder, so off the hub), once, kept
+between 0 and the wrap-up limit. A call no wrap-up was owed for keeps NULL.
 """
 
 from __future__ import annotations
@@ -197,6 +203,8 @@ class WrapUpService(QueueWorker[_Hold]):
         # it yet: the recorder writes behind).
         self.saved: collections.OrderedDict[str, tuple[str, str | None]] = collections.OrderedDict()
         self._saving: set[str] = set()
+        # Calls whose after-call work was recorded (once per call).
+        self._worked: collections.OrderedDict[str, None] = collections.OrderedDict()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -238,6 +246,7 @@ class WrapUpService(QueueWorker[_Hold]):
             # switch's ready_time passed too; a switch that restarted has none).
             log.warning("wrap-up of %s for call %s ran out while stopped; %s takes calls "
                         "again", owed.agent, owed.call_uuid, owed.agent)  # fmt: skip
+            self._worked_until(owed, owed.until)
         store.drop([o.call_uuid for o in over])
         if rows:
             log.warning("wrap-up: %d owed call(s) read back, %d ran out meanwhile",
@@ -261,6 +270,17 @@ class WrapUpService(QueueWorker[_Hold]):
                 call = change.view
                 if call.agent and call.answered_at is not None:
                     self._ended(call)
+            elif change.kind == "call" and isinstance(change.view, CallView):
+                call = change.view
+                if call.agent and call.answered_at is not None and call.agent in self.owed:
+                    self._next_call(call.agent, call.uuid, call.answered_at)
+
+    def _next_call(self, agent: str, call_uuid: str, answered_at: float) -> None:
+        """The agent answered another call: the after-call work of the calls still owed
+        ended there (they stay owed: the disposition is still awaited)."""
+        for owed in list(self.owed.get(agent, {}).values()):
+            if owed.call_uuid != call_uuid and (owed.ended_at or 0.0) <= answered_at:
+                self._worked_until(owed, min(answered_at, owed.until))
 
     def _ended(self, call: CallView) -> None:
         agent = call.agent or ""
@@ -311,6 +331,20 @@ class WrapUpService(QueueWorker[_Hold]):
             log.warning("wrap-up %s for %s failed: %s", "hold" if hold else "release",
                         agent, exc)  # fmt: skip
 
+    def _worked_until(self, owed: Owed, end: float) -> None:
+        """The wrap-up of ``owed`` ended at ``end``: its after-call work goes to the
+        history once (never blocks: the recorder writes it)."""
+        if owed.call_uuid in self._worked:
+            return
+        self._worked[owed.call_uuid] = None
+        while len(self._worked) > KEPT_DISPOSITIONS:
+            self._worked.popitem(last=False)
+        # From the call's end (else from when the hold began), within 0..limit: the
+        # switch's clock and ours may differ a little.
+        began = owed.ended_at if owed.ended_at is not None else owed.until - self.limit
+        seconds = max(0.0, min(float(self.limit), end - began))
+        self.recorder.after_call_work(owed.call_uuid, seconds)
+
     # -- reading -----------------------------------------------------------------------
 
     def owed_calls(self, agent: str) -> list[Owed]:
@@ -321,7 +355,8 @@ class WrapUpService(QueueWorker[_Hold]):
         calls = self.owed.get(agent, {})
         over = [u for u, owed in calls.items() if owed.until <= now]
         for uuid in over:
-            del calls[uuid]
+            owed = calls.pop(uuid)
+            self._worked_until(owed, owed.until)  # the hold ran out at its deadline
         if over and self.store is not None:
             self.store.drop(over)
         return sorted(calls.values(), key=lambda o: o.until)
@@ -455,8 +490,11 @@ class WrapUpService(QueueWorker[_Hold]):
         """Forget the calls; once nothing is owed, offers may come again (at once, from
         the request: a hold still queued for a call no longer owed is skipped)."""
         calls = self.owed.get(agent, {})
+        now = self.clock()
         for uuid in done:
-            calls.pop(uuid, None)
+            owed = calls.pop(uuid, None)
+            if owed is not None:
+                self._worked_until(owed, min(now, owed.until))
         if self.store is not None:
             self.store.drop(done)
         if not self.owed_calls(agent):

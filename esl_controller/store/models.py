@@ -142,6 +142,10 @@ class Call(Base):
     # The FreeSWITCH node that carried the call (ESL_NODES); NULL with one node.
     node: Mapped[str | None] = mapped_column(String(32), default=None)
     notes: Mapped[str | None] = mapped_column(Text)
+    # After-call work: seconds from the call's end to the end of its wrap-up (disposition
+    # saved, wrap-up closed, hold ran out, or the agent's next call answered), at most the
+    # wrap-up limit; NULL when no wrap-up was owed (a desk-phone agent, an unanswered call).
+    after_call_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class AgentActivity(Base):

@@ -54,6 +54,8 @@ def upsert_call(session: Session, record: dict[str, Any]) -> Call:
             continue  # forward only: an ended call never goes back to "not ended"
         if guess and getattr(row, key) is not None:
             continue  # a guess fills gaps only
+        if key == "after_call_seconds" and getattr(row, key) is not None:
+            continue  # written once: the first end of the wrap-up counts
         setattr(row, key, value)
     return row
 

@@ -166,6 +166,12 @@ def test_a_wrap_up_that_ran_out_while_stopped_is_over_at_start(box: dict[str, We
     # ...and the call that ran out can still be given its disposition by naming it.
     late = web.post(http, token, "agent/wrap-up", {"disposition": "callback", "call_uuid": uuid})
     assert late.status_code == 200, late.get_json()
+    # Its after-call work ran to the deadline (from the call's end), not to the late save.
+    assert web.recorder.drained(timeout=5)
+    with session_scope(web.deps.sessions) as session:
+        row = session.scalar(select(Call).where(Call.call_uuid == uuid))
+        assert row is not None and row.disposition == "callback"
+        assert row.after_call_seconds is not None and 2.0 <= row.after_call_seconds <= 60.0
 
 
 def test_a_freeswitch_restart_puts_the_wrap_up_hold_back(box: dict[str, Web]) -> None:
