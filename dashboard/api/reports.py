@@ -82,8 +82,8 @@ def queue_out(row: QueueNumbers) -> s.QueueReportOut:
         service_level=_round(row.service_level, 4), abandon_rate=_round(row.abandon_rate, 4),
         average_speed_of_answer=_round(row.average_speed_of_answer),
         average_handle_time=_round(row.average_handle_time),
-        average_hold=_round(row.average_hold), longest_wait=_round(row.longest_wait),
-        node=row.node,
+        average_hold=_round(row.average_hold), average_acw=_round(row.average_after_call),
+        longest_wait=_round(row.longest_wait), node=row.node,
     )  # fmt: skip
 
 
@@ -91,7 +91,7 @@ def agent_out(row: AgentNumbers) -> s.AgentReportOut:
     return s.AgentReportOut(
         agent=row.agent, name=row.name, extension=row.extension, answered=row.answered,
         transferred=row.transferred, talk_seconds=round(row.talk_seconds, 3),
-        hold_seconds=round(row.hold_seconds, 3),
+        hold_seconds=round(row.hold_seconds, 3), acw_seconds=round(row.acw_seconds, 3),
         average_handle_time=_round(row.average_handle_time),
         available_seconds=round(row.available_seconds, 3),
         paused_seconds=round(row.paused_seconds, 3),
@@ -179,7 +179,7 @@ def pauses_report(query: s.ReportQuery) -> s.PausesReportOut:
 QUEUE_COLUMNS = ("queue", "threshold_seconds", "offered", "answered",
                  "answered_within_threshold", "abandoned", "timed_out", "service_level",
                  "abandon_rate", "average_speed_of_answer_seconds", "average_handle_seconds",
-                 "average_hold_seconds", "longest_wait_seconds")  # fmt: skip
+                 "average_hold_seconds", "average_acw_seconds", "longest_wait_seconds")  # fmt: skip
 ALL_QUEUES = "(all queues)"
 
 
@@ -187,7 +187,7 @@ def queue_cells(row: s.QueueReportOut, name: str | None = None) -> list[object]:
     return [name or row.queue, row.service_level_seconds or None, row.offered, row.answered,
             row.answered_within_sl, row.abandoned, row.timed_out, row.service_level,
             row.abandon_rate, row.average_speed_of_answer, row.average_handle_time,
-            row.average_hold, row.longest_wait]  # fmt: skip
+            row.average_hold, row.average_acw, row.longest_wait]  # fmt: skip
 
 
 def queues_csv(out: s.QueuesReportOut) -> str:
@@ -210,14 +210,15 @@ def with_nodes(header: Sequence[str], rows: list[list[object]],
 
 
 AGENT_COLUMNS = ("agent", "name", "extension", "answered", "transferred", "talk_seconds",
-                 "hold_seconds", "average_handle_seconds", "available_seconds",
+                 "hold_seconds", "acw_seconds", "average_handle_seconds", "available_seconds",
                  "paused_seconds", "signed_in_seconds", "occupancy", "calls_per_hour")  # fmt: skip
 
 
 def agents_csv(out: s.AgentsReportOut) -> str:
     rows: list[list[object]] = [
         [a.agent, a.name, a.extension, a.answered, a.transferred, a.talk_seconds,
-         a.hold_seconds, a.average_handle_time, a.available_seconds, a.paused_seconds,
+         a.hold_seconds, a.acw_seconds, a.average_handle_time, a.available_seconds,
+         a.paused_seconds,
          a.signed_in_seconds, a.occupancy, a.calls_per_hour]
         for a in out.agents]  # fmt: skip
     return csv_text(*with_nodes(AGENT_COLUMNS, rows, [a.node for a in out.agents]))

@@ -506,8 +506,12 @@ class QueueReportOut(BaseModel):
     service_level: float | None = Field(description="answered within threshold / offered")
     abandon_rate: float | None = Field(description="abandoned / offered")
     average_speed_of_answer: float | None = Field(description="seconds")
-    average_handle_time: float | None = Field(description="talk + hold seconds")
+    average_handle_time: float | None = Field(description="talk + hold + after-call work "
+                                              "seconds, per answered call")  # fmt: skip
     average_hold: float | None
+    average_acw: float | None = Field(
+        default=None, description="after-call work seconds (call end to end of wrap-up), "
+        "per answered call")  # fmt: skip
     longest_wait: float | None = Field(description="the longest wait of an answered call")
     node: str | None = Field(default=None, description="the FreeSWITCH node its calls came "
                              "through (ESL_NODES; null with one node)")  # fmt: skip
@@ -527,11 +531,15 @@ class AgentReportOut(BaseModel):
     transferred: int
     talk_seconds: float
     hold_seconds: float
-    average_handle_time: float | None
+    acw_seconds: float = Field(default=0.0, description="after-call work (call end to end "
+                               "of wrap-up) of the answered calls, in total")  # fmt: skip
+    average_handle_time: float | None = Field(description="(talk + hold + after-call work) "
+                                              "/ answered")  # fmt: skip
     available_seconds: float = Field(description="signed in and not paused")
     paused_seconds: float
     signed_in_seconds: float
-    occupancy: float | None = Field(description="(talk + hold) / available, at most 1")
+    occupancy: float | None = Field(description="(talk + hold + after-call work) / "
+                                    "available, at most 1")  # fmt: skip
     calls_per_hour: float | None = Field(description="answered per hour signed in")
     node: str | None = Field(default=None, description="the FreeSWITCH node its calls came "
                              "through (ESL_NODES; null with one node)")  # fmt: skip

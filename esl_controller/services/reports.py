@@ -19,12 +19,14 @@ Definitions (README "Reports and wallboard" says the same):
   ending the wait (``timeout``, ``no_agent``, ``exit_key``) is **timed out**. Both stay in
   the service level's denominator: service level = answered within threshold / offered,
   with no short-abandon exclusion; abandon rate = abandoned / offered.
-* **ASA**: mean wait of answered calls. **AHT**: mean talk + hold of answered calls
-  (mod_callcenter has no wrap-up state and the product's after-call hold keeps the agent
-  Available, so after-call work is not recorded apart and is not in AHT).
+* **ASA**: mean wait of answered calls. **ACW** (after-call work): a call's
+  ``after_call_seconds``, from its end to the end of its wrap-up (disposition saved,
+  wrap-up closed, hold ran out, or the agent's next call), none for a call no wrap-up was
+  owed for. **AHT**: mean talk + hold + ACW of answered calls.
 * An agent's calls are those they answered in the period (by ``answered_at``), queue
-  calls and dial-outs alike. **Occupancy** = (talk + hold) / time signed in and not
-  paused (status Available or Available (On Demand)), at most 1; **calls per hour** =
+  calls and dial-outs alike. **Occupancy** = (talk + hold + ACW) / time signed in and not
+  paused (status Available or Available (On Demand); the wrap-up hold keeps the agent
+  Available, so ACW is inside that time), at most 1; **calls per hour** =
   answered / hours signed in (any status but Logged Out). Agent time comes from closed
   activity stretches, cut to the period, plus each agent's stretch still open on the
   live floor (Available since this morning without a change), which the caller passes
@@ -267,6 +269,7 @@ class QueueNumbers:
     total_hold: float
     longest_wait: float | None  # of answered calls
     node: str | None = None  # the FreeSWITCH node its calls came through (ESL_NODES)
+    total_after_call: float = 0.0  # after-call work of answered calls
 
     @property
     def service_level(self) -> float | None:
@@ -282,11 +285,16 @@ class QueueNumbers:
 
     @property
     def average_handle_time(self) -> float | None:
-        return ratio(self.total_handle, self.answered)
+        """Talk + hold + after-call work, per answered call."""
+        return ratio(self.total_handle + self.total_after_call, self.answered)
 
     @property
     def average_hold(self) -> float | None:
         return ratio(self.total_hold, self.answered)
+
+    @property
+    def average_after_call(self) -> float | None:
+        return ratio(self.total_after_call, self.answered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,14 +310,15 @@ class AgentNumbers:
     paused_seconds: float
     signed_in_seconds: float
     node: str | None = None  # the FreeSWITCH node its calls came through (ESL_NODES)
+    acw_seconds: float = 0.0  # after-call work of the answered calls
 
     @property
     def average_handle_time(self) -> float | None:
-        return ratio(self.talk_seconds + self.hold_seconds, self.answered)
+        return ratio(self.talk_seconds + self.hold_seconds + self.acw_seconds, self.answered)
 
     @property
     def occupancy(self) -> float | None:
-        busy = self.talk_seconds + self.hold_seconds
+        busy = self.talk_seconds + self.hold_seconds + self.acw_seconds
         share = ratio(busy, self.available_seconds)
         return None if share is None else min(1.0, share)
 
@@ -364,6 +373,7 @@ def total_of(rows: list[QueueNumbers]) -> QueueNumbers:
         abandoned=sum(r.abandoned for r in rows), timed_out=sum(r.timed_out for r in rows),
         total_wait=sum(r.total_wait for r in rows), total_handle=sum(r.total_handle for r in rows),
         total_hold=sum(r.total_hold for r in rows), longest_wait=max(longest, default=None),
+        total_after_call=sum(r.total_after_call for r in rows),
     )  # fmt: skip
 
 
@@ -417,6 +427,7 @@ class ReportService:
                 _sum(answered, func.coalesce(Call.hold_seconds, 0.0)),
                 func.max(case((answered, Call.wait_seconds), else_=None)),
                 Call.node,
+                _sum(answered, func.coalesce(Call.after_call_seconds, 0.0)),
             )
             .outerjoin(Queue, Queue.name == Call.queue)
             .where(*self._queue_calls(period))
@@ -440,9 +451,11 @@ class ReportService:
                 total_hold=float(hold),
                 longest_wait=None if longest is None else float(longest),
                 node=node,
+                total_after_call=float(acw),
             )  # fmt: skip
-            for q, sl, offered, ans, within, aband, timed, wait, handle, hold, longest, node in rows
-        ]
+            for q, sl, offered, ans, within, aband, timed, wait, handle, hold, longest, node, acw
+            in rows
+        ]  # fmt: skip
 
     def hourly(self, period: Period, queue: str | None = None) -> list[HourNumbers]:
         """Queue calls per hour of the period (by when they joined), per queue; hours
@@ -521,6 +534,7 @@ class ReportService:
                 func.coalesce(func.sum(func.coalesce(Call.talk_seconds, 0.0)), 0.0),
                 func.coalesce(func.sum(func.coalesce(Call.hold_seconds, 0.0)), 0.0),
                 func.max(Call.node),
+                func.coalesce(func.sum(func.coalesce(Call.after_call_seconds, 0.0)), 0.0),
             )
             .where(answered)
             .group_by(Call.agent)
@@ -553,14 +567,16 @@ class ReportService:
             )
         out = []
         for agent in sorted(set(by_calls) | set(by_time)):
-            count, transferred, talk, hold, node = by_calls.get(agent, (0, 0, 0.0, 0.0, None))
+            count, transferred, talk, hold, node, acw = by_calls.get(
+                agent, (0, 0, 0.0, 0.0, None, 0.0)
+            )
             available, paused, signed_in = by_time.get(agent, (0.0, 0.0, 0.0))
             name, extension = names.get(agent, (agent, None))
             out.append(AgentNumbers(
                 agent=agent, name=name, extension=extension, answered=int(count),
                 transferred=int(transferred), talk_seconds=float(talk), hold_seconds=float(hold),
                 available_seconds=float(available), paused_seconds=float(paused),
-                signed_in_seconds=float(signed_in), node=node,
+                signed_in_seconds=float(signed_in), node=node, acw_seconds=float(acw),
             ))  # fmt: skip
         return out
 

@@ -77,6 +77,7 @@ def insert_history(db: Path, period: Period) -> None:
         ("hist-4", "sales@default", 3, 4.0, None, "lost", None),
         ("hist-5", "billing@default", 4, 300.0, None, "timeout", None),
         ("hist-6", "=cmd|' /C calc'!A0", 5, 3.0, None, "abandoned", None),
+        ("hist-7", "support@default", 6, 5.0, 60.0, "answered", "9009@default"),
     ]
     with sqlite3.connect(db) as conn:
         for uuid, queue, minute, wait, talk, outcome, agent in rows:
@@ -89,6 +90,8 @@ def insert_history(db: Path, period: Period) -> None:
                 " transferred, outcome) VALUES (?, 'inbound', ?, ?, '', ?, ?, ?, ?, ?, ?, 0, 0, ?)",
                 (uuid, queue, agent, uuid, stamp(joined), answered, ended, wait, talk, outcome),
             )
+        # hist-7's disposition was saved 10 minutes after it ended (after-call work).
+        conn.execute("UPDATE cc_calls SET after_call_seconds = 600 WHERE call_uuid = 'hist-7'")
         conn.execute(
             "INSERT INTO cc_agent_activities (agent, status, state, reason, started_at,"
             " ended_at, seconds) VALUES ('1002@default', 'On Break', 'Waiting', 'Lunch', ?, ?,"
@@ -171,6 +174,11 @@ def test_reports_for_today_and_the_csv_equal_sql_counts(cc_server, agent_browser
         for chart in ("queues", "hourly", "agents", "pauses"):
             expect(page.locator(f"#chart-{chart}")).to_have_attribute("data-ready", "true")
         expect(page.locator('[data-testid="report-pauses"]')).to_contain_text("Lunch")
+        # After-call work: its own column, and inside the handle time (60 s talk + 600 s).
+        acw_agent = page.locator('[data-testid="report-agents"] tr[data-agent="9009@default"]')
+        expect(acw_agent.locator('td[data-label="ACW"]')).to_have_text("0 h 10 m")
+        expect(acw_agent.locator('td[data-label="avg handle"]')).to_have_text("11:00")
+        expect(support.locator('td[data-label="avg ACW"]')).to_be_visible()
 
         with page.expect_download() as queued:
             page.get_by_test_id("csv-queues").click()
@@ -185,9 +193,13 @@ def test_reports_for_today_and_the_csv_equal_sql_counts(cc_server, agent_browser
 
         with page.expect_download() as agents_download:
             page.get_by_test_id("csv-agents").click()
-        answered = {r["agent"]: int(r["answered"]) for r in csv_rows(agents_download.value.path())
+        agent_rows = csv_rows(agents_download.value.path())
+        answered = {r["agent"]: int(r["answered"]) for r in agent_rows
                     if int(r["answered"])}  # fmt: skip
         assert answered == sql_agent_answered(cc_server.db_path, period)
+        acw_row = next(r for r in agent_rows if r["agent"] == "9009@default")
+        assert (acw_row["acw_seconds"], acw_row["average_handle_seconds"]) == ("600", "660")
+        assert "average_acw_seconds" in rows["support@default"]
 
         page.screenshot(path=str(output_dir / "reports-1280x800.png"), full_page=True)
         page.set_viewport_size({"width": 390, "height": 844})

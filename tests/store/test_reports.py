@@ -283,3 +283,28 @@ def test_a_stretch_still_open_on_the_floor_counts(history: sessionmaker[Session]
     # The day after holds the rest of the break, up to now.
     after = reports.pauses(make_period("2026-03-11", tz="UTC"), live, now)
     assert [(p.agent, p.reason, p.seconds) for p in after] == [("1001@default", "Training", 3600)]
+
+
+def test_after_call_work_is_in_the_handle_time_and_occupancy(
+    history: sessionmaker[Session],
+) -> None:
+    # a1's disposition was saved 30 s after it ended; a2 had no wrap-up owed (NULL).
+    with session_scope(history) as s:
+        s.query(Call).filter_by(call_uuid="a1").one().after_call_seconds = 30.0
+    period = make_period("2026-03-10", tz="UTC")
+    reports = ReportService(history)
+    rows = by_queue(reports.queues(period))
+    support = rows["support@default"]
+    assert support.average_handle_time == pytest.approx((120 + 200 + 60 + 30 + 30) / 4)
+    assert support.average_after_call == pytest.approx(30 / 4)
+    assert support.average_hold == pytest.approx(20 / 4)  # unchanged
+    sales = rows["sales@default"]  # no after-call work: talk + hold as before
+    assert (sales.average_after_call, sales.average_handle_time) == (0, pytest.approx(50))
+    total = total_of(list(rows.values()))
+    assert total.average_after_call == pytest.approx(30 / 5)
+    assert total.average_handle_time == pytest.approx((410 + 30 + 50) / 5)
+    alice = {r.agent: r for r in reports.agents(period)}["1000@default"]
+    assert alice.acw_seconds == pytest.approx(30)
+    assert (alice.talk_seconds, alice.hold_seconds) == (pytest.approx(400), pytest.approx(20))
+    assert alice.average_handle_time == pytest.approx((420 + 30) / 4)
+    assert alice.occupancy == pytest.approx(450 / ((4 + 3 + 0.75) * 3600), rel=1e-6)

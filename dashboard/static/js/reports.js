@@ -145,7 +145,8 @@ function renderQueues(report) {
       cell("abandoned", q.abandoned, true), cell("timed out", q.timed_out, true),
       cell("service level", pct(q.service_level), true), cell("threshold", `${q.service_level_seconds} s`, true),
       cell("abandon rate", pct(q.abandon_rate), true), cell("avg answer", secs(q.average_speed_of_answer), true),
-      cell("avg handle", secs(q.average_handle_time), true), cell("avg hold", secs(q.average_hold), true));
+      cell("avg handle", secs(q.average_handle_time), true), cell("avg hold", secs(q.average_hold), true),
+      cell("avg ACW", secs(q.average_acw), true));
     return tr;
   }), "No queue calls in this period.");
   draw("queues", {
@@ -203,7 +204,7 @@ function renderAgents(report) {
     const who = a.name && a.name !== a.agent ? `${a.name} (${a.agent})` : a.agent;
     tr.append(cell("agent", who), ...nodeCells(a, nodes), cell("answered", a.answered, true), cell("avg handle", secs(a.average_handle_time), true),
       cell("talk", hours(a.talk_seconds), true), cell("hold", hours(a.hold_seconds), true),
-      cell("signed in", hours(a.signed_in_seconds), true), cell("paused", hours(a.paused_seconds), true),
+      cell("ACW", hours(a.acw_seconds ?? 0), true), cell("signed in", hours(a.signed_in_seconds), true), cell("paused", hours(a.paused_seconds), true),
       cell("occupancy", pct(a.occupancy), true), cell("calls / hour", num(a.calls_per_hour), true));
     return tr;
   }), "No agent activity in this period.");
