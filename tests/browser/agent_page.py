@@ -46,6 +46,19 @@ def sign_in(context: BrowserContext, base_url: str, username: str, password: str
     return page
 
 
+def sign_in_supervisor(context: BrowserContext, base_url: str, username: str = "sue",
+                       password: str = "sue-demo-1") -> Page:  # fmt: skip
+    """Sign in a supervisor (the demo's sue) and wait for the console's first snapshot."""
+    page = context.new_page()
+    page.goto(f"{base_url}/login")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.wait_for_url(f"{base_url}/supervisor")
+    expect(page.get_by_test_id("sup-app")).to_have_attribute("data-ready", "true")
+    return page
+
+
 def dom_text(page: Page) -> str:
     return str(page.evaluate("window.__domText || ''"))
 

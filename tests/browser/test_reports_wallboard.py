@@ -17,10 +17,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
 from esl_controller.services.reports import Period, make_period
-from tests.browser.agent_page import no_horizontal_scroll, originate_caller, wait_until
+from tests.browser.agent_page import (
+    no_horizontal_scroll,
+    originate_caller,
+    sign_in_supervisor,
+    wait_until,
+)
 from tests.browser.server import CallCenterServer
 
 # SQLite keeps DateTime as UTC text in this form (as SQLAlchemy writes it).
@@ -36,16 +41,6 @@ def stamp(moment: datetime) -> str:
 def today() -> Period:
     # The server runs on this machine with this environment: the same zone, the same day.
     return make_period()
-
-
-def sign_in_supervisor(context: BrowserContext, base_url: str) -> Page:
-    page = context.new_page()
-    page.goto(f"{base_url}/login")
-    page.get_by_label("User name").fill("sue")
-    page.get_by_label("Password").fill("sue-demo-1")
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(f"{base_url}/supervisor")
-    return page
 
 
 def floor_calls(page: Page, base_url: str) -> list[dict[str, Any]]:

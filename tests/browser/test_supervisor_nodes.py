@@ -14,9 +14,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from tests.browser.agent_page import no_horizontal_scroll, originate_caller, sign_in, wait_until
+from tests.browser.agent_page import (
+    no_horizontal_scroll,
+    originate_caller,
+    sign_in,
+    sign_in_supervisor,
+    wait_until,
+)
 from tests.browser.server import CallCenterServer, StandaloneSimulator, callcenter_command
 
 RECOVERY_MS = 30_000
@@ -37,17 +43,6 @@ def report_rows(page: Page, base_url: str) -> set[tuple[str, str | None]]:
     return {(q["queue"], q["node"]) for q in reply.json()["queues"]}
 
 
-def supervisor_page(context: BrowserContext, base_url: str) -> Page:
-    page = context.new_page()
-    page.goto(f"{base_url}/login")
-    page.get_by_label("User name").fill("sue")
-    page.get_by_label("Password").fill("sue-demo-1")
-    page.get_by_test_id("login-submit").click()
-    page.wait_for_url(f"{base_url}/supervisor")
-    expect(page.get_by_test_id("sup-app")).to_have_attribute("data-ready", "true")
-    return page
-
-
 @pytest.mark.timeout(300)
 def test_two_nodes_named_on_the_pages_and_one_node_down(agent_browser, tmp_path: Path,
                                                         output_dir: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
@@ -66,7 +61,7 @@ def test_two_nodes_named_on_the_pages_and_one_node_down(agent_browser, tmp_path:
     contexts = [agent_browser.new_context(viewport={"width": 1280, "height": 800})
                 for _ in range(3)]  # fmt: skip
     try:
-        sup = supervisor_page(contexts[0], server.base_url)
+        sup = sign_in_supervisor(contexts[0], server.base_url)
         alice = sign_in(contexts[1], server.base_url, "alice", "alice-demo")
         bob = sign_in(contexts[2], server.base_url, "bob", "bob-demo")
         for page in (alice, bob):

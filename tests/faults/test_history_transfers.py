@@ -12,24 +12,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pytest
 from flask.testing import FlaskClient
 
 from esl_controller.store.engine import session_scope
 from esl_controller.store.models import AuditEntry, Call
 from tests.web.conftest import Web, ring
-from tests.web.conftest import web as web  # noqa: F401 - fixtures used by db_web
+from tests.web.conftest import db_web as db_web  # noqa: F401 - the fixtures it uses
+from tests.web.conftest import web as web  # noqa: F401
 from tests.web.conftest import web_pg as web_pg  # noqa: F401
 from tests.wire.conftest import wait_until
 
 Client = tuple[FlaskClient, str]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_web(request: pytest.FixtureRequest) -> Web:
-    name = "web" if request.param == "sqlite" else "web_pg"
-    built: Web = request.getfixturevalue(name)
-    return built
 
 
 def status(http: FlaskClient) -> dict[str, Any]:

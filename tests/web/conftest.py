@@ -65,11 +65,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_web(db_url: str, **settings: Any) -> Web:
-    port = free_port()
-    sim = Simulator(port=port, conf_dir=CONF)
-    sim.start()
-    client, floor = link_floor(EslSettings(port=port, backoff_max=0.5))
+def build_web(db_url: str, *, sim: Simulator | None = None, wrap_up_limit: int = 60,
+              add_users: bool = True, **settings: Any) -> Web:  # fmt: skip
+    """The controller and dashboard over a simulator (a new one, or ``sim``: the same
+    FreeSWITCH after the process restarted) and the database at ``db_url``."""
+    if sim is None:
+        sim = Simulator(port=free_port(), conf_dir=CONF)
+        sim.start()
+    client, floor = link_floor(EslSettings(port=sim.port, backoff_max=0.5))
     upgrade(db_url)
     sessions = sessionmaker(make_engine(db_url))
     with session_scope(sessions) as session:
@@ -78,14 +81,14 @@ def build_web(db_url: str, **settings: Any) -> Web:
     web_settings = WebSettings(secret_key="test-secret", sip_domain="127.0.0.1", **settings)
     deps = build_dependencies(api=client.api, bgapi=client.bgapi, health=lambda: client.health,
                               floor=floor, sessions=sessions, recorder=recorder,
-                              settings=web_settings, wrap_up_limit=60)  # fmt: skip
+                              settings=web_settings, wrap_up_limit=wrap_up_limit)  # fmt: skip
     app = create_app(deps, config={"TESTING": True})
     floor.listeners.append(recorder.on_changes)
     parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
     recorder.start()
     floor.start()
     client.start()
-    for name, role, password, extension, agent in USERS:
+    for name, role, password, extension, agent in USERS if add_users else ():
         deps.users.add(name, role, password, extension=extension, agent=agent,
                        display_name=name.capitalize(), sip_password=f"{name}-sip-secret",
                        sip_realm="127.0.0.1")  # fmt: skip
@@ -116,6 +119,14 @@ def web_pg():  # type: ignore[no-untyped-def]
         built = build_web(url)
         yield built
         stop_web(built)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_web(request: pytest.FixtureRequest) -> Web:
+    """The same tests on SQLite and on PostgreSQL."""
+    name = "web" if request.param == "sqlite" else "web_pg"
+    built: Web = request.getfixturevalue(name)
+    return built
 
 
 def ring(web: Web, agent_ext: str = "1000", mode: str = "noanswer",

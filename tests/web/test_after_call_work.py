@@ -18,21 +18,12 @@ from sqlalchemy import select
 from esl_controller.store.engine import session_scope
 from esl_controller.store.models import Call
 from tests.web.conftest import Web, ring
-from tests.web.conftest import web as web  # noqa: F401 - fixtures used by db_web
-from tests.web.conftest import web_pg as web_pg  # noqa: F401
 from tests.web.test_api_calls import answered_call, ready
 from tests.wire.conftest import wait_until
 
 API = "/call-center/api"
 AGENT = "agent1000"
 LIMIT = 60  # the fixture's wrap-up limit
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_web(request: pytest.FixtureRequest) -> Web:
-    name = "web" if request.param == "sqlite" else "web_pg"
-    built: Web = request.getfixturevalue(name)
-    return built
 
 
 def status(http: FlaskClient) -> dict[str, Any]:

@@ -11,15 +11,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
 
-from dashboard import create_app
-from dashboard.deps import WebSettings
-from dashboard.wiring import build_dependencies, start_dashboard_parts
-from esl_controller.esl.client import EslSettings
-from esl_controller.services.link import link_floor
-from esl_controller.services.recorder import Recorder
-from esl_controller.store.engine import make_engine, session_scope
+from esl_controller.store.engine import session_scope
 from esl_controller.store.models import Call, OwedWrapUp
 from tests.web.conftest import Web, build_web, ring, stop_web
 from tests.wire.conftest import wait_until
@@ -43,21 +36,7 @@ def restarted(old: Web, *, wrap_up_limit: int = 60, stop: bool = True) -> Web:
     if stop:
         stopped(old)
     db_url = old.deps.sessions.kw["bind"].url.render_as_string(hide_password=False)
-    sessions = sessionmaker(make_engine(db_url))
-    client, floor = link_floor(EslSettings(port=old.sim.port, backoff_max=0.5))
-    recorder = Recorder(sessions)
-    settings = WebSettings(secret_key="test-secret", sip_domain="127.0.0.1")
-    deps = build_dependencies(api=client.api, bgapi=client.bgapi, health=lambda: client.health,
-                              floor=floor, sessions=sessions, recorder=recorder,
-                              settings=settings, wrap_up_limit=wrap_up_limit)  # fmt: skip
-    app = create_app(deps, config={"TESTING": True})
-    floor.listeners.append(recorder.on_changes)
-    parts = start_dashboard_parts(deps, app.extensions["callcenter.publisher"])
-    recorder.start()
-    floor.start()
-    client.start()
-    assert wait_until(lambda: floor.resyncs >= 1)
-    return Web(old.sim, client, floor, deps, app, recorder, parts)
+    return build_web(db_url, sim=old.sim, wrap_up_limit=wrap_up_limit, add_users=False)
 
 
 @pytest.fixture
