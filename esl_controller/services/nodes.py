@@ -450,14 +450,11 @@ def move_refusal(snapshot: Snapshot, kind: str, name: str) -> MoveRefused | None
         agent = snapshot.agents.get(name)
         if agent is not None and (agent.call_uuid is not None
                                   or agent.state in BUSY_AGENT_STATES):  # fmt: skip
-            return MoveRefused(f"agent {name} is on a call ({agent.state}): move it to "
-                               "another node after the call", code="agent_on_call")  # fmt: skip
+            return _agent_busy(name, agent.state)
         return None
     queue = snapshot.queues.get(name)
     if queue is not None and queue.waiting:
-        return MoveRefused(f"queue {name} has {len(queue.waiting)} caller(s) waiting: move it "
-                           "to another node once they are answered or gone",
-                           code="queue_has_callers")  # fmt: skip
+        return _queue_busy(name, len(queue.waiting))
     return None
 
 
@@ -468,20 +465,23 @@ def switch_move_refusal(api: ApiCall, kind: str, name: str) -> MoveRefused | Non
         rows = replies.json_api(api(cc.json_query("agent list")))
         row = next((r for r in rows if r.get("name") == name), None)
         state = str((row or {}).get("state") or "")
-        if state in BUSY_AGENT_STATES:
-            return MoveRefused(f"agent {name} is on a call ({state}): move it to another "
-                               "node after the call", code="agent_on_call")  # fmt: skip
-        return None
+        return _agent_busy(name, state) if state in BUSY_AGENT_STATES else None
     rows = replies.json_api(api(cc.json_query("queue list")))
     if not any(r.get("name") == name for r in rows):
         return None
     members = replies.json_api(api(cc.json_query("queue list members", name)))
     waiting = [m for m in members if str(m.get("state") or "") in BUSY_MEMBER_STATES]
-    if waiting:
-        return MoveRefused(f"queue {name} has {len(waiting)} caller(s) in it: move it to "
-                           "another node once they are answered or gone",
-                           code="queue_has_callers")  # fmt: skip
-    return None
+    return _queue_busy(name, len(waiting)) if waiting else None
+
+
+def _agent_busy(name: str, state: str) -> MoveRefused:
+    return MoveRefused(f"agent {name} is on a call ({state}): move it to another node "
+                       "after the call", code="agent_on_call")  # fmt: skip
+
+
+def _queue_busy(name: str, callers: int) -> MoveRefused:
+    return MoveRefused(f"queue {name} has {callers} caller(s) waiting: move it to another "
+                       "node once they are answered or gone", code="queue_has_callers")  # fmt: skip
 
 
 class NodesProvisioner(Provisioner):
